@@ -1,0 +1,79 @@
+# The two commands a newcomer needs:
+#   make lab    set everything up and start JupyterLab with jupyter-nj on its embedded defaults
+#   make test   set up everything the tests need and run the whole suite
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+# uv reads the system trust store through this, so it works behind TLS-inspecting proxies too.
+export SSL_CERT_FILE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
+STAMPS := .stamps
+
+.PHONY: lab test setup setup-test services lint format pytest jstest uitest build clean
+
+lab: setup
+	@bash scripts/ensure-services.sh --optional docker
+	cd demo && jupyter lab --ServerApp.root_dir="$(CURDIR)/demo"
+
+test: setup-test lint pytest jstest uitest
+	@echo "make test: all suites passed"
+
+# --- set-up ---------------------------------------------------------------------------------
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+
+$(STAMPS)/python: $(BIN)/python pyproject.toml labextension/package.json
+	mkdir -p $(STAMPS)
+	$(BIN)/uv pip install --python $(BIN)/python -e ".[test,dev]"
+	touch $@
+
+$(STAMPS)/labextension: $(STAMPS)/python $(shell find labextension/src labextension/style labextension/schema -type f 2>/dev/null) labextension/package.json
+	cd labextension && npm install --no-audit --no-fund --loglevel=error && npm run build
+	jupyter-builder develop --overwrite . > /dev/null
+	touch $@
+
+setup: $(STAMPS)/python $(STAMPS)/labextension
+
+$(STAMPS)/ui-tests: ui-tests/package.json
+	mkdir -p $(STAMPS)
+	cd ui-tests && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+services:
+	bash scripts/ensure-services.sh docker chromium
+
+setup-test: setup services $(STAMPS)/ui-tests
+
+# --- checks ---------------------------------------------------------------------------------
+
+lint: setup
+	ruff check jupyter_nj tests benchmarks
+	ruff format --check jupyter_nj tests benchmarks
+	mypy
+	cd labextension && npm run --silent lint:check
+
+format: setup
+	ruff format jupyter_nj tests benchmarks
+	ruff check --fix jupyter_nj tests benchmarks
+	cd labextension && npm run --silent lint
+
+pytest: setup services
+	pytest
+
+jstest: setup
+	cd labextension && npm test -- --ci
+
+uitest: setup-test
+	cd ui-tests && npx playwright test
+
+build: setup
+	$(BIN)/uv build --python $(BIN)/python
+
+clean:
+	rm -rf $(STAMPS) $(VENV) labextension/node_modules labextension/lib ui-tests/node_modules \
+		jupyter_nj/labextension jupyter_nj/_version.py dist

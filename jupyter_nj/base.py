@@ -1,0 +1,109 @@
+"""What every jupyter-nj handler shares: authentication, JSON errors and safe paths."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+
+class NJError(Exception):
+    """An error the caller can act on: carries the HTTP status, a reason code and advice.
+
+    Managers raise it; `NJHandler` turns it into `{"message", "reason"}` with the status.
+    The message must never contain a secret value.
+    """
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+
+class PathOutsideRoot(NJError):
+    def __init__(self, path: str) -> None:
+        # Reported as "not found" so a caller cannot probe what exists outside the root.
+        super().__init__(404, "not-found", f"No such file: {path!r}.")
+
+
+def resolve_api_path(root: str | os.PathLike[str], api_path: str) -> Path:
+    """Resolve an API path (relative to the server root) to an absolute path inside the root.
+
+    Refuses absolute paths, `..`, encoded separators and symlinks that lead out of the root, by
+    comparing fully resolved paths. Raises `PathOutsideRoot` (a 404) when the path leaves the root.
+    """
+    root_path = Path(root).resolve()
+    decoded = unquote(api_path or "")
+    if "\x00" in decoded or decoded.startswith(("/", "\\")) or os.path.isabs(decoded):
+        raise PathOutsideRoot(api_path)
+    candidate = (root_path / decoded.replace("\\", "/")).resolve()
+    if candidate != root_path and root_path not in candidate.parents:
+        raise PathOutsideRoot(api_path)
+    return candidate
+
+
+class NJHandler(APIHandler):
+    """Base of every jupyter-nj REST handler.
+
+    Every verb of a subclass must be wrapped with `@web.authenticated`; the test suite checks it by
+    calling every registered route without credentials. Errors are written as JSON
+    `{"message", "reason"}`; anything unexpected becomes a 500 with a generic message and the
+    traceback only in the server log.
+    """
+
+    auth_resource = "nj"
+
+    @property
+    def nj(self) -> Any:
+        """The running NJApp, which holds one manager per pillar."""
+        return self.settings["nj_app"]
+
+    def write_json(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(data))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        exc = exc_info[1] if exc_info else None
+        if isinstance(exc, NJError):
+            body = {"message": exc.message, "reason": exc.reason}
+        elif isinstance(exc, web.HTTPError) and exc.log_message:
+            body = {
+                "message": exc.log_message % exc.args if exc.args else exc.log_message,
+                "reason": exc.reason or "http-error",
+            }
+        elif status_code >= 500:
+            body = {
+                "message": "jupyter-nj hit an internal error; the server log has the details.",
+                "reason": "internal",
+            }
+        else:
+            body = {"message": self._reason, "reason": "http-error"}
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, NJError):
+            if self._finished:
+                return
+            self.set_status(e.status)
+            self.write_error(e.status, exc_info=(type(e), e, e.__traceback__))
+            return
+        super()._handle_request_exception(e)
+
+    def read_json_body(self) -> dict[str, Any]:
+        """The request body as a JSON object, or a 400 that says what is wrong with it."""
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError as err:
+            raise NJError(400, "bad-json", f"The request body is not valid JSON: {err}.") from None
+        if not isinstance(body, dict):
+            raise NJError(400, "bad-json", "The request body must be a JSON object.")
+        return body

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Make the services the tests need available: a running Docker engine and Chromium.
+#   ensure-services.sh [--optional] docker|chromium ...
+# Installs what is missing with apt (Debian/Ubuntu), starts dockerd when no engine answers, and
+# exits non-zero with the reason when a service cannot be had, unless --optional is given (then it
+# only warns: `make lab` runs on the embedded defaults without Docker).
+set -uo pipefail
+
+optional=0
+wanted=()
+for arg in "$@"; do
+  case "$arg" in
+    --optional) optional=1 ;;
+    *) wanted+=("$arg") ;;
+  esac
+done
+
+say() { printf 'ensure-services: %s\n' "$*" >&2; }
+fail() {
+  if [ "$optional" = 1 ]; then
+    say "warning: $*"
+    exit 0
+  fi
+  say "error: $*"
+  exit 1
+}
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo -n "$@"; else return 1; fi
+}
+
+apt_updated=0
+apt_install() {
+  command -v apt-get >/dev/null || return 1
+  if [ "$apt_updated" = 0 ]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq || return 1
+    apt_updated=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+ensure_docker() {
+  if docker info >/dev/null 2>&1; then
+    say "Docker engine answers"
+    return 0
+  fi
+  if ! command -v dockerd >/dev/null; then
+    say "installing docker.io"
+    apt_install docker.io iptables || fail "could not install docker.io (needs root and apt)"
+  fi
+  if ! pgrep -x dockerd >/dev/null; then
+    say "starting dockerd (log: /tmp/nj-dockerd.log)"
+    as_root bash -c 'nohup setsid dockerd > /tmp/nj-dockerd.log 2>&1 &' \
+      || fail "could not start dockerd (needs root)"
+  fi
+  for _ in $(seq 1 60); do
+    if docker info >/dev/null 2>&1; then
+      say "Docker engine answers"
+      return 0
+    fi
+    sleep 1
+  done
+  fail "dockerd did not answer within 60 s; last log lines: $(tail -n 5 /tmp/nj-dockerd.log 2>/dev/null)"
+}
+
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then
+    return 0
+  fi
+  say "installing chromium"
+  apt_install chromium fonts-dejavu-core || fail "could not install chromium (needs root and apt)"
+  [ -x /usr/bin/chromium ] || fail "chromium is not at /usr/bin/chromium after installing it"
+}
+
+for service in "${wanted[@]}"; do
+  case "$service" in
+    docker) ensure_docker ;;
+    chromium) ensure_chromium ;;
+    *) fail "unknown service '$service'" ;;
+  esac
+done

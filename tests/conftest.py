@@ -1,0 +1,49 @@
+"""Shared fixtures: a jupyter server with jupyter-nj and authentication on, and real services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .services import (
+    OpenBaoServer,
+    docker_client_or_reason,
+    service_missing,
+    start_openbao_dev_server,
+)
+
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+
+@pytest.fixture
+def jp_server_config(jp_root_dir: Any) -> dict[str, Any]:
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"jupyter_nj": True},
+            # Every request must authenticate, as in a hardened deployment.
+            "allow_unauthenticated_access": False,
+        },
+    }
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[Any]:
+    """A docker SDK client connected to a real, answering engine."""
+    client, reason = docker_client_or_reason()
+    if client is None:
+        service_missing("Docker engine", reason)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def openbao() -> Iterator[OpenBaoServer]:
+    """A real OpenBao dev server on a free loopback port, started once per test session."""
+    try:
+        server = start_openbao_dev_server()
+    except Exception as err:
+        service_missing("OpenBao dev server", str(err))
+    yield server
+    server.stop()

@@ -1,0 +1,102 @@
+"""Every jupyter-nj route refuses a request that carries no credentials.
+
+The routes are read from the running server, not listed by hand, so a handler added later is
+covered without anyone remembering to add it here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def all_rules(router: Any) -> list[Any]:
+    """Every leaf rule under a tornado router (extensions add host-matching sub-routers)."""
+    rules = []
+    for rule in getattr(router, "rules", []):
+        if hasattr(rule.target, "rules"):
+            rules.extend(all_rules(rule.target))
+        else:
+            rules.append(rule)
+    return rules
+
+
+def nj_routes(serverapp: Any) -> list[tuple[str, type]]:
+    """(sample URL path, handler class) for every route that a jupyter_nj module registered."""
+    routes = []
+    for rule in all_rules(serverapp.web_app.default_router):
+        handler = rule.target
+        if not isinstance(handler, type) or not handler.__module__.startswith("jupyter_nj"):
+            continue
+        pattern = rule.matcher.regex.pattern.rstrip("$")
+        # Fill every capture group with a harmless sample value.
+        sample = re.sub(r"\((?:\?P<\w+>)?[^()]*\)", "sample", pattern)
+        routes.append((sample.replace("\\", ""), handler))
+    return routes
+
+
+def handled_verbs(handler: type) -> list[str]:
+    from jupyter_server.base.handlers import APIHandler
+
+    return [
+        verb
+        for verb in VERBS
+        if getattr(handler, verb.lower(), None) is not getattr(APIHandler, verb.lower(), None)
+    ]
+
+
+@pytest.fixture(params=[False, True], ids=["global-guard-on", "global-guard-off"])
+def jp_server_config(request: Any) -> dict[str, Any]:
+    # With allow_unauthenticated_access=True the server's global guard is off, so the second run
+    # proves that every verb carries its own @web.authenticated.
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"jupyter_nj": True},
+            "allow_unauthenticated_access": request.param,
+        }
+    }
+
+
+async def call_without_credentials(http_server_client: Any, path: str, verb: str) -> int:
+    body = "{}" if verb in {"POST", "PUT", "PATCH"} else None
+    try:
+        response = await http_server_client.fetch(
+            path,
+            method=verb,
+            body=body,
+            follow_redirects=False,
+            raise_error=True,
+            allow_nonstandard_methods=True,
+        )
+    except HTTPClientError as err:
+        return err.code
+    return int(response.code)
+
+
+async def test_every_nj_route_refuses_requests_without_credentials(
+    jp_serverapp: Any, http_server_client: Any
+) -> None:
+    routes = nj_routes(jp_serverapp)
+    assert routes, "jupyter_nj registered no routes: is the extension loaded?"
+    checked = 0
+    for path, handler in routes:
+        verbs = handled_verbs(handler)
+        assert verbs, f"{handler.__name__} handles no HTTP verb"
+        for verb in verbs:
+            code = await call_without_credentials(http_server_client, path, verb)
+            assert code == 403, (
+                f"{verb} {path} ({handler.__name__}) answered {code} without credentials"
+            )
+            checked += 1
+    assert checked >= len(routes)
+
+
+async def test_status_answers_with_credentials(jp_fetch: Any) -> None:
+    # The counterpart of the test above: the same route works when the token is sent.
+    response = await jp_fetch("nj", "api", "status")
+    assert response.code == 200
