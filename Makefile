@@ -16,7 +16,7 @@ STAMPS := .stamps
 
 lab: setup
 	@bash scripts/ensure-services.sh --optional docker
-	cd demo && jupyter lab --ServerApp.root_dir="$(CURDIR)/demo"
+	cd demo && jupyter lab --ServerApp.root_dir="$(CURDIR)/demo" $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 test: setup-test lint pytest jstest uitest
 	@echo "make test: all suites passed"

@@ -136,12 +136,21 @@ def probe_vault(
 def probe_history_store(nj_dir: str) -> BackendStatus:
     label = "History store"
     path = Path(nj_dir)
+    # A status check must not create the store: when it does not exist yet, check that the
+    # nearest existing folder above it would let it be created.
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-", delete=True) as handle:
-            handle.write(b"ok")
-            handle.flush()
-            os.fsync(handle.fileno())
+        if not existing.is_dir():
+            raise NotADirectoryError(f"{existing} is not a folder")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise PermissionError(f"no write permission on {existing}")
+        if existing == path:
+            with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-") as handle:
+                handle.write(b"ok")
+                handle.flush()
+                os.fsync(handle.fileno())
     except OSError as err:
         return BackendStatus(
             name="history",
@@ -152,12 +161,9 @@ def probe_history_store(nj_dir: str) -> BackendStatus:
             "NJApp.nj_dir at a writable folder.",
             facts={"path": str(path)},
         )
+    detail = f"{path} is writable" if existing == path else f"{path} will be created on first use"
     return BackendStatus(
-        name="history",
-        label=label,
-        live=True,
-        detail=f"{path} is writable",
-        facts={"path": str(path)},
+        name="history", label=label, live=True, detail=detail, facts={"path": str(path)}
     )
 
 

@@ -1,0 +1,17 @@
+"""Jupyter server configuration for the browser tests. Never use it in production: it turns
+authentication off so Playwright can drive the page (the pytest suite covers authentication)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, cast
+
+from jupyterlab.galata import configure_jupyter_server
+
+c = cast(Any, globals()["c"])
+configure_jupyter_server(c)
+c.ServerApp.port = int(os.environ.get("NJ_UI_TESTS_PORT", "8899"))
+# Galata's default root is a fresh temporary folder per run, which is what the tests want.
+c.ServerApp.jpserver_extensions = {"jupyter_nj": True}
+# CI machines run everything as root; the server refuses that unless told it is intended.
+c.ServerApp.allow_root = True
