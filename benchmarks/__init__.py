@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks, one package per pillar."""
