@@ -73,7 +73,10 @@ const statusPlugin: JupyterFrontEndPlugin<INJStatusModel> = {
       execute: () => model.refresh()
     });
     if (palette) {
-      palette.addItem({ command: CommandIDs.showStatus, category: 'jupyter-nj' });
+      palette.addItem({
+        command: CommandIDs.showStatus,
+        category: 'jupyter-nj'
+      });
       palette.addItem({
         command: CommandIDs.refreshStatus,
         category: 'jupyter-nj'

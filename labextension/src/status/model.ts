@@ -81,7 +81,10 @@ export class StatusModel implements INJStatusModel {
 /**
  * The one-line summary shown in the status bar, e.g. `nj 0.1.0 · 3/4 live`.
  */
-export function summarize(status: INJStatus | null, error: string | null): string {
+export function summarize(
+  status: INJStatus | null,
+  error: string | null
+): string {
   if (error !== null && status === null) {
     return 'nj: server unreachable';
   }
@@ -101,8 +104,6 @@ export function describe(status: INJStatus | null): string {
   }
   return [
     `jupyter-nj ${status.version}`,
-    ...status.backends.map(
-      b => `${b.live ? '●' : '○'} ${b.label}: ${b.detail}`
-    )
+    ...status.backends.map(b => `${b.live ? '●' : '○'} ${b.label}: ${b.detail}`)
   ].join('\n');
 }
