@@ -12,13 +12,13 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 export SSL_CERT_FILE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 STAMPS := .stamps
 
-.PHONY: lab test setup setup-test services lint format pytest jstest uitest build clean
+.PHONY: lab test setup setup-test services lint format pytest jstest uitest wheelcheck build clean
 
 lab: setup
 	@bash scripts/ensure-services.sh --optional docker
 	cd demo && jupyter lab --ServerApp.root_dir="$(CURDIR)/demo" $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-test: setup-test lint pytest jstest uitest
+test: setup-test lint pytest jstest uitest wheelcheck
 	@echo "make test: all suites passed"
 
 # --- set-up ---------------------------------------------------------------------------------
@@ -52,14 +52,14 @@ setup-test: setup services $(STAMPS)/ui-tests
 # --- checks ---------------------------------------------------------------------------------
 
 lint: setup
-	ruff check jupyter_nj tests benchmarks
-	ruff format --check jupyter_nj tests benchmarks
+	ruff check jupyter_nj tests benchmarks scripts
+	ruff format --check jupyter_nj tests benchmarks scripts
 	mypy
 	cd labextension && npm run --silent lint:check
 
 format: setup
-	ruff format jupyter_nj tests benchmarks
-	ruff check --fix jupyter_nj tests benchmarks
+	ruff format jupyter_nj tests benchmarks scripts
+	ruff check --fix jupyter_nj tests benchmarks scripts
 	cd labextension && npm run --silent lint
 
 pytest: setup services
@@ -70,6 +70,9 @@ jstest: setup
 
 uitest: setup-test
 	cd ui-tests && npx playwright test
+
+wheelcheck: setup
+	python scripts/check-wheel.py
 
 build: setup
 	$(BIN)/uv build --python $(BIN)/python
