@@ -45,7 +45,7 @@ $(STAMPS)/ui-tests: ui-tests/package.json
 	touch $@
 
 services:
-	bash scripts/ensure-services.sh docker chromium
+	bash scripts/ensure-services.sh docker chromium debootstrap
 
 setup-test: setup services $(STAMPS)/ui-tests
 

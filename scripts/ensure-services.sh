@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Make the services the tests need available: a running Docker engine and Chromium.
-#   ensure-services.sh [--optional] docker|chromium ...
+# Make the services the tests need available: a running Docker engine, Chromium, debootstrap.
+#   ensure-services.sh [--optional] docker|chromium|debootstrap ...
 # Installs what is missing with apt (Debian/Ubuntu), starts dockerd when no engine answers, and
 # exits non-zero with the reason when a service cannot be had, unless --optional is given (then it
 # only warns: `make lab` runs on the embedded defaults without Docker).
@@ -72,10 +72,20 @@ ensure_chromium() {
   [ -x /usr/bin/chromium ] || fail "chromium is not at /usr/bin/chromium after installing it"
 }
 
+ensure_debootstrap() {
+  # Base images for Docker environments are made locally (no image registry is needed).
+  if command -v debootstrap >/dev/null; then
+    return 0
+  fi
+  say "installing debootstrap"
+  apt_install debootstrap || fail "could not install debootstrap (needs root and apt)"
+}
+
 for service in "${wanted[@]}"; do
   case "$service" in
     docker) ensure_docker ;;
     chromium) ensure_chromium ;;
+    debootstrap) ensure_debootstrap ;;
     *) fail "unknown service '$service'" ;;
   esac
 done
