@@ -16,6 +16,14 @@ from jupyter_server.utils import url_path_join
 from traitlets import Bool, Float, Unicode, Union, default
 
 from . import __version__
+from .environments.config import RuntimesConfig
+from .history.config import HistoryTraits
+from .history.setup import history_handlers, start_history, stop_history
+from .runtimes.setup import runtimes_handlers, start_runtimes, stop_runtimes
+from .secrets.config import SecretsTraits, build_secrets_manager
+from .secrets.handlers import SecretAttachmentsHandler, SecretHandler, SecretsListHandler
+from .secrets.redaction import install_log_redaction, uninstall_log_redaction
+from .secrets.websocket import install_websocket_redaction
 from .status import BackendStatus, StatusManager
 from .status.handlers import StatusHandler
 from .status.probes import probe_docker, probe_history_store, probe_vault
@@ -23,7 +31,7 @@ from .status.probes import probe_docker, probe_history_store, probe_vault
 API_PREFIX = "nj/api"
 
 
-class NJApp(ExtensionApp):
+class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
     """Jupyter Server extension for jupyter-nj."""
 
     name = "jupyter_nj"
@@ -125,10 +133,60 @@ class NJApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         self.status_manager = self.build_status_manager(self.serverapp)
+        self.init_secrets()
+        # After secrets: its pre-save hook redacts the content that history then captures.
+        self.history_manager = start_history(self, redact=self.secrets_manager.redact)
+        self.environment_manager = start_runtimes(self)
         self.settings.update({"nj_app": self})
 
     def initialize_handlers(self) -> None:
         self.handlers.extend([(url_path_join("/", API_PREFIX, "status"), StatusHandler)])
+        self.handlers.extend(
+            [
+                (url_path_join("/", API_PREFIX, "secrets"), SecretsListHandler),
+                (url_path_join("/", API_PREFIX, r"secrets/([^/]+)"), SecretHandler),
+                (
+                    url_path_join("/", API_PREFIX, r"secret-attachments/(.+)"),
+                    SecretAttachmentsHandler,
+                ),
+            ]
+        )
+        self.handlers.extend(runtimes_handlers(url_path_join("/", API_PREFIX)))
+        self.handlers.extend(history_handlers(url_path_join("/", API_PREFIX)))
+
+    def init_secrets(self) -> None:
+        """Secrets manager, plus redaction of saved files and of the server log.
+
+        `self.secrets_manager.redact` is the callable to hand to other pillars (history).
+        """
+        self.secrets_manager = build_secrets_manager(self, self.serverapp)
+        redactor = self.secrets_manager.redactor
+        if self.serverapp is not None:
+            self.serverapp.contents_manager.register_pre_save_hook(redactor.pre_save_hook)
+            install_websocket_redaction(self.settings)
+        install_log_redaction(redactor)
+        self.secrets_manager.start()
+
+    async def runtime_secrets(self, notebook_path: str, kernel_id: str) -> Any:
+        """What a starting runtime needs for the secrets attached to its notebook.
+
+        The runtimes pillar calls this (finding the app with `base.nj_app_of`) instead of
+        importing secrets. Returns a `RuntimeSecrets` (see docs/secrets.md), or None when the
+        secrets pillar is off. It never raises for an unavailable store: the runtime then starts
+        without those secrets.
+        """
+        manager = getattr(self, "secrets_manager", None)
+        if manager is None:
+            return None
+        return await manager.runtime_environment(notebook_path, user=None, kernel_id=kernel_id)
+
+    async def stop_extension(self) -> None:
+        await stop_runtimes(self)
+        stop_history(self)
+        manager = getattr(self, "secrets_manager", None)
+        if manager is not None:
+            await manager.stop()
+            uninstall_log_redaction(manager.redactor)
 
 
 def _probe_collaboration(serverapp: Any) -> BackendStatus:

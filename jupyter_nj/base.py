@@ -12,6 +12,24 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 
+def nj_app_of(configurable: Any) -> Any:
+    """The running NJApp, found from any object in the server's tree (a kernel provisioner, a
+    kernel manager, the server app), or None outside a jupyter-nj server.
+
+    jupyter_client creates kernel provisioners with no reference to server extensions; walking
+    the `parent` chain up to the server app reaches the tornado settings, where NJApp is kept.
+    """
+    node = configurable
+    for _ in range(16):  # provisioner -> kernel manager -> multi-kernel manager -> server app
+        if node is None:
+            return None
+        web_app = getattr(node, "web_app", None)
+        if web_app is not None:
+            return web_app.settings.get("nj_app")
+        node = getattr(node, "parent", None)
+    return None
+
+
 class NJError(Exception):
     """An error the caller can act on: carries the HTTP status, a reason code and advice.
 

@@ -51,6 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="which jupyter-nj backends are live")
     status.add_argument("--json", action="store_true", help="print JSON for machines")
     status.set_defaults(func=cmd_status)
+
+    from .environments.cli import register_environment_commands
+
+    register_environment_commands(sub)
+
+    from .history.cli import register_history_commands
+
+    register_history_commands(sub)
+
+    from .secrets.cli import register_secrets_commands
+
+    register_secrets_commands(sub)
     return parser
 
 

@@ -16,7 +16,7 @@ REQUIRED = [
     "jupyter_nj-{v}.data/data/share/jupyter/labextensions/jupyter-nj/package.json",
     "jupyter_nj-{v}.data/data/share/jupyter/labextensions/jupyter-nj/install.json",
     "jupyter_nj-{v}.data/data/share/jupyter/labextensions/jupyter-nj/static/style.js",
-    "jupyter_nj-{v}.data/data/share/jupyter/labextensions/jupyter-nj/schemas/jupyter-nj/plugin.json",
+    "jupyter_nj-{v}.data/data/share/jupyter/labextensions/jupyter-nj/schemas/jupyter-nj/status.json",
 ]
 
 

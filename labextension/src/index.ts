@@ -6,6 +6,9 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
+import { historyPlugin } from './history/plugin';
+import { runtimesPlugin } from './runtimes/plugin';
+import { secretsPlugin } from './secrets/plugin';
 import { requestAPI } from './request';
 import { StatusModel } from './status/model';
 import { StatusItem } from './status/widget';
@@ -86,5 +89,8 @@ const statusPlugin: JupyterFrontEndPlugin<INJStatusModel> = {
   }
 };
 
-export default [statusPlugin];
+export default [statusPlugin, historyPlugin, runtimesPlugin, secretsPlugin];
 export * from './tokens';
+export * from './history/tokens';
+export * from './runtimes/tokens';
+export * from './secrets/tokens';

@@ -47,4 +47,4 @@ def test_labextension_paths_point_at_a_built_extension() -> None:
     assert package["version"] == jupyter_nj.__version__
     assert (built / "static" / "style.js").exists()
     # The settings schema of the status plugin ships with the prebuilt extension.
-    assert (built / "schemas" / "jupyter-nj" / "plugin.json").exists()
+    assert (built / "schemas" / "jupyter-nj" / "status.json").exists()

@@ -1,0 +1,153 @@
+"""The runtimes pillar's configurable traits, mixed into NJApp (so they read `c.NJApp.<name>`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from traitlets import Enum, Float, Int, List, Unicode
+from traitlets.config import Configurable
+
+from ..base import NJError
+from .docker_backend import BuildSettings
+from .local import BuildTools, find_uv
+from .manager import EnvironmentManager, RuntimeSettings
+
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def builtin_definitions_dir() -> Path:
+    """Where the built-in definitions are: the source tree, else the installed shared data."""
+    source = Path(__file__).resolve().parents[2] / "environments"
+    if source.is_dir():
+        return source
+    return Path(sys.prefix) / "share" / "jupyter" / "nj" / "environments"
+
+
+class RuntimesConfig(Configurable):
+    build_ca_bundle = Unicode(
+        SYSTEM_CA_BUNDLE,
+        config=True,
+        help="""CA bundle (PEM file) that environment builds hand to apt, pip and uv, and that is
+        mounted read-only into every runtime (named in SSL_CERT_FILE, PIP_CERT,
+        REQUESTS_CA_BUNDLE), so installs work behind TLS-inspecting proxies. Empty: none.""",
+    )
+    build_wheelhouse = Unicode(
+        "",
+        config=True,
+        help="""Folder of wheels that builds may install from besides the package index (for
+        example a CPU build of torch on sites that cannot reach its index). Empty: none.""",
+    )
+    environment_paths = List(
+        Unicode(),
+        config=True,
+        help="""Folders holding environment definitions (one sub-folder each), searched in order.
+        Empty means `<server root>/environments`, then the built-in definitions.""",
+    )
+    runtime_backend = Enum(
+        ["auto", "docker", "local"],
+        default_value="auto",
+        config=True,
+        help="""Where `nj-<name>` kernels run: `docker` (containers), `local` (uv venvs on this
+        host), or `auto`: Docker when the engine answers and the environment has an image,
+        else local.""",
+    )
+    runtime_kernel_uid = Int(
+        1000,
+        config=True,
+        help="""UID that container kernels run as (and that owns the image's venv) when the server
+        runs as root. A server running as another user uses its own UID. Never 0.""",
+    )
+    runtime_kernel_gid = Int(
+        100, config=True, help="GID that container kernels run as when the server runs as root."
+    )
+    runtime_cpu_limit = Float(
+        2.0, config=True, help="CPUs each container kernel may use (fractions allowed); 0: none."
+    )
+    runtime_memory_limit = Unicode(
+        "4g",
+        config=True,
+        help="""Memory each container kernel may use, in Docker's notation (`512m`, `4g`);
+        empty: no limit.""",
+    )
+    runtime_pids_limit = Int(
+        1024, config=True, help="Most processes (and threads) one container kernel may run."
+    )
+    runtime_network = Unicode(
+        "bridge",
+        config=True,
+        help="""Docker network mode of container kernels. Kernels never listen on the network
+        (they use IPC sockets), so this only decides outbound access: `bridge` lets `pip install`
+        work in a cell, `none` cuts the kernel off.""",
+    )
+    runtime_pool_size = Int(
+        0,
+        config=True,
+        help="""Container runtimes kept started and waiting per environment version, so that a
+        kernel start only hands over its arguments (much faster). 0 turns the pool off. Pooled
+        containers mount the whole server root (the working directory is still the notebook's
+        folder), because they start before anyone knows the notebook.""",
+    )
+    runtime_env_allowlist = List(
+        Unicode(),
+        config=True,
+        help="""Names of server environment variables that kernels may receive, besides a small
+        fixed list (locale, time zone, session name). The server's other variables never reach a
+        container kernel.""",
+    )
+
+    def build_environment_manager(
+        self, root_dir: str, data_path: Path, docker_host: str
+    ) -> EnvironmentManager:
+        uid, gid = _kernel_identity(self.runtime_kernel_uid, self.runtime_kernel_gid)
+        ca_bundle = self.build_ca_bundle if Path(self.build_ca_bundle or "/-").is_file() else ""
+        try:
+            uv = find_uv()
+        except NJError:
+            uv = "uv"  # builds then fail with a clear "not installed", not the server start
+        definition_dirs = [Path(p) for p in self.environment_paths] or [
+            Path(root_dir) / "environments",
+            builtin_definitions_dir(),
+        ]
+        catalog_dir = data_path / "environments"
+        runtime = RuntimeSettings(
+            catalog=str(catalog_dir),
+            root_dir=str(root_dir),
+            docker_host=docker_host,
+            kernel_uid=uid,
+            kernel_gid=gid,
+            cpu_limit=self.runtime_cpu_limit,
+            memory_limit=self.runtime_memory_limit,
+            pids_limit=self.runtime_pids_limit,
+            network=self.runtime_network,
+            ca_bundle=ca_bundle,
+            env_allowlist=list(self.runtime_env_allowlist),
+            uv=uv,
+            wheelhouse=self.build_wheelhouse,
+            pool_size=self.runtime_pool_size,
+        )
+        return EnvironmentManager(
+            data_dir=catalog_dir,
+            definition_dirs=definition_dirs,
+            tools=BuildTools(uv=uv, ca_bundle=ca_bundle, wheelhouse=self.build_wheelhouse),
+            build_settings=BuildSettings(
+                uv=uv,
+                ca_bundle=ca_bundle or SYSTEM_CA_BUNDLE,
+                wheelhouse=self.build_wheelhouse,
+                kernel_uid=uid,
+                kernel_gid=gid,
+            ),
+            runtime=runtime,
+            kernelspec_dir=data_path / "kernels",
+            backend_preference=self.runtime_backend,
+            docker_host=docker_host,
+        )
+
+
+def _kernel_identity(uid: int, gid: int) -> tuple[int, int]:
+    if os.geteuid() != 0:
+        return os.geteuid(), os.getegid()
+    if uid == 0:
+        raise ValueError("NJApp.runtime_kernel_uid must not be 0: kernels never run as root.")
+    return uid, gid

@@ -1,0 +1,587 @@
+"""HistoryManager: the history pillar's one manager (store, recorder, checkpoints, diffs, restore).
+
+Handlers and the command line call it; it is the only thing that talks to the store. Blocking
+work (git, JSON of large notebooks, nbdime) runs in threads or the diff process, never on the
+event loop; the jupyter_server_fileid manager and the real-time rooms are used on the event loop,
+where they live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.utils import ensure_async
+
+from ..base import NJError, resolve_api_path
+from .checkpoints import AsyncHistoryCheckpoints, HistoryCheckpoints
+from .diff import DiffService, DiffTimeout
+from .recorder import Captured, HistoryRecorder, Redactor, ResultsCapture
+from .store import (
+    HistoryError,
+    HistoryStore,
+    UnknownVersion,
+    Version,
+    notebook_kind,
+    notebook_model,
+)
+
+log = logging.getLogger(__name__)
+
+CONTENTS_EVENTS = "https://events.jupyter.org/jupyter_server/contents_service/v1"
+
+
+@dataclass
+class Located:
+    """A file named by an API path: where it is, whether it exists, and its history."""
+
+    path: str
+    os_path: Path
+    exists: bool
+    file_id: str | None
+    history_id: str | None
+
+
+def normalize_api_path(path: str) -> str:
+    path = (path or "").strip()
+    # JupyterLab's collaborative drive prefixes paths with "RTC:".
+    path = path.removeprefix("RTC:")
+    return path.strip("/")
+
+
+class HistoryManager:
+    """Every version of every file under one server root."""
+
+    def __init__(
+        self,
+        store_path: str | os.PathLike[str],
+        root_dir: str,
+        *,
+        quiet_period: float = 2.0,
+        max_delay: float = 30.0,
+        max_file_size: int = 100 * 1024 * 1024,
+        results_folder: str = "{stem}.results",
+        results_max_file_size: int = 50 * 1024 * 1024,
+        results_max_total_size: int = 200 * 1024 * 1024,
+        results_ignore: Sequence[str] = (),
+        redact: Redactor | None = None,
+        repack_every: int = 500,
+        diff_executor: str = "process",
+        diff_timeout: float = 60.0,
+        diff_cache_size: int = 64,
+        ignore_prefixes: Sequence[str] = (".ipynb_checkpoints",),
+    ) -> None:
+        self.root_dir = str(root_dir)
+        self.store = HistoryStore(store_path)
+        self.results = (
+            ResultsCapture(
+                self.store,
+                folder=results_folder,
+                max_file_size=results_max_file_size,
+                max_total_size=results_max_total_size,
+                ignore=results_ignore,
+            )
+            if results_folder
+            else None
+        )
+        self.recorder = HistoryRecorder(
+            self.store,
+            quiet_period=quiet_period,
+            max_delay=max_delay,
+            max_file_size=max_file_size,
+            results=self.results,
+            redact=redact,
+            repack_every=repack_every,
+            file_id_lookup=self._index_file_id,
+            authors_lookup=self._authors,
+            ignore_prefixes=ignore_prefixes,
+        )
+        self.diffs = DiffService(
+            str(self.store.path),
+            executor=diff_executor,
+            timeout=diff_timeout,
+            cache_size=diff_cache_size,
+        )
+        self.serverapp: Any = None
+
+    # -- wiring into a running server -------------------------------------------------------
+
+    def attach(self, serverapp: Any, *, checkpoints: bool = True) -> None:
+        """Hook into the server's contents manager and events, and start recording."""
+        self.serverapp = serverapp
+        cm = serverapp.contents_manager
+        cm.register_pre_save_hook(self.recorder.pre_save_hook)
+        cm.register_post_save_hook(self.recorder.post_save_hook)
+        if checkpoints:
+            from jupyter_server.services.contents.manager import AsyncContentsManager
+
+            kwargs = {"parent": cm, "log": cm.log}
+            if isinstance(cm, AsyncContentsManager):
+                cm.checkpoints = AsyncHistoryCheckpoints(self, **kwargs)
+            else:
+                cm.checkpoints = HistoryCheckpoints(self, **kwargs)
+        event_logger = getattr(serverapp, "event_logger", None)
+        if event_logger is not None:
+            event_logger.add_listener(schema_id=CONTENTS_EVENTS, listener=self._on_contents_event)
+        self.recorder.start()
+        if self.diffs.executor_kind == "process":
+            # Start the diff worker (it imports nbdime) now, not on a user's first diff.
+            self.diffs.warm_up()
+
+    async def _on_contents_event(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        action = data.get("action")
+        if action == "rename":
+            self.recorder.file_moved(data.get("source_path", ""), data.get("path", ""))
+        elif action == "delete":
+            self.recorder.file_deleted(data.get("path", ""))
+
+    def start(self) -> None:
+        """Record without a server (tests, benchmarks): saves come through `record`."""
+        self.recorder.start()
+
+    def stop(self) -> None:
+        self.recorder.stop()
+        self.diffs.close()
+
+    # -- the rest of the server --------------------------------------------------------------
+
+    @property
+    def _fileids(self) -> Any:
+        if self.serverapp is None:
+            return None
+        return self.serverapp.web_app.settings.get("file_id_manager")
+
+    def _index_file_id(self, path: str) -> str | None:
+        manager = self._fileids
+        if manager is None:
+            return None
+        try:
+            return manager.index(path)
+        except Exception:  # a file id is an optimisation of history, not required
+            log.debug("history: no file id for %s", path, exc_info=True)
+            return None
+
+    def _lookup_file_id(self, path: str) -> str | None:
+        manager = self._fileids
+        if manager is None:
+            return None
+        try:
+            return manager.get_id(path)
+        except Exception:
+            log.debug("history: no file id for %s", path, exc_info=True)
+            return None
+
+    @property
+    def _ydoc(self) -> Any:
+        if self.serverapp is None:
+            return None
+        apps = self.serverapp.extension_manager.extension_apps.get("jupyter_server_ydoc")
+        return next(iter(apps)) if apps else None
+
+    def _room_id(self, file_id: str | None, path: str) -> str | None:
+        if not file_id:
+            return None
+        if notebook_kind(path):
+            return f"json:notebook:{file_id}"
+        return f"text:file:{file_id}"
+
+    def _room(self, file_id: str | None, path: str) -> Any:
+        """The open real-time room of a file, or None."""
+        ydoc = self._ydoc
+        room_id = self._room_id(file_id, path)
+        if ydoc is None or room_id is None:
+            return None
+        server = getattr(ydoc, "ywebsocket_server", None)
+        if server is None:
+            return None
+        return server.rooms.get(room_id)
+
+    async def _shared_document(self, file_id: str | None, path: str) -> Any:
+        """The live shared model of the file's open real-time room, or None (no room open)."""
+        ydoc = self._ydoc
+        room_id = self._room_id(file_id, path)
+        if ydoc is None or room_id is None or self._room(file_id, path) is None:
+            return None
+        try:
+            return await ydoc.get_document(room_id=room_id, copy=False)
+        except Exception:
+            log.warning("history: could not reach the room of %s", path, exc_info=True)
+            return None
+
+    def _authors(self, file_id: str | None, path: str) -> list[str]:
+        """Who made this save: everyone in the file's real-time room, and the requesting user."""
+        names: list[str] = []
+        try:
+            room = self._room(file_id, path)
+            if room is not None:
+                for state in list(room.awareness.states.values()):
+                    user = state.get("user") if isinstance(state, dict) else None
+                    if isinstance(user, dict):
+                        name = user.get("username") or user.get("name")
+                        if name:
+                            names.append(str(name))
+            from jupyter_server.base.call_context import CallContext
+
+            handler = CallContext.get(CallContext.JUPYTER_HANDLER)
+            user = getattr(handler, "current_user", None) if handler is not None else None
+            name = getattr(user, "username", None) or getattr(user, "name", None)
+            if name:
+                names.append(str(name))
+        except Exception:  # attribution must never fail a save
+            log.debug("history: could not tell who saved %s", path, exc_info=True)
+        return list(dict.fromkeys(names))
+
+    # -- locating files ---------------------------------------------------------------------
+
+    async def locate(self, path: str) -> Located:
+        api_path = normalize_api_path(path)
+        if not api_path:
+            raise NJError(404, "not-found", "Give the path of a file, not the server root.")
+        # Tornado has already URL-decoded the path once; keep a literal "%" in a file name
+        # from being decoded a second time by resolve_api_path.
+        os_path = resolve_api_path(self.root_dir, api_path.replace("%", "%25"))
+        file_id = self._lookup_file_id(api_path)
+        exists, is_dir = await asyncio.to_thread(lambda: (os_path.is_file(), os_path.is_dir()))
+        if is_dir:
+            raise NJError(404, "not-a-file", f"{api_path!r} is a folder; history is kept per file.")
+        history_id = await asyncio.to_thread(self.store.find_history, file_id, api_path)
+        if not exists and history_id is None:
+            raise NJError(404, "not-found", f"No such file, and no history for it: {api_path!r}.")
+        return Located(api_path, os_path, exists, file_id, history_id)
+
+    def _version(self, loc: Located, version_id: str) -> Version:
+        if loc.history_id is None:
+            raise NJError(404, "unknown-version", f"{loc.path!r} has no history yet.")
+        try:
+            return self.store.version(loc.history_id, version_id)
+        except UnknownVersion as err:
+            raise NJError(
+                404, "unknown-version", f"{err} (file {loc.path!r}); list versions to pick one."
+            ) from None
+
+    # -- REST operations ---------------------------------------------------------------------
+
+    async def list_versions(
+        self, path: str, limit: int = 50, before: str | None = None
+    ) -> dict[str, Any]:
+        loc = await self.locate(path)
+        if loc.history_id is None:
+            versions: list[Version] = []
+            cursor = None
+        else:
+            hid = loc.history_id
+            try:
+                versions, cursor = await asyncio.to_thread(self.store.versions, hid, limit, before)
+            except UnknownVersion as err:
+                raise NJError(404, "unknown-version", f"{err} (cursor `before`).") from None
+        return {
+            "path": loc.path,
+            "file_id": loc.file_id,
+            "history_id": loc.history_id,
+            "exists": loc.exists,
+            "versions": [v.to_json() for v in versions],
+            "next": cursor,
+        }
+
+    async def get_version(self, path: str, version_id: str) -> dict[str, Any]:
+        loc = await self.locate(path)
+
+        def load() -> dict[str, Any]:
+            version = self._version(loc, version_id)
+            data = self.store.content(version.id)
+            body = version.to_json()
+            body.update(_content_fields(loc.path, data))
+            if version.kind.startswith("notebook"):
+                body["results"] = [
+                    {"path": r.path, "size": r.size} for r in self.store.results(version.id)
+                ]
+            return body
+
+        return await asyncio.to_thread(load)
+
+    async def diff(self, path: str, spec: str, ignore_outputs: bool = False) -> dict[str, Any]:
+        loc = await self.locate(path)
+        if ".." not in spec:
+            raise NJError(400, "bad-diff", "Write the diff as `<a>..<b>` (b may be `current`).")
+        a, b = (part.strip() for part in spec.split("..", 1))
+        if not a or not b:
+            raise NJError(400, "bad-diff", "Write the diff as `<a>..<b>` (b may be `current`).")
+        notebook = notebook_kind(loc.path)
+        sides = []
+        for ref in (a, b):
+            if ref == "current":
+                sides.append(("content", await self._current(loc, notebook)))
+            else:
+                version = await asyncio.to_thread(self._version, loc, ref)
+                if not notebook:
+                    await asyncio.to_thread(self._require_text, version)
+                sides.append(("version", version.id))
+        base_side, remote_side = sides
+        if base_side[0] == "version":
+            base = await asyncio.to_thread(self._load_side, base_side[1], notebook)
+        else:
+            base = base_side[1]
+        try:
+            diff = await self.diffs.diff(
+                base_side, remote_side, notebook=notebook, ignore_outputs=ignore_outputs
+            )
+        except DiffTimeout as err:
+            raise NJError(504, "diff-timeout", f"{err} Try `ignore_outputs=true`.") from None
+        return {
+            "base": base,
+            "diff": diff,
+            "base_version": base_side[1] if base_side[0] == "version" else "current",
+            "remote_version": remote_side[1] if remote_side[0] == "version" else "current",
+        }
+
+    def _require_text(self, version: Version) -> None:
+        try:
+            self.store.content(version.id).decode("utf-8")
+        except UnicodeDecodeError:
+            raise NJError(400, "not-text", "Binary files cannot be diffed.") from None
+
+    def _load_side(self, version_id: str, notebook: bool) -> Any:
+        if notebook:
+            try:
+                return self.store.notebook(version_id)
+            except HistoryError as err:
+                raise NJError(400, "not-a-notebook", str(err)) from None
+        return self.store.content(version_id).decode("utf-8")
+
+    async def _current(self, loc: Located, notebook: bool) -> Any:
+        """The file as it is now: the live shared document when a room is open, else the disk."""
+        document = await self._shared_document(loc.file_id, loc.path)
+        if document is not None:
+            return document.get()
+        if not loc.exists:
+            raise NJError(404, "not-found", f"{loc.path!r} no longer exists; diff two versions.")
+        data = await asyncio.to_thread(loc.os_path.read_bytes)
+        if notebook:
+            try:
+                return await asyncio.to_thread(notebook_model, data)
+            except HistoryError as err:
+                raise NJError(400, "not-a-notebook", f"The file on disk: {err}") from None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise NJError(400, "not-text", "Binary files cannot be diffed.") from None
+
+    async def restore(self, path: str, version_id: str) -> dict[str, Any]:
+        """Make `version_id` the file's content again, as a new version.
+
+        Into an open real-time room the content goes through the shared document (collaborators
+        see an ordinary edit, and the room saves it); otherwise through the contents manager.
+        """
+        loc = await self.locate(path)
+        version = await asyncio.to_thread(self._version, loc, version_id)
+        assert loc.history_id is not None
+        data = await asyncio.to_thread(self.store.content, version.id)
+        notebook = notebook_kind(loc.path)
+        document = await self._shared_document(loc.file_id, loc.path)
+        if document is not None:
+            value: Any
+            if notebook:
+                value = await asyncio.to_thread(self._load_side, version.id, True)
+            else:
+                try:
+                    value = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise NJError(400, "not-text", "A binary file cannot go into a room.") from None
+            self.recorder.expect_restore(loc.history_id, version.id)
+            document.set(value)
+            return {"restored": version.id, "via": "shared-document", "version": None}
+        model = await asyncio.to_thread(_contents_model, loc.path, data)
+        self.recorder.expect_restore(loc.history_id, version.id)
+        cm = self.serverapp.contents_manager
+        await ensure_async(cm.save(model, loc.path))
+        await asyncio.wrap_future(self.recorder.flush())
+        latest = await asyncio.to_thread(self.store.latest, loc.history_id)
+        return {
+            "restored": version.id,
+            "via": "contents",
+            "version": latest.to_json() if latest is not None else None,
+        }
+
+    async def label(self, path: str, version_id: str, label: str | None) -> dict[str, Any]:
+        loc = await self.locate(path)
+
+        def apply() -> Version:
+            version = self._version(loc, version_id)
+            assert loc.history_id is not None
+            return self.store.set_label(loc.history_id, version.id, label)
+
+        return {"version": (await asyncio.to_thread(apply)).to_json()}
+
+    # -- checkpoints (called by the Checkpoints classes) -------------------------------------
+
+    def list_checkpoints(self, path: str) -> list[dict[str, Any]]:
+        # Called inside every notebook save; an indexed query of a few rows.
+        path = normalize_api_path(path)
+        hid = self.store.find_history(self._lookup_file_id(path), path)
+        if hid is None:
+            return []
+        return [_checkpoint_model(v) for v in self.store.checkpoints(hid, limit=50)]
+
+    def _checkpoint_bytes_sync(self, contents_mgr: Any, path: str) -> tuple[str | None, bytes]:
+        os_path = contents_mgr._get_os_path(path) if hasattr(contents_mgr, "_get_os_path") else None
+        if os_path is not None:
+            with open(os_path, "rb") as handle:
+                return os_path, handle.read()
+        raise FileNotFoundError(path)
+
+    async def _checkpoint_bytes(self, contents_mgr: Any, path: str) -> tuple[str | None, bytes]:
+        if hasattr(contents_mgr, "_get_os_path"):
+            return await asyncio.to_thread(self._checkpoint_bytes_sync, contents_mgr, path)
+        model = await ensure_async(contents_mgr.get(path, content=True))
+        data = self.recorder.captured_bytes(
+            Captured(model["type"], model["content"], model.get("format"))
+        )
+        if data is None:
+            raise NJError(400, "unsupported", f"Cannot checkpoint {path!r}.")
+        return None, data
+
+    async def create_checkpoint(self, contents_mgr: Any, path: str) -> dict[str, Any]:
+        path = normalize_api_path(path)
+        os_path, data = await self._checkpoint_bytes(contents_mgr, path)
+        future = self.recorder.record(
+            path,
+            os_path,
+            data,
+            file_id=self._index_file_id(path),
+            authors=self._authors(self._lookup_file_id(path), path),
+            checkpoint=True,
+        )
+        version = await asyncio.wrap_future(future)
+        if version is None:
+            # Recording was refused (too big, unreadable): checkpoint the moment, not content.
+            return {"id": "none", "last_modified": datetime.now(timezone.utc)}
+        return _checkpoint_model(version)
+
+    def create_checkpoint_sync(self, contents_mgr: Any, path: str) -> dict[str, Any]:
+        path = normalize_api_path(path)
+        os_path, data = self._checkpoint_bytes_sync(contents_mgr, path)
+        version = self.recorder.record(
+            path,
+            os_path,
+            data,
+            file_id=self._index_file_id(path),
+            authors=self._authors(self._lookup_file_id(path), path),
+            checkpoint=True,
+        ).result(timeout=120)
+        if version is None:
+            return {"id": "none", "last_modified": datetime.now(timezone.utc)}
+        return _checkpoint_model(version)
+
+    def _checkpoint_version(self, checkpoint_id: str, path: str) -> tuple[str, Version]:
+        path = normalize_api_path(path)
+        hid = self.store.find_history(self._lookup_file_id(path), path)
+        if hid is None:
+            raise NJError(404, "unknown-version", f"{path!r} has no checkpoints.")
+        try:
+            return hid, self.store.version(hid, checkpoint_id)
+        except UnknownVersion as err:
+            raise NJError(404, "unknown-version", str(err)) from None
+
+    async def restore_checkpoint(self, contents_mgr: Any, checkpoint_id: str, path: str) -> None:
+        hid, version = await asyncio.to_thread(self._checkpoint_version, checkpoint_id, path)
+        data = await asyncio.to_thread(self.store.content, version.id)
+        model = await asyncio.to_thread(_contents_model, normalize_api_path(path), data)
+        self.recorder.expect_restore(hid, version.id)
+        await ensure_async(contents_mgr.save(model, normalize_api_path(path)))
+
+    def restore_checkpoint_sync(self, contents_mgr: Any, checkpoint_id: str, path: str) -> None:
+        hid, version = self._checkpoint_version(checkpoint_id, path)
+        model = _contents_model(normalize_api_path(path), self.store.content(version.id))
+        self.recorder.expect_restore(hid, version.id)
+        contents_mgr.save(model, normalize_api_path(path))
+
+    async def delete_checkpoint(self, checkpoint_id: str, path: str) -> None:
+        await asyncio.to_thread(self.delete_checkpoint_sync, checkpoint_id, path)
+
+    def delete_checkpoint_sync(self, checkpoint_id: str, path: str) -> None:
+        hid, version = self._checkpoint_version(checkpoint_id, path)
+        self.store.set_checkpoint(hid, version.id, False)
+
+    async def checkpoint_model(
+        self, checkpoint_id: str, path: str, notebook: bool
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(self.checkpoint_model_sync, checkpoint_id, path, notebook)
+
+    def checkpoint_model_sync(
+        self, checkpoint_id: str, path: str, notebook: bool
+    ) -> dict[str, Any]:
+        _, version = self._checkpoint_version(checkpoint_id, path)
+        model = _contents_model(normalize_api_path(path), self.store.content(version.id))
+        if not notebook and model["type"] == "notebook":
+            model = {
+                "type": "file",
+                "format": "text",
+                "content": self.store.content(version.id).decode(),
+            }
+        return model
+
+
+def _checkpoint_model(version: Version) -> dict[str, Any]:
+    return {
+        "id": version.id,
+        "last_modified": datetime.fromtimestamp(version.created, tz=timezone.utc),
+    }
+
+
+def _content_fields(path: str, data: bytes) -> dict[str, Any]:
+    """`format` and `content` of a version for the REST API."""
+    if notebook_kind(path):
+        try:
+            return {"format": "json", "content": notebook_model(data)}
+        except (HistoryError, ValueError, TypeError, AttributeError):
+            pass
+    try:
+        return {"format": "text", "content": data.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"format": "base64", "content": base64.b64encode(data).decode("ascii")}
+
+
+def _contents_model(path: str, data: bytes) -> dict[str, Any]:
+    """A contents-manager model that saves exactly these bytes (as near as the API allows)."""
+    fields = _content_fields(path, data)
+    if fields["format"] == "json":
+        return {"type": "notebook", "format": "json", "content": fields["content"]}
+    return {"type": "file", "format": fields["format"], "content": fields["content"]}
+
+
+def build_history_manager(app: Any, redact: Callable[[Any], Any] | None = None) -> HistoryManager:
+    """A HistoryManager configured from NJApp's traits (used by app.py and the command line)."""
+    root = str(app.root_dir)
+    data_path = Path(app.nj_data_path)
+    ignore = [".ipynb_checkpoints"]
+    try:
+        rel = data_path.resolve().relative_to(Path(root).resolve())
+        ignore.append(rel.as_posix())
+    except ValueError:
+        pass
+    return HistoryManager(
+        data_path / "history.git",
+        root,
+        quiet_period=app.history_quiet_period,
+        max_delay=app.history_max_delay,
+        max_file_size=app.history_max_file_size,
+        results_folder=app.history_results_folder,
+        results_max_file_size=app.history_results_max_file_size,
+        results_max_total_size=app.history_results_max_total_size,
+        results_ignore=list(app.history_results_ignore),
+        redact=redact,
+        repack_every=app.history_repack_every,
+        diff_executor=app.history_diff_executor,
+        diff_timeout=app.history_diff_timeout,
+        ignore_prefixes=ignore,
+    )
+
+
+__all__ = ["HistoryManager", "build_history_manager", "normalize_api_path"]

@@ -1,0 +1,51 @@
+"""How app.py switches history on: build the manager, attach it, list its handlers, stop it."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Any
+
+import pygit2
+from jupyter_server.utils import url_path_join
+
+from .handlers import HistoryHandler
+from .manager import HistoryManager, build_history_manager
+
+log = logging.getLogger(__name__)
+
+
+def start_history(app: Any, redact: Any = None) -> HistoryManager | None:
+    """Build the HistoryManager from NJApp's traits and hook it into the running server.
+
+    `redact` is the secrets pillar's `redact(content)`; `NJApp.history_redact` overrides it.
+    """
+    app.history_unavailable = "History is turned off on this server (NJApp.history_enabled)."
+    if not app.history_enabled:
+        return None
+    try:
+        manager = build_history_manager(app, redact=app.history_redact or redact)
+    except (OSError, sqlite3.Error, pygit2.GitError) as err:
+        # The rest of jupyter-nj (and every save) must keep working without history.
+        log.error("history: the store at %s cannot be opened: %s", app.nj_data_path, err)
+        app.history_unavailable = (
+            f"The history store cannot be opened ({type(err).__name__}: {err}). Fix the folder's "
+            "permissions or point NJApp.nj_dir at a writable folder, then restart the server."
+        )
+        return None
+    if app.serverapp is not None:
+        manager.attach(app.serverapp)
+    else:
+        manager.start()
+    return manager
+
+
+def history_handlers(api_prefix: str) -> list[tuple[str, Any]]:
+    return [(url_path_join(api_prefix, r"history/(.*)"), HistoryHandler)]
+
+
+def stop_history(app: Any) -> None:
+    manager = getattr(app, "history_manager", None)
+    if manager is not None:
+        manager.stop()
+        app.history_manager = None

@@ -1,0 +1,785 @@
+"""Kernel provisioners `nj-local` and `nj-docker`: kernels in a pinned environment version.
+
+Both read their settings from the kernelspec the server wrote (`metadata.kernel_provisioner.config`)
+and pick the version to run the same way: the notebook's pin (`metadata.nj.runtimes.main`) when it
+names this environment, else the version the kernelspec names. A pin made on the other backend runs
+the version built from the same lock and recipe, so a notebook pinned to a Docker image still opens
+on a server without Docker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import json
+import os
+import shlex
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.connect import KernelConnectionInfo
+from jupyter_client.provisioning import KernelProvisionerBase, LocalProvisioner
+from traitlets import Float, Int, List, Unicode
+
+from ..base import NJError, nj_app_of, resolve_api_path
+from ..environments.catalog import EnvironmentCatalog
+from ..environments.docker_backend import ENV_PREFIX, bind_mount
+from ..environments.local import BuildTools, LocalBackend, venv_python
+from ..environments.manager import read_pin
+from ..environments.model import EnvironmentVersion, local_version_id
+from .apt import SOCKET_IN_CONTAINER_VARIABLE, AptBridge, run_apt_in_container
+from .apt import SOCKET_NAME as APT_SOCKET
+from .pool import CLAIM_FILE, WAITER, PooledRuntime, WarmPool
+
+KERNEL_ROLE = "kernel"
+ROLE_LABEL = "org.jupyter-nj.role"
+CATALOG_LABEL = "org.jupyter-nj.catalog"
+KERNEL_DIR_LABEL = "org.jupyter-nj.kernel-dir"
+KERNEL_DIR_PREFIX = "/tmp/njk-"
+CA_IN_CONTAINER = "/etc/ssl/certs/nj-ca-bundle.crt"
+# Variables a kernel may receive from the server's environment; anything else stays out.
+DEFAULT_ENV_ALLOWLIST = [
+    "JPY_SESSION_NAME",
+    "JPY_PARENT_PID",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "MPLBACKEND",
+    "PYDEVD_DISABLE_FILE_VALIDATION",
+]
+# Held by root inside the container only: docker-init needs KILL to forward signals to the
+# unprivileged kernel; the rest let the server run apt-get there (see _run_container).
+ROOT_CAPABILITIES = ["KILL", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID"]
+CA_VARIABLES = ("SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+class RuntimeStartError(RuntimeError):
+    """A kernel cannot start; the message tells the user what to do (shown in JupyterLab)."""
+
+
+# Where a container sees the secrets folder (socket + client), and the pipe its shell reads the
+# secret variables from.
+SECRETS_IN_CONTAINER = "/run/nj-secrets"
+SECRETS_FIFO = "secrets.env"
+SECRETS_FIFO_TIMEOUT = 120.0
+
+
+def _write_fifo_once(fifo: str, payload: bytes, timeout: float = SECRETS_FIFO_TIMEOUT) -> None:
+    """Blocking: wait for a reader on `fifo`, write `payload`, close, remove the pipe."""
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError as err:  # ENXIO: nobody has opened it for reading yet
+                if err.errno != errno.ENXIO or time.monotonic() > deadline:
+                    return
+                time.sleep(0.02)
+        try:
+            os.set_blocking(fd, True)
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(fifo)
+
+
+class NJRuntimeMixin(KernelProvisionerBase):
+    """Settings and version choice shared by both provisioners (set from the kernelspec)."""
+
+    backend = "local"
+
+    environment = Unicode("", config=True, help="Environment name this kernelspec runs.")
+    version = Unicode("", config=True, help="Version to run when the notebook has no pin.")
+    catalog = Unicode("", config=True, help="Folder of the environment catalog.")
+    root_dir = Unicode("", config=True, help="Server root, to find the notebook and its pin.")
+    docker_host = Unicode("", config=True, help="Docker engine URL; empty means the default.")
+    kernel_uid = Int(1000, config=True, help="UID the containerised kernel runs as.")
+    kernel_gid = Int(100, config=True, help="GID the containerised kernel runs as.")
+    cpu_limit = Float(0.0, config=True, help="CPUs a container may use; 0 means no limit.")
+    memory_limit = Unicode("", config=True, help="Container memory limit (`4g`); empty: none.")
+    pids_limit = Int(1024, config=True, help="Most processes a container may run.")
+    network = Unicode("bridge", config=True, help="Docker network mode for kernels.")
+    ca_bundle = Unicode("", config=True, help="CA bundle handed to the kernel's pip and uv.")
+    env_allowlist = List(Unicode(), config=True, help="Extra server variables kernels receive.")
+    uv = Unicode("", config=True, help="uv executable for local venvs.")
+    wheelhouse = Unicode("", config=True, help="Wheel folder for installs from locks.")
+    pool_size = Int(0, config=True, help="Containers kept waiting per version; 0: no pool.")
+
+    record: EnvironmentVersion | None = None
+    session_name: str = ""
+
+    def choose_version(self, env: dict[str, str]) -> EnvironmentVersion:
+        """The version this start must run (blocking: file reads)."""
+        catalog = EnvironmentCatalog(Path(self.catalog))
+        self.session_name = self._api_path(env.get("JPY_SESSION_NAME", "")) or self.session_name
+        pin = self._notebook_pin(self.session_name)
+        try:
+            if pin and pin["environment"] == self.environment and pin.get("version"):
+                record = catalog.get(self.environment, pin["version"])
+            elif self.version:
+                record = catalog.get(self.environment, self.version)
+            else:
+                raise RuntimeStartError(
+                    f"Environment {self.environment!r} is not built yet: run `jupyter nj env "
+                    f"build {self.environment}` (or POST /nj/api/environments/"
+                    f"{self.environment}/build), then start the kernel again."
+                )
+        except NJError as err:
+            raise RuntimeStartError(err.message) from None
+        if record.backend != self.backend:
+            record = self._same_content_on_this_backend(catalog, record)
+        return record
+
+    def _api_path(self, session_name: str) -> str:
+        """JPY_SESSION_NAME as an API path. jupyter_server sets it to an absolute OS path when
+        the session names its file (as JupyterLab's sessions do), and to the API path otherwise."""
+        if not session_name or not os.path.isabs(session_name):
+            return session_name
+        if not self.root_dir:
+            return ""
+        try:
+            relative = Path(session_name).resolve().relative_to(Path(self.root_dir).resolve())
+        except ValueError:
+            return ""  # outside the root: no notebook of ours, so no pin and no secrets
+        return relative.as_posix()
+
+    def _notebook_pin(self, api_path: str) -> dict[str, str] | None:
+        if not api_path.endswith(".ipynb") or not self.root_dir:
+            return None
+        try:
+            path = resolve_api_path(self.root_dir, api_path)
+            return read_pin(json.loads(path.read_text(encoding="utf-8")))
+        except (NJError, OSError, ValueError):
+            # An unreadable or not-yet-saved notebook has no pin; it runs the kernelspec's version.
+            return None
+
+    def _same_content_on_this_backend(
+        self, catalog: EnvironmentCatalog, record: EnvironmentVersion
+    ) -> EnvironmentVersion:
+        for candidate in catalog.versions(record.name, self.backend):
+            if candidate.lock_sha256 == record.lock_sha256 and _same_recipe(candidate, record):
+                return candidate
+        if self.backend == "local":
+            # Same lock and recipe, materialised here: the version a local build would make.
+            twin = EnvironmentVersion(
+                name=record.name,
+                version=local_version_id(record.recipe, catalog.lock_text(record)),
+                backend="local",
+                recipe=record.recipe,
+                lock_sha256=record.lock_sha256,
+                parent=record.parent,
+                changes=record.changes,
+            )
+            return catalog.add(twin)
+        raise RuntimeStartError(
+            f"The notebook is pinned to {record.name}@{record.short} ({record.backend}), which "
+            f"has no image on this server: build it with `jupyter nj env build {record.name} "
+            "--backend docker` or import it."
+        )
+
+    def ca_environment(self, path: str) -> dict[str, str]:
+        if not self.ca_bundle:
+            return {}
+        return {name: path for name in CA_VARIABLES}
+
+    async def attached_secrets(self) -> Any:
+        """The secrets attached to this kernel's notebook, as the server hands them to runtimes
+        (a `RuntimeSecrets`, see docs/secrets.md), or None outside a jupyter-nj server."""
+        app = nj_app_of(self)
+        if app is None or not hasattr(app, "runtime_secrets"):
+            return None
+        return await app.runtime_secrets(self.session_name, str(self.kernel_id))
+
+    async def get_provisioner_info(self) -> dict[str, Any]:
+        info = await super().get_provisioner_info()
+        if self.record is not None:
+            info["nj_version"] = self.record.to_json()
+        return info
+
+    exit_reason: str = ""
+    saved_state: frozenset[str] = frozenset()
+
+    async def runtime_info(self) -> dict[str, Any]:
+        """What this kernel runs, for the REST API: the version, whether installs changed it
+        since it started or was last saved (so a UI can warn before closing), and why it
+        stopped, when it did."""
+        return {
+            "environment": self.environment,
+            "backend": self.backend,
+            "version": self.record.to_json() if self.record else None,
+            "changed": await self.installed_state() != self.saved_state,
+            "exit_reason": self.exit_reason,
+        }
+
+    async def installed_state(self) -> frozenset[str]:
+        """What installs changed in this runtime so far (compared, never shown)."""
+        return frozenset()
+
+    async def mark_saved(self) -> None:
+        self.saved_state = await self.installed_state()
+
+
+class NJLocalProvisioner(NJRuntimeMixin, LocalProvisioner):
+    """Runs the kernel as a local process in the version's uv venv (no Docker needed)."""
+
+    backend = "local"
+    venv: Path | None = None
+    overlay: Path | None = None
+
+    async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        env = kwargs.get("env") or {}
+        record = await asyncio.to_thread(self.choose_version, env)
+        backend = LocalBackend(
+            EnvironmentCatalog(Path(self.catalog)),
+            BuildTools(uv=self.uv or "uv", ca_bundle=self.ca_bundle, wheelhouse=self.wheelhouse),
+        )
+        try:
+            venv = await asyncio.to_thread(backend.materialise, record)
+        except NJError as err:
+            raise RuntimeStartError(err.message) from None
+        self.record, self.venv = record, venv
+        self._remove_overlay()
+        runtimes = EnvironmentCatalog(Path(self.catalog)).runtimes_dir()
+        runtimes.mkdir(parents=True, exist_ok=True)
+        overlay = Path(tempfile.mkdtemp(prefix="njr-", dir=runtimes))
+        try:
+            self.overlay = await asyncio.to_thread(backend.overlay, record, venv, overlay)
+        except NJError as err:
+            shutil.rmtree(overlay, ignore_errors=True)
+            raise RuntimeStartError(err.message) from None
+        kwargs = await super().pre_launch(**kwargs)
+        cmd = list(kwargs["cmd"])
+        if cmd and cmd[0] in {sys.executable, "python", "python3"}:
+            cmd[0] = str(venv_python(overlay))
+        kwargs["cmd"] = cmd
+        env = self._venv_env(kwargs.get("env") or {}, overlay, venv)
+        secrets = await self.attached_secrets()
+        # After the venv clean-up, which drops PYTHONPATH: the secrets client rides on it.
+        kwargs["env"] = secrets.apply_to(env) if secrets is not None else env
+        return kwargs
+
+    async def cleanup(self, restart: bool = False) -> None:
+        await super().cleanup(restart)
+        # A restart starts from the version again, as a container restart does.
+        self._remove_overlay()
+        self.saved_state = frozenset()
+
+    async def installed_state(self) -> frozenset[str]:
+        if self.overlay is None:
+            return frozenset()
+        overlay = self.overlay
+        return await asyncio.to_thread(
+            lambda: frozenset(
+                p.name
+                for p in overlay.glob("lib/python3*/site-packages/*")
+                if p.name != "_nj_environment.pth"
+            )
+        )
+
+    def _remove_overlay(self) -> None:
+        if self.overlay is not None:
+            shutil.rmtree(self.overlay, ignore_errors=True)
+            self.overlay = None
+
+    def _venv_env(self, env: dict[str, str], overlay: Path, venv: Path) -> dict[str, str]:
+        # The server's own interpreter settings must not reach the kernel: with them, `pip` in a
+        # cell could install into the server's environment instead of the runtime's.
+        clean = {
+            k: v
+            for k, v in env.items()
+            if k not in {"PYTHONPATH", "PYTHONHOME", "CONDA_PREFIX", "PYTHONSTARTUP"}
+        }
+        clean["VIRTUAL_ENV"] = str(overlay)
+        clean["PATH"] = os.pathsep.join(
+            [str(overlay / "bin"), str(venv / "bin"), env.get("PATH", os.defpath)]
+        )
+        clean["UV_PYTHON"] = str(venv_python(overlay))
+        clean.update(self.ca_environment(self.ca_bundle))
+        return clean
+
+
+class NJDockerProvisioner(NJRuntimeMixin):
+    """Runs the kernel in a container of the version's image.
+
+    The host writes the connection file; the kernel talks ZeroMQ over IPC sockets in a private
+    per-kernel folder bind-mounted at the same path, so no port is opened anywhere (the container's
+    network is for outbound installs only). The kernel runs as an unprivileged UID/GID with all
+    capabilities dropped, no Docker socket, CPU/memory/process limits, and only allow-listed
+    variables, which reach it through a file in that private folder (never the container config,
+    which `docker inspect` and `docker commit` would expose).
+    """
+
+    backend = "docker"
+    container_id: str | None = None
+    kernel_dir: str | None = None
+    apt_bridge: AptBridge | None = None
+    pooled: PooledRuntime | None = None
+    secrets_folder: str = ""
+    secret_env: dict[str, str] = {}  # noqa: RUF012  replaced per launch, never mutated
+
+    @property
+    def has_process(self) -> bool:
+        return self.container_id is not None
+
+    def _client(self) -> Any:
+        from ..environments.docker_backend import docker_client
+
+        return docker_client(self.docker_host)
+
+    async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        env = kwargs.get("env") or {}
+        record = await asyncio.to_thread(self.choose_version, env)
+        self.record = record
+        km = self.parent
+        assert km is not None, "a provisioner always belongs to a kernel manager"
+        cwd = str(kwargs.get("cwd") or self.root_dir or os.getcwd())
+        secrets = await self.attached_secrets()
+        self.secrets_folder = secrets.host_folder if secrets is not None else ""
+        self.secret_env = secrets.container_env(SECRETS_IN_CONTAINER) if secrets is not None else {}
+        # A pooled container learns its environment from a claim file on disk: never with secrets.
+        if self.kernel_dir is None and not self.secret_env and self._poolable(cwd):
+            self.pooled = await asyncio.to_thread(
+                WarmPool.instance().take, self._pool_key(), self._is_running
+            )
+            if self.pooled is not None:
+                self.kernel_dir = self.pooled.kernel_dir
+        if self.kernel_dir is None:
+            # Short path: unix socket paths are limited to about 107 bytes.
+            self.kernel_dir = tempfile.mkdtemp(
+                prefix=os.path.basename(KERNEL_DIR_PREFIX), dir="/tmp"
+            )
+            _give_to(self.kernel_dir, self.kernel_uid, self.kernel_gid)
+        km.transport = "ipc"
+        km.ip = os.path.join(self.kernel_dir, "k")
+        km.connection_file = os.path.join(self.kernel_dir, "connection.json")
+        km.write_connection_file(jupyter_session=env.get("JPY_SESSION_NAME", ""))
+        _give_to(km.connection_file, self.kernel_uid, self.kernel_gid)
+        self.connection_info = km.get_connection_info()
+        cmd = km.format_kernel_cmd(extra_arguments=kwargs.pop("extra_arguments", []))
+        if cmd and cmd[0] == sys.executable:
+            cmd[0] = "python"  # the image's interpreter, first on the image's PATH
+        return await super().pre_launch(cmd=cmd, **kwargs)
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
+        assert self.record is not None and self.kernel_dir is not None
+        env = self._allowed_env(kwargs.get("env") or {})
+        env_file = Path(self.kernel_dir) / "env.sh"
+        env_file.write_text(
+            "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(env.items())),
+            encoding="utf-8",
+        )
+        env_file.chmod(0o600)
+        _give_to(str(env_file), self.kernel_uid, self.kernel_gid)
+        if self.secret_env:
+            self._offer_secrets_once(self.secret_env)
+        cwd = str(Path(kwargs.get("cwd") or self.root_dir or os.getcwd()).resolve())
+        try:
+            if self.pooled is not None:
+                await asyncio.to_thread(self._claim, cmd, env, cwd)
+                self.container_id, self.pooled = self.pooled.container_id, None
+            else:
+                self.container_id = await asyncio.to_thread(self._run_container, cmd, cwd)
+        except (NJError, RuntimeStartError) as err:
+            # Nothing runs: drop the private folder now (no cleanup() follows a failed launch).
+            await self.cleanup(restart=False)
+            message = err.message if isinstance(err, NJError) else str(err)
+            raise RuntimeStartError(message) from None
+        if self._poolable(cwd):
+            WarmPool.instance().fill(self._pool_key(), self.pool_size, self._start_pooled)
+        if self.apt_bridge is None:
+            self.apt_bridge = AptBridge(
+                self.kernel_dir,
+                self.kernel_uid,
+                self.kernel_gid,
+                run_apt_in_container(
+                    self._client,
+                    lambda: self.container_id,
+                    CA_IN_CONTAINER if self.ca_bundle else "",
+                ),
+            )
+        await self.apt_bridge.start()
+        return self.connection_info
+
+    def _drop_to_kernel_user(self) -> list[str]:
+        """The prefix that starts the kernel unprivileged: its UID/GID, no supplementary groups,
+        no capabilities (empty bounding and inheritable sets) and no way to gain any."""
+        if self.kernel_uid == 0:
+            raise RuntimeStartError("Kernels never run as root: set NJApp.runtime_kernel_uid.")
+        return [
+            "setpriv",
+            f"--reuid={self.kernel_uid}",
+            f"--regid={self.kernel_gid}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--no-new-privs",
+            "--",
+        ]
+
+    def _allowed_env(self, env: dict[str, str]) -> dict[str, str]:
+        allowed = set(DEFAULT_ENV_ALLOWLIST) | set(self.env_allowlist)
+        spec_env = set((self.kernel_spec.env or {}) if self.kernel_spec else {})
+        chosen = {k: v for k, v in env.items() if k in allowed or k in spec_env}
+        chosen.update(self.ca_environment(CA_IN_CONTAINER))
+        if self.kernel_dir:
+            chosen[SOCKET_IN_CONTAINER_VARIABLE] = os.path.join(self.kernel_dir, APT_SOCKET)
+        return chosen
+
+    def _run_options(self) -> dict[str, Any]:
+        """What every container of this runtime gets: user, limits, capabilities, network."""
+        options: dict[str, Any] = {
+            "detach": True,
+            "init": True,
+            "user": "0:0",  # only docker-init; the kernel is dropped to kernel_uid (setpriv)
+            "network_mode": self.network,
+            "cap_drop": ["ALL"],
+            # Kept by root in the container so the server can run `apt-get` there on the user's
+            # behalf (docker exec -u 0; exec'd processes get no capabilities when the container
+            # runs as a non-root user). The kernel never holds any of them.
+            "cap_add": ROOT_CAPABILITIES,
+            "security_opt": ["no-new-privileges"],
+            "pids_limit": self.pids_limit,
+        }
+        if self.cpu_limit > 0:
+            options["nano_cpus"] = int(self.cpu_limit * 1e9)
+        if self.memory_limit:
+            options["mem_limit"] = self.memory_limit
+            # No swap beyond the limit: a kernel over its memory is stopped, not slowed to a crawl.
+            options["memswap_limit"] = self.memory_limit
+        return options
+
+    def _mounts(self, kernel_dir: str, work: str) -> list[Any]:
+        mounts = [bind_mount(kernel_dir, kernel_dir), bind_mount(work, work)]
+        if self.ca_bundle:
+            mounts.append(bind_mount(self.ca_bundle, CA_IN_CONTAINER, read_only=True))
+        if self.secrets_folder:
+            # The secrets socket and client; the folder holds no secret (docs/secrets.md).
+            mounts.append(bind_mount(self.secrets_folder, SECRETS_IN_CONTAINER, read_only=True))
+        return mounts
+
+    # -- secrets ---------------------------------------------------------------------------
+
+    def _secrets_fifo(self) -> str:
+        assert self.kernel_dir is not None
+        return os.path.join(self.kernel_dir, SECRETS_FIFO)
+
+    def _source_secrets(self) -> str:
+        return f". {self._secrets_fifo()} && " if self.secret_env else ""
+
+    def _offer_secrets_once(self, env: dict[str, str]) -> None:
+        """Hand the secret variables to the container's shell through a FIFO.
+
+        The values are never written to a file (unlike env.sh) and never reach the container's
+        config (`docker inspect`, `docker commit`): a thread writes them into the pipe once the
+        shell opens it, then removes the pipe. If the container never reads, the pipe is removed
+        after `SECRETS_FIFO_TIMEOUT` seconds.
+        """
+        fifo = self._secrets_fifo()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(fifo)
+        os.mkfifo(fifo, 0o600)
+        _give_to(fifo, self.kernel_uid, self.kernel_gid)
+        payload = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(env.items()))
+        threading.Thread(
+            target=_write_fifo_once,
+            args=(fifo, payload.encode()),
+            daemon=True,
+            name=f"nj-secrets-{self.kernel_id}",
+        ).start()
+
+    def _run_container(self, cmd: list[str], cwd: str) -> str:
+        from docker.errors import ImageNotFound
+
+        assert self.record is not None and self.kernel_dir is not None
+        env_file = os.path.join(self.kernel_dir, "env.sh")
+        client = self._client()
+        try:
+            # Checked first: `containers.run` would try to pull a missing image from a registry.
+            client.images.get(self.record.version)
+            container = client.containers.run(
+                self.record.version,
+                [
+                    *self._drop_to_kernel_user(),
+                    "/bin/sh",
+                    "-c",
+                    f'. {env_file} && {self._source_secrets()}exec "$@"',
+                    "nj-kernel",
+                    *cmd,
+                ],
+                name=f"nj-kernel-{self.kernel_id}",
+                working_dir=cwd,
+                mounts=self._mounts(self.kernel_dir, cwd),
+                labels={
+                    ROLE_LABEL: KERNEL_ROLE,
+                    CATALOG_LABEL: self.catalog,
+                    "org.jupyter-nj.kernel-id": str(self.kernel_id),
+                    "org.jupyter-nj.environment": self.record.name,
+                    "org.jupyter-nj.version": self.record.version,
+                    "org.jupyter-nj.notebook": self.session_name,
+                    KERNEL_DIR_LABEL: self.kernel_dir,
+                },
+                **self._run_options(),
+            )
+            return str(container.id)
+        except ImageNotFound:
+            raise RuntimeStartError(
+                f"The image of {self.record.name}@{self.record.short} is missing from the Docker "
+                f"engine: rebuild it with `jupyter nj env build {self.record.name} --backend "
+                "docker` (same definition, same version) or import it "
+                "(`jupyter nj env import`)."
+            ) from None
+        finally:
+            client.close()
+
+    # -- warm pool -------------------------------------------------------------------------
+
+    def _pool_key(self) -> tuple[Any, ...]:
+        assert self.record is not None
+        return (
+            self.record.version,
+            self.catalog,
+            self.root_dir,
+            self.kernel_uid,
+            self.kernel_gid,
+            self.cpu_limit,
+            self.memory_limit,
+            self.pids_limit,
+            self.network,
+            self.ca_bundle,
+        )
+
+    def _poolable(self, cwd: str) -> bool:
+        argv = list(self.kernel_spec.argv) if self.kernel_spec else []
+        if self.pool_size <= 0 or not self.root_dir or len(argv) < 3 or argv[1] != "-m":
+            return False
+        root = Path(self.root_dir).resolve()
+        work = Path(cwd).resolve()
+        return work == root or root in work.parents
+
+    def _start_pooled(self) -> PooledRuntime:
+        """Blocking: a container of this version waiting for a claim (see pool.py)."""
+        assert self.record is not None
+        kernel_dir = tempfile.mkdtemp(prefix=os.path.basename(KERNEL_DIR_PREFIX), dir="/tmp")
+        _give_to(kernel_dir, self.kernel_uid, self.kernel_gid)
+        root = str(Path(self.root_dir).resolve())
+        client = self._client()
+        try:
+            container = client.containers.run(
+                self.record.version,
+                [*self._drop_to_kernel_user(), "python", "-c", WAITER, kernel_dir],
+                name=f"nj-pool-{uuid.uuid4().hex[:12]}",
+                working_dir=root,
+                mounts=self._mounts(kernel_dir, root),
+                labels={
+                    ROLE_LABEL: KERNEL_ROLE,
+                    CATALOG_LABEL: self.catalog,
+                    "org.jupyter-nj.pool": "waiting",
+                    KERNEL_DIR_LABEL: kernel_dir,
+                    "org.jupyter-nj.environment": self.record.name,
+                    "org.jupyter-nj.version": self.record.version,
+                },
+                **self._run_options(),
+            )
+            return PooledRuntime(str(container.id), kernel_dir)
+        except BaseException:
+            shutil.rmtree(kernel_dir, ignore_errors=True)
+            raise
+        finally:
+            client.close()
+
+    def _is_running(self, container_id: str) -> bool:
+        from docker.errors import NotFound
+
+        client = self._client()
+        try:
+            state = client.api.inspect_container(container_id)["State"]
+            return bool(state.get("Running"))
+        except NotFound:
+            return False
+        finally:
+            client.close()
+
+    def _claim(self, cmd: list[str], env: dict[str, str], cwd: str) -> None:
+        """Hand the kernel's arguments to a pooled container and give it the kernel's name."""
+        assert self.pooled is not None and self.kernel_dir is not None
+        claim = Path(self.kernel_dir) / CLAIM_FILE
+        partial = claim.with_suffix(".tmp")
+        partial.write_text(
+            json.dumps({"env": env, "cwd": cwd, "module": cmd[2], "args": cmd[3:]}),
+            encoding="utf-8",
+        )
+        partial.chmod(0o600)
+        _give_to(str(partial), self.kernel_uid, self.kernel_gid)
+        partial.replace(claim)  # the waiter polls for this name: it must appear complete
+        client = self._client()
+        try:
+            client.api.rename(self.pooled.container_id, f"nj-kernel-{self.kernel_id}")
+        finally:
+            client.close()
+
+    # -- process-like lifecycle ------------------------------------------------------------
+
+    def _state(self) -> dict[str, Any] | None:
+        from docker.errors import NotFound
+
+        client = self._client()
+        try:
+            return dict(client.api.inspect_container(self.container_id)["State"])
+        except NotFound:
+            return None
+        finally:
+            client.close()
+
+    async def poll(self) -> int | None:
+        if self.container_id is None:
+            return 0
+        try:
+            state = await asyncio.to_thread(self._state)
+        except NJError:
+            return None  # engine briefly unreachable: do not declare the kernel dead for that
+        if state is None:
+            self.exit_reason = "the container is gone"
+            return -1
+        if state.get("Status") in {"created", "running", "restarting"}:
+            return None  # starting counts as alive, or the restarter would kill a slow start
+        if state.get("OOMKilled"):
+            self.exit_reason = "killed for running out of memory (memory limit reached)"
+        else:
+            self.exit_reason = f"exited with code {state.get('ExitCode')}"
+        self.log.warning("nj: kernel %s container %s", self.kernel_id, self.exit_reason)
+        return int(state.get("ExitCode") or -1)
+
+    async def wait(self) -> int | None:
+        while True:
+            status = await self.poll()
+            if status is not None:
+                return status
+            await asyncio.sleep(0.1)
+
+    async def send_signal(self, signum: int) -> None:
+        if self.container_id is None:
+            return
+        # docker-init (PID 1) forwards the signal to the kernel.
+        await asyncio.to_thread(self._kill_container, signum)
+
+    def _kill_container(self, signum: int) -> None:
+        from docker.errors import APIError
+
+        client = self._client()
+        try:
+            client.api.kill(self.container_id, signal=int(signum))
+        except APIError:
+            pass  # already stopped
+        finally:
+            client.close()
+
+    async def kill(self, restart: bool = False) -> None:
+        await self.send_signal(signal.SIGKILL)
+
+    async def terminate(self, restart: bool = False) -> None:
+        await self.send_signal(signal.SIGTERM)
+
+    async def cleanup(self, restart: bool = False) -> None:
+        if self.container_id is not None:
+            await asyncio.to_thread(self._remove_container)
+            self.container_id = None
+        self.saved_state = frozenset()
+        if not restart and self.apt_bridge is not None:
+            await self.apt_bridge.stop()
+            self.apt_bridge = None
+        if not restart and self.kernel_dir:
+            shutil.rmtree(self.kernel_dir, ignore_errors=True)
+            self.kernel_dir = None
+
+    async def installed_state(self) -> frozenset[str]:
+        if self.container_id is None:
+            return frozenset()
+        return await asyncio.to_thread(self._install_changes)
+
+    def _install_changes(self) -> frozenset[str]:
+        from docker.errors import NotFound
+
+        client = self._client()
+        try:
+            changes = client.api.diff(self.container_id) or []
+        except NotFound:
+            return frozenset()
+        finally:
+            client.close()
+        # The venv and dpkg's database change exactly when packages are installed or removed.
+        return frozenset(
+            c["Path"]
+            for c in changes
+            if c["Path"].startswith((ENV_PREFIX + "/lib", "/var/lib/dpkg/info"))
+        )
+
+    def _remove_container(self) -> None:
+        from docker.errors import NotFound
+
+        client = self._client()
+        try:
+            client.api.remove_container(self.container_id, force=True)
+        except NotFound:
+            pass
+        finally:
+            client.close()
+
+    def get_stable_start_time(self, recommended: float = 10.0) -> float:
+        return max(recommended, 30.0)
+
+    async def get_provisioner_info(self) -> dict[str, Any]:
+        info = await super().get_provisioner_info()
+        info.update({"container_id": self.container_id, "kernel_dir": self.kernel_dir})
+        return info
+
+    async def load_provisioner_info(self, provisioner_info: dict[str, Any]) -> None:
+        await super().load_provisioner_info(provisioner_info)
+        self.container_id = provisioner_info.get("container_id")
+        self.kernel_dir = provisioner_info.get("kernel_dir")
+
+    def resolve_path(self, path_str: str) -> str | None:
+        # The notebook folder is mounted at its own host path, so container paths are host paths.
+        path = Path(path_str)
+        return str(path) if path.is_absolute() and path.exists() else None
+
+
+def remove_orphan_kernels(client: Any, catalog: str) -> int:
+    """Remove kernel containers this catalog's server started and no longer tracks.
+
+    Jupyter Server does not re-attach kernels across restarts, so on start every kernel container
+    left by an earlier run of this server is an orphan holding memory and CPU.
+    """
+    orphans = client.containers.list(
+        all=True, filters={"label": [f"{ROLE_LABEL}={KERNEL_ROLE}", f"{CATALOG_LABEL}={catalog}"]}
+    )
+    for container in orphans:
+        container.remove(force=True)
+        # Its private folder (connection file, variables) goes too; only ours, by its prefix.
+        folder = container.labels.get(KERNEL_DIR_LABEL, "")
+        if folder.startswith(KERNEL_DIR_PREFIX) and "/.." not in folder:
+            shutil.rmtree(folder, ignore_errors=True)
+    return len(orphans)
+
+
+def _same_recipe(a: EnvironmentVersion, b: EnvironmentVersion) -> bool:
+    keys = ("python", "kernel", "apt")
+    return all(a.recipe.get(k) == b.recipe.get(k) for k in keys)
+
+
+def _give_to(path: str, uid: int, gid: int) -> None:
+    """Hand a per-kernel file to the kernel's user when the server may (it runs as root)."""
+    if os.geteuid() == 0:
+        os.chown(path, uid, gid)

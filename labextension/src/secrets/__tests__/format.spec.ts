@@ -1,0 +1,77 @@
+import {
+  attachmentsEndpoint,
+  describeSharing,
+  parseNames,
+  SECRET_NAME,
+  secretChange,
+  toggleName
+} from '../format';
+import type { ISecret } from '../tokens';
+
+function secret(users: string[], groups: string[]): ISecret {
+  return {
+    name: 'TOKEN',
+    description: '',
+    owner: 'me',
+    shared_with: { users, groups },
+    created: '',
+    updated: '',
+    version: 1
+  };
+}
+
+describe('secrets format', () => {
+  it('parses comma and space separated names without duplicates', () => {
+    expect(parseNames(' alice, bob  alice,,carol ')).toEqual([
+      'alice',
+      'bob',
+      'carol'
+    ]);
+    expect(parseNames('')).toEqual([]);
+  });
+
+  it('describes sharing in words', () => {
+    expect(describeSharing(secret([], []))).toBe('not shared');
+    expect(describeSharing(secret(['bob'], ['analysts', 'ops']))).toBe(
+      'users: bob; groups: analysts, ops'
+    );
+  });
+
+  it('keeps the stored value when the value field is left empty', () => {
+    const keep = secretChange({
+      value: '',
+      description: ' d ',
+      users: 'a',
+      groups: ''
+    });
+    expect('value' in keep).toBe(false);
+    expect(keep).toEqual({
+      description: 'd',
+      shared_with: { users: ['a'], groups: [] }
+    });
+    expect(
+      secretChange({ value: 'v', description: '', users: '', groups: 'g' })
+        .value
+    ).toBe('v');
+  });
+
+  it('accepts only names that are environment variable names', () => {
+    expect(SECRET_NAME.test('API_TOKEN')).toBe(true);
+    expect(SECRET_NAME.test('_x1')).toBe(true);
+    expect(SECRET_NAME.test('1BAD')).toBe(false);
+    expect(SECRET_NAME.test('has-dash')).toBe(false);
+    expect(SECRET_NAME.test('')).toBe(false);
+  });
+
+  it('escapes notebook paths segment by segment', () => {
+    expect(attachmentsEndpoint('/a b/c#d.ipynb')).toBe(
+      'secret-attachments/a%20b/c%23d.ipynb'
+    );
+  });
+
+  it('adds and removes attached names in order', () => {
+    expect(toggleName(['A', 'B'], 'C', true)).toEqual(['A', 'B', 'C']);
+    expect(toggleName(['A', 'B'], 'A', false)).toEqual(['B']);
+    expect(toggleName(['A', 'B'], 'A', true)).toEqual(['A', 'B']);
+  });
+});

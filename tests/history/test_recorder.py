@@ -1,0 +1,103 @@
+"""HistoryRecorder: coalescing, skipping, redaction and size limits, with a real store."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from jupyter_nj.history.recorder import HistoryRecorder
+from jupyter_nj.history.store import HistoryStore
+
+
+def save(recorder: HistoryRecorder, path: Path, text: str) -> None:
+    """What the contents manager does: write the file, then run both hooks."""
+    model = {"type": "file", "format": "text", "content": text, "path": path.name}
+    recorder.pre_save_hook(model=model, path=path.name)
+    path.write_text(text)
+    recorder.post_save_hook(model={"type": "file", "path": path.name}, os_path=str(path))
+
+
+def texts(store: HistoryStore, name: str) -> list[str]:
+    hid = store.find_history(None, name)
+    if hid is None:
+        return []
+    versions, _ = store.versions(hid, 1000)
+    return [store.content(v.id).decode() for v in reversed(versions)]
+
+
+def test_rapid_saves_coalesce_but_content_that_stayed_a_quiet_period_is_kept(
+    tmp_path: Path,
+) -> None:
+    store = HistoryStore(tmp_path / "h.git")
+    recorder = HistoryRecorder(store, quiet_period=0.4, max_delay=30)
+    recorder.start()
+    try:
+        target = tmp_path / "a.txt"
+        for i in range(5):
+            save(recorder, target, f"burst {i}\n")
+        time.sleep(0.6)  # "burst 4" stays saved for longer than the quiet period
+        save(recorder, target, "later\n")
+        save(recorder, target, "later\n")  # unchanged: no version
+        recorder.flush().result(10)
+    finally:
+        recorder.stop()
+    assert texts(store, "a.txt") == ["burst 4\n", "later\n"]
+
+
+def test_a_late_worker_still_keeps_content_that_stayed_a_quiet_period(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path / "h.git")
+    recorder = HistoryRecorder(store, quiet_period=0.3, max_delay=30)
+    target = tmp_path / "b.txt"
+    # The worker is not running: saves pile up in the queue, as behind a slow repack.
+    save(recorder, target, "first\n")
+    time.sleep(0.4)
+    save(recorder, target, "second\n")
+    recorder.start()
+    recorder.flush().result(10)
+    recorder.stop()
+    assert texts(store, "b.txt") == ["first\n", "second\n"]
+
+
+def test_the_save_hooks_take_well_under_a_millisecond(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path / "h.git")
+    recorder = HistoryRecorder(store, quiet_period=60)
+    target = tmp_path / "c.txt"
+    target.write_text("x" * 1_000_000)
+    model = {"type": "file", "format": "text", "content": "x" * 1_000_000, "path": "c.txt"}
+    timings = []
+    for _ in range(200):
+        start = time.perf_counter()
+        recorder.pre_save_hook(model=model, path="c.txt")
+        recorder.post_save_hook(model={"type": "file", "path": "c.txt"}, os_path=str(target))
+        timings.append(time.perf_counter() - start)
+    timings.sort()
+    assert timings[len(timings) // 2] < 0.001
+
+
+def test_redaction_runs_before_a_version_is_written_and_big_files_are_skipped(
+    tmp_path: Path,
+) -> None:
+    store = HistoryStore(tmp_path / "h.git")
+    seen: list[Any] = []
+
+    def redact(content: Any) -> Any:
+        seen.append(type(content).__name__)
+        return content.replace("hunter2", "[secret]") if isinstance(content, str) else content
+
+    recorder = HistoryRecorder(store, quiet_period=0, redact=redact, max_file_size=1000)
+    recorder.start()
+    save(recorder, tmp_path / "env.txt", "password=hunter2\n")
+    save(recorder, tmp_path / "big.txt", "y" * 5000)
+    recorder.flush().result(10)
+    recorder.stop()
+    assert texts(store, "env.txt") == ["password=[secret]\n"]
+    every_object = subprocess.run(
+        ["git", "--git-dir", str(store.path), "cat-file", "--batch-all-objects", "--batch"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert b"hunter2" not in every_object and b"[secret]" in every_object
+    assert seen == ["str"]
+    assert texts(store, "big.txt") == []

@@ -1,0 +1,322 @@
+"""The `nj-docker` provisioner against the real Docker engine on this machine."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from jupyter_nj.runtimes.provisioner import (
+    CATALOG_LABEL,
+    KERNEL_DIR_LABEL,
+    KERNEL_ROLE,
+    ROLE_LABEL,
+    remove_orphan_kernels,
+)
+
+from .conftest import make_wheel, reply_to, start_session_kernel, write_notebook
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def runtime_backend() -> str:
+    return "docker"
+
+
+def kernel_container(docker_client: Any, kernel_id: str) -> Any:
+    found = docker_client.containers.list(
+        all=True, filters={"label": f"org.jupyter-nj.kernel-id={kernel_id}"}
+    )
+    return found[0] if found else None
+
+
+def writable_folder(root: Path, name: str) -> Path:
+    # The server runs as root here; kernels run as 1000:100 and need to write the notebook folder.
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        os.chown(folder, 1000, 100)
+    return folder
+
+
+async def test_container_kernel_is_confined_and_sees_the_notebook_folder(
+    docker_mini: dict[str, Any],
+    docker_client: Any,
+    jp_fetch: Any,
+    jp_serverapp: Any,
+    jp_root_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NJ_TEST_SERVER_SECRET", "must-not-reach-kernels")
+    work = writable_folder(jp_root_dir, "work")
+    (work / "data.txt").write_text("from the host")
+    write_notebook(jp_root_dir, "work/nb.ipynb")
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "work/nb.ipynb", "nj-mini")
+    try:
+        status, out, _ = await session.run(
+            "import os, json, sys\n"
+            "open('from_kernel.txt', 'w').write('hi')\n"
+            "print(json.dumps({'uid': os.getuid(), 'gid': os.getgid(), 'cwd': os.getcwd(),"
+            " 'env': sorted(os.environ), 'sock': os.path.exists('/var/run/docker.sock'),"
+            " 'data': open('data.txt').read(), 'prefix': sys.prefix}))"
+        )
+        assert status == "ok", out
+        seen = json.loads(out)
+        assert (seen["uid"], seen["gid"]) == (1000, 100)
+        assert seen["cwd"] == str(work.resolve())
+        assert seen["data"] == "from the host"
+        assert (work / "from_kernel.txt").read_text() == "hi"
+        assert seen["sock"] is False
+        assert seen["prefix"] == "/opt/nj/env"
+        assert "NJ_TEST_SERVER_SECRET" not in seen["env"]
+        assert {"SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE"} <= set(seen["env"])
+
+        container = kernel_container(docker_client, session.kernel_id)
+        attrs = container.attrs
+        labels = attrs["Config"]["Labels"]
+        assert labels["org.jupyter-nj.environment"] == "mini"
+        assert labels["org.jupyter-nj.version"] == docker_mini["version"]
+        assert labels["org.jupyter-nj.notebook"] == "work/nb.ipynb"
+        assert attrs["Image"] == docker_mini["version"]
+        host = attrs["HostConfig"]
+        assert host["Memory"] == 1024**3 and host["NanoCpus"] == 10**9
+        assert host["CapDrop"] == ["ALL"] and host["Privileged"] is False and host["Init"]
+        assert "no-new-privileges" in host["SecurityOpt"]
+        assert "SYS_ADMIN" not in (host["CapAdd"] or []) and "NET_RAW" not in (host["CapAdd"] or [])
+        assert not host.get("PortBindings")
+        # The kernel runs as 1000:100 (checked above, from inside); only docker-init is root.
+        assert attrs["Config"]["Cmd"][:2] == ["setpriv", "--reuid=1000"]
+        assert "--bounding-set=-all" in attrs["Config"]["Cmd"]
+        assert not any("NJ_TEST_SERVER_SECRET" in e for e in attrs["Config"]["Env"])
+        assert all("docker.sock" not in m["Source"] for m in attrs["Mounts"])
+        assert {m["Type"] for m in attrs["Mounts"]} == {"bind"}  # no stray anonymous volumes
+        assert not docker_client.images.get(docker_mini["version"]).attrs["Config"]["Volumes"]
+        connection = json.loads(Path(session.km.connection_file).read_text())
+        assert connection["transport"] == "ipc"  # no TCP port anywhere
+
+        assert await session.km.provisioner.poll() is None
+
+        msg_id = session.client.execute("import time; time.sleep(60)")
+        await asyncio.sleep(1.0)
+        await jp_serverapp.kernel_manager.interrupt_kernel(session.kernel_id)
+        reply = await reply_to(session, msg_id)
+        assert reply["content"]["ename"] == "KeyboardInterrupt"
+
+        await jp_serverapp.kernel_manager.restart_kernel(session.kernel_id)
+        await session.ready()
+        status, _, _ = await session.run("print('after restart')")
+        assert status == "ok"
+        restarted = kernel_container(docker_client, session.kernel_id)
+        assert restarted.id != container.id  # the old container is gone, a new one runs
+    finally:
+        await session.shutdown()
+    assert kernel_container(docker_client, session.kernel_id) is None  # removed on shutdown
+    assert not Path(session.km.connection_file).parent.exists()
+
+
+async def test_install_in_a_container_cell_is_importable_at_once(
+    docker_mini: dict[str, Any], jp_fetch: Any, jp_serverapp: Any, jp_root_dir: Path
+) -> None:
+    work = writable_folder(jp_root_dir, "inst")
+    make_wheel(work / "wheels", "nj_probe_pkg")
+    write_notebook(jp_root_dir, "inst/nb.ipynb")
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "inst/nb.ipynb", "nj-mini")
+    try:
+        status, out, _ = await session.run(
+            "pip install --no-index --find-links wheels nj_probe_pkg"
+        )
+        assert status == "ok", out
+        status, out, _ = await session.run("import nj_probe_pkg; print(nj_probe_pkg.VALUE)")
+        assert (status, out.strip()) == ("ok", "1"), out
+    finally:
+        await session.shutdown()
+
+
+async def test_apt_get_in_a_cell_installs_as_root_on_the_kernels_behalf(
+    docker_mini: dict[str, Any], jp_fetch: Any, jp_serverapp: Any, jp_root_dir: Path
+) -> None:
+    writable_folder(jp_root_dir, "apt")
+    write_notebook(jp_root_dir, "apt/nb.ipynb")
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "apt/nb.ipynb", "nj-mini")
+    try:
+        status, out, _ = await session.run("import os; print(os.getuid())")
+        assert out.strip() == "1000"  # the kernel itself stays unprivileged
+        _, out, _ = await session.run("!apt-get install -y -o APT::Update::Pre-Invoke::=id jq")
+        assert "not allowed" in out  # options that could run commands as root are refused
+        _, out, _ = await session.run("!apt-get install -y ./evil.deb")
+        assert "not a Debian package name" in out
+        status, out, _ = await session.run("!apt-get install -y --no-install-recommends jq", 300)
+        assert status == "ok", out
+        _, out, _ = await session.run("!jq --version; cat /proc/self/status | grep CapEff")
+        assert out.strip().startswith("jq-"), out
+        assert "CapEff:\t0000000000000000" in out  # the kernel's processes hold no capability
+    finally:
+        await session.shutdown()
+
+
+async def test_pinned_image_missing_from_the_engine_is_a_clear_start_error(
+    docker_mini: dict[str, Any], jp_fetch: Any, jp_serverapp: Any, jp_root_dir: Path, nj_app: Any
+) -> None:
+    from jupyter_nj.environments.model import EnvironmentVersion
+
+    known = EnvironmentVersion.from_json(docker_mini)
+    gone = EnvironmentVersion(
+        name="mini",
+        version="sha256:" + "e" * 64,
+        backend="docker",
+        recipe=known.recipe,
+        lock_sha256=known.lock_sha256,
+        image="nj-env/mini:gone",
+    )
+    nj_app.environment_manager.catalog.add(gone)
+    pin = {"environment": "mini", "version": gone.version, "backend": "docker"}
+    writable_folder(jp_root_dir, "gone")
+    write_notebook(jp_root_dir, "gone/nb.ipynb", pin)
+    with pytest.raises(HTTPClientError) as err:
+        await start_session_kernel(jp_fetch, jp_serverapp, "gone/nb.ipynb", "nj-mini")
+    body = err.value.response.body.decode() if err.value.response else ""
+    assert "is missing from the Docker engine" in body and "jupyter nj env build mini" in body
+
+
+async def test_killed_container_is_reported_dead_with_the_reason(
+    docker_mini: dict[str, Any],
+    docker_client: Any,
+    jp_fetch: Any,
+    jp_serverapp: Any,
+    jp_root_dir: Path,
+) -> None:
+    writable_folder(jp_root_dir, "k")
+    write_notebook(jp_root_dir, "k/nb.ipynb")
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "k/nb.ipynb", "nj-mini")
+    try:
+        kernel_container(docker_client, session.kernel_id).kill()
+        deadline = time.monotonic() + 20
+        status = None
+        while status is None and time.monotonic() < deadline:
+            status = await session.km.provisioner.poll()
+            await asyncio.sleep(0.2)
+        assert status is not None
+        assert "exited with code 137" in session.km.provisioner.exit_reason
+        assert not await session.km.is_alive()
+    finally:
+        await session.shutdown()
+
+
+async def test_out_of_memory_kernel_is_reported_dead_with_the_reason(
+    docker_mini: dict[str, Any],
+    docker_client: Any,
+    jp_fetch: Any,
+    jp_serverapp: Any,
+    jp_root_dir: Path,
+) -> None:
+    writable_folder(jp_root_dir, "oom")
+    write_notebook(jp_root_dir, "oom/nb.ipynb")
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "oom/nb.ipynb", "nj-mini")
+    try:
+        # Past the 1 GiB limit the tests configure; swap is capped at the same value.
+        session.client.execute("hog = [bytearray(64 * 2**20) for _ in range(40)]")
+        deadline = time.monotonic() + 60
+        status = None
+        while status is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            status = await session.km.provisioner.poll()
+        assert status is not None, "the kernel outlived its memory limit"
+        info = json.loads((await jp_fetch("nj", "api", "runtimes", session.kernel_id)).body)
+        assert "out of memory" in info["exit_reason"]
+    finally:
+        await session.shutdown()
+
+
+def test_orphaned_kernel_containers_are_removed(
+    docker_mini: dict[str, Any], docker_client: Any, nj_session_dir: Path
+) -> None:
+    catalog = str(nj_session_dir / "data" / "environments")
+    folder = tempfile.mkdtemp(prefix="njk-", dir="/tmp")  # as a crashed server leaves it
+    ours = docker_client.containers.run(
+        docker_mini["version"],
+        ["sleep", "300"],
+        detach=True,
+        labels={ROLE_LABEL: KERNEL_ROLE, CATALOG_LABEL: catalog, KERNEL_DIR_LABEL: folder},
+    )
+    other = docker_client.containers.run(
+        docker_mini["version"],
+        ["sleep", "300"],
+        detach=True,
+        labels={ROLE_LABEL: KERNEL_ROLE, CATALOG_LABEL: "/another/server"},
+    )
+    try:
+        assert remove_orphan_kernels(docker_client, catalog) == 1
+        ids = {c.id for c in docker_client.containers.list(all=True)}
+        assert ours.id not in ids and other.id in ids  # another server's kernels are left alone
+        assert not os.path.exists(folder)
+    finally:
+        other.remove(force=True)
+
+
+def test_docker_build_is_cached_by_content(
+    docker_mini: dict[str, Any], definitions_dir: Path, nj_session_dir: Path
+) -> None:
+    from jupyter_nj.environments.config import RuntimesConfig
+
+    manager = RuntimesConfig(environment_paths=[str(definitions_dir)]).build_environment_manager(
+        str(nj_session_dir), nj_session_dir / "data", ""
+    )
+    started = time.monotonic()
+    again = manager.build("mini", "docker")
+    assert again.version == docker_mini["version"]
+    assert time.monotonic() - started < 10
+
+
+async def test_save_environment_commits_the_container_and_repins(
+    docker_mini: dict[str, Any],
+    jp_fetch: Any,
+    jp_serverapp: Any,
+    jp_root_dir: Path,
+    docker_client: Any,
+) -> None:
+    work = writable_folder(jp_root_dir, "snap")
+    make_wheel(work / "wheels", "nj_probe_pkg")
+    write_notebook(jp_root_dir, "snap/nb.ipynb")
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "snap/nb.ipynb", "nj-mini")
+    saved: dict[str, Any] = {}
+    try:
+        status, out, _ = await session.run(
+            "!pip install --no-index --find-links wheels nj_probe_pkg"
+        )
+        assert status == "ok", out
+        info = json.loads((await jp_fetch("nj", "api", "runtimes", session.kernel_id)).body)
+        assert info["changed"] is True  # a UI warns before closing: not saved yet
+        started = time.monotonic()
+        response = await jp_fetch(
+            "nj", "api", "runtimes", session.kernel_id, "snapshot", method="POST", body="{}"
+        )
+        seconds = time.monotonic() - started
+        saved = json.loads(response.body)["version"]
+        info = json.loads((await jp_fetch("nj", "api", "runtimes", session.kernel_id)).body)
+        assert info["changed"] is False  # saved
+        assert saved["parent"] == docker_mini["version"] and saved["backend"] == "docker"
+        assert "+ nj-probe-pkg==1.0" in saved["changes"]
+        image = docker_client.images.get(saved["version"])
+        env = image.attrs["Config"]["Env"]
+        assert not any(e.startswith(("JPY_SESSION_NAME", "SSL_CERT_FILE")) for e in env)
+        assert image.attrs["Config"]["User"] == "1000:100"
+        assert seconds < 30
+
+        await jp_serverapp.kernel_manager.restart_kernel(session.kernel_id)
+        await session.ready()
+        status, out, _ = await session.run("import nj_probe_pkg; print(nj_probe_pkg.VALUE)")
+        assert (status, out.strip()) == ("ok", "1"), out
+        container = kernel_container(docker_client, session.kernel_id)
+        assert container.attrs["Image"] == saved["version"]
+    finally:
+        await session.shutdown()
+        if saved:
+            docker_client.images.remove(saved["version"], force=True)  # a new one each run
