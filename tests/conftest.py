@@ -47,3 +47,18 @@ def openbao() -> Iterator[OpenBaoServer]:
         service_missing("OpenBao dev server", str(err))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def runtime_base_image(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The image every Docker environment starts from, made locally (debootstrap) when missing.
+
+    Cached by the engine: only the first test session on a machine pays for it.
+    """
+    from jupyter_nj.environments.bootstrap import RUNTIME_BASE_IMAGE
+    from jupyter_nj.environments.config import RuntimesConfig
+
+    folder = tmp_path_factory.mktemp("nj-base-image")
+    manager = RuntimesConfig().build_environment_manager(str(folder), folder / "data", "")
+    manager.bootstrap()
+    return RUNTIME_BASE_IMAGE

@@ -59,7 +59,8 @@ async def attach_secret(jp_fetch: Any, notebook: str) -> None:
 CHECK = (
     "import os\n"
     "from jupyter_nj import secrets\n"
-    f"print(os.environ.get('API_KEY') == {SECRET_VALUE!r}, secrets.get('API_KEY') == {SECRET_VALUE!r})"
+    f"expected = {SECRET_VALUE!r}\n"
+    "print(os.environ.get('API_KEY') == expected, secrets.get('API_KEY') == expected)"
 )
 
 

@@ -85,17 +85,16 @@ async def test_client_needs_nothing_installed(
 @pytest.mark.docker
 @pytest.mark.parametrize("backend_kind", ["local"])  # the path does not depend on the backend
 async def test_client_in_a_container_without_network_as_another_user(
-    jp_fetch: Any, jp_serverapp: Any, docker_client: Any, backend_kind: str
+    jp_fetch: Any,
+    jp_serverapp: Any,
+    docker_client: Any,
+    runtime_base_image: str,
+    backend_kind: str,
 ) -> None:
-    from jupyter_nj.environments.bootstrap import RUNTIME_BASE_IMAGE
-
-    try:
-        docker_client.images.get(RUNTIME_BASE_IMAGE)
-    except Exception:
-        pytest.skip(f"{RUNTIME_BASE_IMAGE} is not built here (the environments pillar builds it)")
+    image = runtime_base_image
     runtime = await prepared_runtime(jp_fetch, jp_serverapp)
     container = docker_client.containers.run(
-        RUNTIME_BASE_IMAGE,
+        image,
         ["python3", "-c", PROBE],
         environment=runtime.container_env("/run/nj-secrets"),
         volumes={runtime.host_folder: {"bind": "/run/nj-secrets", "mode": "ro"}},

@@ -15,7 +15,7 @@ from jupyter_nj.secrets.backends import BackendUnavailable
 from jupyter_nj.secrets.backends.vault import VaultSecretsBackend
 from jupyter_nj.secrets.model import SecretMetadata
 
-from ..services import free_loopback_port, start_openbao_dev_server
+from ..services import free_loopback_port, service_missing, start_openbao_dev_server
 from .conftest import vault_backend_for
 
 pytestmark = pytest.mark.openbao
@@ -173,7 +173,7 @@ def test_sealed_vault_gives_a_clear_503() -> None:
     try:
         server = start_openbao_dev_server()
     except Exception as err:
-        pytest.skip(f"second OpenBao dev server: {err}")
+        service_missing("a second OpenBao dev server", str(err))
     try:
         backend = vault_backend_for(server)
         backend.create("BEFORE_SEAL", "sealed-value", META)
