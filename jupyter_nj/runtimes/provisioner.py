@@ -349,13 +349,17 @@ class NJDockerProvisioner(NJRuntimeMixin):
         secrets = await self.attached_secrets()
         self.secrets_folder = secrets.host_folder if secrets is not None else ""
         self.secret_env = secrets.container_env(SECRETS_IN_CONTAINER) if secrets is not None else {}
-        # A pooled container learns its environment from a claim file on disk: never with secrets.
-        if self.kernel_dir is None and not self.secret_env and self._poolable(cwd):
+        # A pooled container was started before anyone knew its notebook, without the secrets
+        # folder, and learns its environment from a claim file on disk: so only a notebook with
+        # no attached secrets may take one, and its kernel then has no secrets client.
+        has_secrets = secrets is not None and bool(secrets.attached)
+        if self.kernel_dir is None and not has_secrets and self._poolable(cwd):
             self.pooled = await asyncio.to_thread(
                 WarmPool.instance().take, self._pool_key(), self._is_running
             )
             if self.pooled is not None:
                 self.kernel_dir = self.pooled.kernel_dir
+                self.secret_env, self.secrets_folder = {}, ""
         if self.kernel_dir is None:
             # Short path: unix socket paths are limited to about 107 bytes.
             self.kernel_dir = tempfile.mkdtemp(
