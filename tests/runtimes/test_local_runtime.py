@@ -74,15 +74,27 @@ async def test_local_kernel_runs_interrupts_restarts_and_shuts_down(
         assert data == "from the host"  # started in the notebook's folder
 
         # Interrupt a long-running cell.
-        msg_id = session.client.execute("import time; time.sleep(60)")
-        await asyncio.sleep(1.0)
+        msg_id = session.client.execute(
+            "import time; print('sleeping', flush=True); time.sleep(60)"
+        )
+        # Interrupt only once the cell is really sleeping: a signal that lands earlier, on a slow
+        # machine, hits ipykernel between requests and the test would measure that instead.
+        while True:
+            msg = await session.client.get_iopub_msg(timeout=60)
+            if (
+                msg["parent_header"].get("msg_id") == msg_id
+                and msg["msg_type"] == "stream"
+                and "sleeping" in msg["content"]["text"]
+            ):
+                break
+        await asyncio.sleep(0.2)
         await jp_serverapp.kernel_manager.interrupt_kernel(session.kernel_id)
         reply = await reply_to(session, msg_id)
         assert reply["content"]["status"] == "error"
         assert reply["content"]["ename"] == "KeyboardInterrupt"
 
-        status, out, _ = await session.run("print(x + 1)")
-        assert out.strip() == "42"
+        status, out, ename = await session.run("print(x + 1)")
+        assert (status, ename, out.strip()) == ("ok", "", "42")
 
         await jp_serverapp.kernel_manager.restart_kernel(session.kernel_id)
         await session.ready()
