@@ -1,11 +1,13 @@
 import { expect, test } from '@jupyterlab/galata';
 import type { APIRequestContext } from '@playwright/test';
+import * as fs from 'fs';
 import * as path from 'path';
 
 /**
  * A secret attached to a notebook, end to end in a Docker runtime: the kernel reads it (as an
  * environment variable and through the kernel-side client), the browser shows `[secret NAME]`
- * where it prints it, and neither the saved .ipynb nor any history version holds the value.
+ * where it prints it, and neither the saved .ipynb, any history version, nor the real-time store
+ * (jupyter-collaboration's .jupyter_ystore.db) holds the value.
  */
 
 const NAME = 'UI_API_TOKEN';
@@ -16,6 +18,15 @@ async function ok(response: { ok(): boolean; status(): number; text(): Promise<s
     throw new Error(`HTTP ${response.status()}: ${await response.text()}`);
   }
   return response;
+}
+
+/** Everything jupyter-collaboration's store has written so far (the server runs in ui-tests/). */
+function realtimeStore(): string {
+  const db = path.resolve(__dirname, '../.jupyter_ystore.db');
+  return [db, `${db}-wal`, `${db}-journal`]
+    .filter(file => fs.existsSync(file))
+    .map(file => fs.readFileSync(file).toString('latin1'))
+    .join('');
 }
 
 async function historyContents(request: APIRequestContext, file: string) {
@@ -113,5 +124,11 @@ test('a secret reaches a Docker runtime and never the browser, the file or histo
   for (const content of await historyContents(request, file)) {
     expect(content).not.toContain(VALUE);
   }
+  // The real-time store keeps the room's updates, outputs included: it holds what the browser
+  // showed (the marker), never the value.
+  await expect
+    .poll(() => realtimeStore().includes(`[secret ${NAME}]`), { timeout: 30000 })
+    .toBe(true);
+  expect(realtimeStore()).not.toContain(VALUE);
   await ok(await request.delete(`/nj/api/secrets/${NAME}`));
 });
