@@ -125,6 +125,7 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
                 self.vault_namespace,
                 self.vault_verify,
                 timeout,
+                getattr(self, "vault_auth_method", "token"),
             ),
             "history": partial(probe_history_store, str(self.nj_data_path)),
             "collaboration": partial(_probe_collaboration, serverapp),

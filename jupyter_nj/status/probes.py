@@ -47,7 +47,12 @@ def probe_docker(docker_host: str, timeout: float) -> BackendStatus:
 
 
 def probe_vault(
-    url: str, token: str, namespace: str, verify: bool | str, timeout: float
+    url: str,
+    token: str,
+    namespace: str,
+    verify: bool | str,
+    timeout: float,
+    auth_method: str = "token",
 ) -> BackendStatus:
     label = "Vault / OpenBao"
     if not url:
@@ -96,6 +101,17 @@ def probe_vault(
             detail=f"{url} is sealed",
             hint="Unseal the server (`bao operator unseal` / `vault operator unseal`).",
             facts=facts,
+        )
+    if auth_method != "token":
+        # The secrets pillar logs in with AppRole or userpass itself; the probe does not hold
+        # those credentials, so it reports what it can see and says how login happens.
+        return BackendStatus(
+            name="vault",
+            label=label,
+            live=True,
+            detail=f"{url} (version {data.get('version', '?')}), unsealed; the server logs in "
+            f"with {auth_method}",
+            facts={**facts, "auth_method": auth_method},
         )
     if not token:
         return BackendStatus(

@@ -199,3 +199,16 @@ def test_cli_without_a_command_explains_usage(tmp_path: Path) -> None:
     result = run_cli(cwd=tmp_path)
     assert result.returncode == 2
     assert "usage: jupyter nj" in result.stderr
+
+
+class TestVaultProbeWithAppRole:
+    @pytest.fixture
+    def nj_config(self, openbao: OpenBaoServer) -> dict[str, Any]:
+        # No token configured: the server would log in with AppRole itself.
+        return {"vault_url": openbao.url, "vault_token": "", "vault_auth_method": "approle"}
+
+    @pytest.mark.usefixtures("no_vault_environment")
+    async def test_reported_live_with_the_login_method(self, jp_fetch: Any) -> None:
+        vault = by_name(await fetch_status(jp_fetch))["vault"]
+        assert vault["live"] is True, vault
+        assert "logs in with approle" in vault["detail"]
