@@ -439,26 +439,33 @@ class HistoryRecorder:
             return self._presaves.get(event.path, 0) == event.presave_seq
 
     def _read(self, os_path: str) -> bytes | None:
-        """The file's bytes, read when no write is under way.
+        """The file's bytes, read when no write is under way, or None if none could be had.
 
-        jupyter_server's atomic writing rewrites the file in place (with a backup), so a read
-        racing a save can see it half-written: read again until size and time hold still.
+        jupyter_server's atomic writing rewrites the file in place, keeping a `.~<name>` backup
+        beside it until the write is done, so a read racing a save can see it truncated (even
+        empty, with size and time holding still). A read counts only when no backup exists
+        before or after it and size and time did not move. Giving up is safe: the save that was
+        under way enqueues its own version when it finishes.
         """
-        data = None
-        for _attempt in range(20):
+        folder, name = os.path.split(os_path)
+        intermediate = os.path.join(folder, ".~" + name)
+        for _attempt in range(40):
             try:
+                busy = os.path.exists(intermediate)
                 before = os.stat(os_path)
                 with open(os_path, "rb") as handle:
                     data = handle.read(self.max_file_size + 1)
                 after = os.stat(os_path)
+                busy = busy or os.path.exists(intermediate)
             except OSError as err:
                 log.warning("history: cannot read %s: %s", os_path, err)
                 return None
             stable = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
-            if stable and len(data) == after.st_size:
+            if stable and not busy and len(data) == after.st_size:
                 return data
             time.sleep(0.05)
-        return data
+        log.warning("history: %s kept changing while being read; left to the next save", os_path)
+        return None
 
     def captured_bytes(self, captured: Captured) -> bytes | None:
         """The bytes the contents manager writes for this content (None: read the file)."""

@@ -44,8 +44,10 @@ async def test_process_diff_matches_nbdime_is_cached_and_times_out(tmp_path: Pat
         assert again == diff and time.perf_counter() - start < 0.05
 
         # A diff that runs past the limit is stopped, and the next diff still works.
-        big_a = without_ids(make_notebook("x", cells=150))
-        big_b = without_ids(make_notebook("y", cells=150))
+        # 400 cells without ids, every one edited: about 1.5 s of nbdime on a quiet 2-core machine,
+        # far past the 0.2 s limit (150 cells took 0.21 s, too close to the limit to be reliable).
+        big_a = without_ids(make_notebook("x", cells=400))
+        big_b = without_ids(make_notebook("y", cells=400))
         for cell in big_b["cells"]:
             cell["source"] = cell["source"] + " edited"
         service.timeout = 0.2
