@@ -12,7 +12,9 @@ import asyncio
 import concurrent.futures
 import hashlib
 import multiprocessing
+import os
 import threading
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -133,7 +135,10 @@ class DiffService:
                 if self.executor_kind == "process":
                     # spawn, not fork: forking a threaded server process is unsafe.
                     self._pool = concurrent.futures.ProcessPoolExecutor(
-                        max_workers=1, mp_context=multiprocessing.get_context("spawn")
+                        max_workers=1,
+                        mp_context=multiprocessing.get_context("spawn"),
+                        initializer=_exit_with_parent,
+                        initargs=(os.getpid(),),
                     )
                 else:
                     self._pool = concurrent.futures.ThreadPoolExecutor(
@@ -198,3 +203,18 @@ class DiffService:
 
     def close(self) -> None:
         self._kill_pool()
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end the worker when the server that started it is gone.
+
+    A server killed without running its shutdown (SIGKILL, a crashed test run) would otherwise
+    leave its idle diff worker behind for good, reparented to init.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="nj-diff-parent-watch", daemon=True).start()
