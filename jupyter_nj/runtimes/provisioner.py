@@ -731,13 +731,9 @@ class NJDockerProvisioner(NJRuntimeMixin):
         )
 
     def _remove_container(self) -> None:
-        from docker.errors import NotFound
-
         client = self._client()
         try:
-            client.api.remove_container(self.container_id, force=True)
-        except NotFound:
-            pass
+            remove_container_once(client, self.container_id)
         finally:
             client.close()
 
@@ -760,6 +756,34 @@ class NJDockerProvisioner(NJRuntimeMixin):
         return str(path) if path.is_absolute() and path.exists() else None
 
 
+def remove_container_once(client: Any, container_id: str | None, wait: float = 15.0) -> None:
+    """Remove a container, treating "already gone" and "already being removed" as done.
+
+    A kernel that dies (out of memory, killed) is cleaned up from two sides at once: the
+    restarter's restart and the client's shutdown. The engine answers the second removal with
+    409 "removal ... already in progress"; wait for the first one to finish instead of failing.
+    """
+    from docker.errors import APIError, NotFound
+
+    if container_id is None:
+        return
+    try:
+        client.api.remove_container(container_id, force=True)
+        return
+    except NotFound:
+        return
+    except APIError as err:
+        if err.status_code != 409:
+            raise
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            client.api.inspect_container(container_id)
+        except NotFound:
+            return
+        time.sleep(0.1)
+
+
 def remove_orphan_kernels(client: Any, catalog: str) -> int:
     """Remove kernel containers this catalog's server started and no longer tracks.
 
@@ -770,7 +794,7 @@ def remove_orphan_kernels(client: Any, catalog: str) -> int:
         all=True, filters={"label": [f"{ROLE_LABEL}={KERNEL_ROLE}", f"{CATALOG_LABEL}={catalog}"]}
     )
     for container in orphans:
-        container.remove(force=True)
+        remove_container_once(client, container.id)
         # Its private folder (connection file, variables) goes too; only ours, by its prefix.
         folder = container.labels.get(KERNEL_DIR_LABEL, "")
         if folder.startswith(KERNEL_DIR_PREFIX) and "/.." not in folder:

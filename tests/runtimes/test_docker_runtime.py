@@ -320,3 +320,33 @@ async def test_save_environment_commits_the_container_and_repins(
         await session.shutdown()
         if saved:
             docker_client.images.remove(saved["version"], force=True)  # a new one each run
+
+
+def test_removing_a_container_twice_at_once_is_not_an_error(
+    docker_mini: dict[str, Any], docker_client: Any
+) -> None:
+    # A dead kernel is cleaned up by the restarter and by the client's shutdown at the same time;
+    # the engine answers the second removal with 409 while the first is in progress.
+    import threading
+
+    from jupyter_nj.runtimes.provisioner import remove_container_once
+
+    for _ in range(3):
+        container = docker_client.containers.run(
+            docker_mini["version"], ["sleep", "300"], detach=True
+        )
+        errors: list[BaseException] = []
+
+        def remove(container_id: str = container.id, errors: list[BaseException] = errors) -> None:
+            try:
+                remove_container_once(docker_client, container_id)
+            except BaseException as err:
+                errors.append(err)
+
+        threads = [threading.Thread(target=remove) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert errors == []
+        assert not docker_client.containers.list(all=True, filters={"id": container.id})
