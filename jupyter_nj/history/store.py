@@ -391,12 +391,9 @@ class HistoryStore:
 
     def _history_for(self, file_id: str | None, path: str) -> str:
         con = self.db
-        if file_id:
-            row = con.execute("SELECT hid FROM aliases WHERE file_id = ?", (file_id,)).fetchone()
-            if row:
-                return str(row[0])
-            if con.execute("SELECT 1 FROM histories WHERE hid = ?", (file_id,)).fetchone():
-                return file_id
+        known = self._history_of_file_id(file_id)
+        if known:
+            return known
         deleted = con.execute(
             "SELECT hid FROM histories WHERE path = ? AND deleted = 1 ORDER BY rowid DESC LIMIT 1",
             (path,),
@@ -419,15 +416,24 @@ class HistoryStore:
                 con.execute("INSERT OR REPLACE INTO aliases VALUES (?, ?)", (file_id, hid))
         return hid
 
+    def _history_of_file_id(self, file_id: str | None) -> str | None:
+        """The history a file id already has: through an alias, or as its own history id."""
+        if not file_id:
+            return None
+        con = self.db
+        row = con.execute("SELECT hid FROM aliases WHERE file_id = ?", (file_id,)).fetchone()
+        if row:
+            return str(row[0])
+        if con.execute("SELECT 1 FROM histories WHERE hid = ?", (file_id,)).fetchone():
+            return file_id
+        return None
+
     def find_history(self, file_id: str | None, path: str) -> str | None:
         """The history of a file id, else the most recent history last seen at `path`."""
         con = self.db
-        if file_id:
-            row = con.execute("SELECT hid FROM aliases WHERE file_id = ?", (file_id,)).fetchone()
-            if row:
-                return str(row[0])
-            if con.execute("SELECT 1 FROM histories WHERE hid = ?", (file_id,)).fetchone():
-                return file_id
+        known = self._history_of_file_id(file_id)
+        if known:
+            return known
         row = con.execute(
             "SELECT hid FROM histories WHERE path = ? ORDER BY deleted ASC, rowid DESC LIMIT 1",
             (path,),
