@@ -450,7 +450,18 @@ class HistoryManager:
     async def create_checkpoint(self, contents_mgr: Any, path: str) -> dict[str, Any]:
         path = normalize_api_path(path)
         os_path, data = await self._checkpoint_bytes(contents_mgr, path)
-        future = self.recorder.record(
+        version = await asyncio.wrap_future(self._record_checkpoint(path, os_path, data))
+        return _checkpoint_or_moment(version)
+
+    def create_checkpoint_sync(self, contents_mgr: Any, path: str) -> dict[str, Any]:
+        path = normalize_api_path(path)
+        os_path, data = self._checkpoint_bytes_sync(contents_mgr, path)
+        version = self._record_checkpoint(path, os_path, data).result(timeout=120)
+        return _checkpoint_or_moment(version)
+
+    def _record_checkpoint(self, path: str, os_path: str | None, data: bytes) -> Any:
+        """Queue `data` as a checkpoint version of `path` (a future of the Version or None)."""
+        return self.recorder.record(
             path,
             os_path,
             data,
@@ -458,26 +469,6 @@ class HistoryManager:
             authors=self._authors(self._lookup_file_id(path), path),
             checkpoint=True,
         )
-        version = await asyncio.wrap_future(future)
-        if version is None:
-            # Recording was refused (too big, unreadable): checkpoint the moment, not content.
-            return {"id": "none", "last_modified": datetime.now(timezone.utc)}
-        return _checkpoint_model(version)
-
-    def create_checkpoint_sync(self, contents_mgr: Any, path: str) -> dict[str, Any]:
-        path = normalize_api_path(path)
-        os_path, data = self._checkpoint_bytes_sync(contents_mgr, path)
-        version = self.recorder.record(
-            path,
-            os_path,
-            data,
-            file_id=self._index_file_id(path),
-            authors=self._authors(self._lookup_file_id(path), path),
-            checkpoint=True,
-        ).result(timeout=120)
-        if version is None:
-            return {"id": "none", "last_modified": datetime.now(timezone.utc)}
-        return _checkpoint_model(version)
 
     def _checkpoint_version(self, checkpoint_id: str, path: str) -> tuple[str, Version]:
         path = normalize_api_path(path)
@@ -526,6 +517,14 @@ class HistoryManager:
                 "content": self.store.content(version.id).decode(),
             }
         return model
+
+
+def _checkpoint_or_moment(version: Any) -> dict[str, Any]:
+    """The checkpoint model of a recorded version. When recording was refused (too big,
+    unreadable), the checkpoint marks the moment, not content."""
+    if version is None:
+        return {"id": "none", "last_modified": datetime.now(timezone.utc)}
+    return _checkpoint_model(version)
 
 
 def _checkpoint_model(version: Version) -> dict[str, Any]:

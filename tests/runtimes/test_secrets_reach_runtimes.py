@@ -4,13 +4,13 @@ never land in a file of the kernel's folder or in the container's config."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .conftest import KernelSession, write_notebook
+from .test_docker_runtime import writable_folder
 from .test_local_runtime import build
 
 SECRET_VALUE = "nj-test-value-7Qx9-never-on-disk"
@@ -105,10 +105,7 @@ class TestDockerRuntime:
         jp_serverapp: Any,
         jp_root_dir: Path,
     ) -> None:
-        work = jp_root_dir / "work"
-        work.mkdir()
-        if os.geteuid() == 0:
-            os.chown(work, 1000, 100)  # the kernel runs as 1000:100
+        writable_folder(jp_root_dir, "work")  # the kernel runs as 1000:100
         write_notebook(jp_root_dir, "work/analysis.ipynb")
         await attach_secret(jp_fetch, "work/analysis.ipynb")
         session = await start_like_jupyterlab(
