@@ -16,6 +16,7 @@ from jupyter_server.utils import url_path_join
 from traitlets import Bool, Float, Unicode, Union, default
 
 from . import __version__
+from .documents import LiveDocuments
 from .environments.config import RuntimesConfig
 from .history.config import HistoryTraits
 from .history.setup import history_handlers, start_history, stop_history
@@ -134,6 +135,8 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
 
     def initialize_settings(self) -> None:
         self.status_manager = self.build_status_manager(self.serverapp)
+        # Every pillar that writes into notebooks goes through the open real-time rooms.
+        self.documents = LiveDocuments(self.serverapp)
         self.init_secrets()
         # After secrets: its pre-save hook redacts the content that history then captures.
         self.history_manager = start_history(self, redact=self.secrets_manager.redact)
@@ -160,7 +163,9 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
 
         `self.secrets_manager.redact` is the callable to hand to other pillars (history).
         """
-        self.secrets_manager = build_secrets_manager(self, self.serverapp)
+        self.secrets_manager = build_secrets_manager(
+            self, self.serverapp, documents=getattr(self, "documents", None)
+        )
         redactor = self.secrets_manager.redactor
         if self.serverapp is not None:
             self.serverapp.contents_manager.register_pre_save_hook(redactor.pre_save_hook)

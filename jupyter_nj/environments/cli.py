@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..base import NJError
+from .buildlog import follow_build
 from .manager import EnvironmentManager
 
 
@@ -51,7 +52,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 @_run
 def cmd_build(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    record = _manager(args).build(args.name, args.backend)
+    # The build steps' own output goes to stderr as it comes, so stdout stays the result.
+    follower = None if args.quiet else (lambda line: print(f"  | {line}", file=sys.stderr))
+    with follow_build(follower):
+        record = _manager(args).build(args.name, args.backend)
     seconds = time.monotonic() - started
     print(f"{record.name}@{record.short} ({record.backend}) ready in {seconds:.1f} s")
     print(f"  version {record.version}" + (f"\n  image {record.image}" if record.image else ""))
@@ -147,6 +151,7 @@ def register_environment_commands(sub: Any) -> None:
     build = env_sub.add_parser("build", help="build the current definition of an environment")
     build.add_argument("name")
     build.add_argument("--backend", choices=["local", "docker"], default="local")
+    build.add_argument("--quiet", action="store_true", help="do not print the build log")
     build.set_defaults(func=cmd_build)
 
     lock = env_sub.add_parser("lock", help="resolve requirements.in into requirements.lock")

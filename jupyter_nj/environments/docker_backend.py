@@ -26,6 +26,7 @@ from docker.types import Mount
 
 from ..base import NJError
 from ..runtimes.apt import SHIM as APT_SHIM
+from .buildlog import report_line, split_lines
 from .model import EnvironmentDefinition, EnvironmentVersion, sha256_hex
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ UV_CACHE_VOLUME = "nj-uv-cache"
 BUILD_PRELUDE = """
 set -eu
 export SSL_CERT_FILE=/nj-build/ca.crt PIP_CERT=/nj-build/ca.crt REQUESTS_CA_BUNDLE=/nj-build/ca.crt
-export UV_CACHE_DIR=/nj-cache/uv UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
+export UV_CACHE_DIR=/nj-cache/uv UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never NO_COLOR=1
 """
 
 
@@ -120,7 +121,15 @@ def run_build_container(
             mounts=mounts,
             labels={ROLE_LABEL: "build"},
         )
+        # Follow the step's output as it runs. The stream ends when the container exits, and
+        # can end before the engine has logged the last lines: those are read once it has.
+        reported = 0
+        for line in split_lines(container.logs(stream=True, follow=True)):
+            report_line(line)
+            reported += 1
         result = container.wait()
+        for line in list(split_lines([container.logs()]))[reported:]:
+            report_line(line)
         if result.get("StatusCode") != 0:
             tail = container.logs(tail=60).decode("utf-8", "replace")
             raise NJError(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..base import NJError
+from .buildlog import report_line
 from .catalog import EnvironmentCatalog
 from .model import INPUT_FILE, LOCK_FILE, EnvironmentVersion
 
@@ -56,7 +57,9 @@ class BuildTools:
 
     def env(self) -> dict[str, str]:
         """The environment for uv: the server's, minus another venv, plus the CA bundle."""
-        env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+        dropped = {"VIRTUAL_ENV", "PYTHONPATH", "FORCE_COLOR", "CLICOLOR_FORCE"}
+        env = {k: v for k, v in os.environ.items() if k not in dropped}
+        env["NO_COLOR"] = "1"  # the build log is read in the panel and in error messages
         if self.ca_bundle:
             env["SSL_CERT_FILE"] = self.ca_bundle
         return env
@@ -66,29 +69,37 @@ class BuildTools:
 
 
 def run_logged(cmd: Sequence[str], env: dict[str, str], what: str, cwd: Path | None = None) -> str:
-    """Run a build step; on failure a 422 with the end of its log (never the environment)."""
+    """Run a build step, reporting each line it prints (`buildlog`); on failure a 422 with the
+    end of its log (never the environment)."""
     log.info("nj: %s: %s", what, " ".join(cmd))
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             list(cmd),
             env=env,
             cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            check=False,
+            errors="replace",
         )
     except FileNotFoundError:
         raise NJError(
             409, "tool-missing", f"{what} needs {cmd[0]!r}, which is not installed on the server."
         ) from None
+    output: list[str] = []
+    assert proc.stdout is not None
+    with proc:
+        for line in proc.stdout:
+            output.append(line)
+            report_line(line)
+    text = "".join(output)
     if proc.returncode != 0:
         raise NJError(
             422,
             "build-failed",
-            f"{what} failed (exit {proc.returncode}). End of the build log:\n{proc.stdout[-3000:]}",
+            f"{what} failed (exit {proc.returncode}). End of the build log:\n{text[-3000:]}",
         )
-    return proc.stdout
+    return text
 
 
 def venv_python(venv: Path) -> Path:

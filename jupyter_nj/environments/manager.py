@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..base import NJError
+from .buildlog import follow_build
 from .catalog import EnvironmentCatalog
 from .docker_backend import LONG_OPERATION_TIMEOUT, BuildSettings, DockerBackend, docker_client
 from .local import BuildTools, LocalBackend, compile_lock
@@ -38,6 +39,8 @@ EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_nj/environments/v1"
 EVENT_SCHEMA_PATH = Path(__file__).parent / "events" / "environments.yaml"
 KERNELSPEC_PREFIX = "nj-"
 PIN_SLOT = "main"
+# A build-log line longer than this is cut (progress bars print very long lines).
+MAX_LOG_LINE = 500
 
 
 @dataclass
@@ -344,7 +347,8 @@ class EnvironmentManager:
         self.emit("build-started", name, backend)
         started = time.monotonic()
         try:
-            record = await asyncio.to_thread(self.build, name, backend)
+            with follow_build(self._log_emitter(name, backend)):
+                record = await asyncio.to_thread(self.build, name, backend)
         except NJError as err:
             self.emit(
                 "build-failed",
@@ -363,6 +367,29 @@ class EnvironmentManager:
             seconds=time.monotonic() - started,
         )
         return record
+
+    def _log_emitter(self, name: str, backend: str) -> Callable[[str], None]:
+        """A build-log sink for worker threads: lines are sent as `build-log` events from the
+        event loop, batched (the lines printed while the loop was busy go in one event)."""
+        loop = asyncio.get_running_loop()
+        pending: list[str] = []
+        lock = threading.Lock()
+
+        def flush() -> None:
+            with lock:
+                lines = pending[:]
+                pending.clear()
+            if lines:
+                self.emit("build-log", name, backend, lines=lines)
+
+        def sink(line: str) -> None:
+            with lock:
+                pending.append(line[:MAX_LOG_LINE])
+                first = len(pending) == 1
+            if first:
+                loop.call_soon_threadsafe(flush)
+
+        return sink
 
     async def arun(self, func: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.to_thread(func, *args)

@@ -21,6 +21,7 @@ from typing import Any
 from jupyter_server.utils import ensure_async
 
 from ..base import NJError, resolve_api_path
+from ..documents import LiveDocuments
 from .checkpoints import AsyncHistoryCheckpoints, HistoryCheckpoints
 from .diff import DiffService, DiffTimeout
 from .recorder import Captured, HistoryRecorder, Redactor, ResultsCapture
@@ -110,12 +111,16 @@ class HistoryManager:
             cache_size=diff_cache_size,
         )
         self.serverapp: Any = None
+        self.documents = LiveDocuments()
 
     # -- wiring into a running server -------------------------------------------------------
 
-    def attach(self, serverapp: Any, *, checkpoints: bool = True) -> None:
+    def attach(
+        self, serverapp: Any, *, checkpoints: bool = True, documents: LiveDocuments | None = None
+    ) -> None:
         """Hook into the server's contents manager and events, and start recording."""
         self.serverapp = serverapp
+        self.documents = documents or LiveDocuments(serverapp)
         cm = serverapp.contents_manager
         cm.register_pre_save_hook(self.recorder.pre_save_hook)
         cm.register_post_save_hook(self.recorder.post_save_hook)
@@ -168,65 +173,11 @@ class HistoryManager:
             log.debug("history: no file id for %s", path, exc_info=True)
             return None
 
-    def _lookup_file_id(self, path: str) -> str | None:
-        manager = self._fileids
-        if manager is None:
-            return None
-        try:
-            return manager.get_id(path)
-        except Exception:
-            log.debug("history: no file id for %s", path, exc_info=True)
-            return None
-
-    @property
-    def _ydoc(self) -> Any:
-        if self.serverapp is None:
-            return None
-        apps = self.serverapp.extension_manager.extension_apps.get("jupyter_server_ydoc")
-        return next(iter(apps)) if apps else None
-
-    def _room_id(self, file_id: str | None, path: str) -> str | None:
-        if not file_id:
-            return None
-        if notebook_kind(path):
-            return f"json:notebook:{file_id}"
-        return f"text:file:{file_id}"
-
-    def _room(self, file_id: str | None, path: str) -> Any:
-        """The open real-time room of a file, or None."""
-        ydoc = self._ydoc
-        room_id = self._room_id(file_id, path)
-        if ydoc is None or room_id is None:
-            return None
-        server = getattr(ydoc, "ywebsocket_server", None)
-        if server is None:
-            return None
-        return server.rooms.get(room_id)
-
-    async def _shared_document(self, file_id: str | None, path: str) -> Any:
-        """The live shared model of the file's open real-time room, or None (no room open)."""
-        ydoc = self._ydoc
-        room_id = self._room_id(file_id, path)
-        if ydoc is None or room_id is None or self._room(file_id, path) is None:
-            return None
-        try:
-            return await ydoc.get_document(room_id=room_id, copy=False)
-        except Exception:
-            log.warning("history: could not reach the room of %s", path, exc_info=True)
-            return None
-
     def _authors(self, file_id: str | None, path: str) -> list[str]:
         """Who made this save: everyone in the file's real-time room, and the requesting user."""
         names: list[str] = []
         try:
-            room = self._room(file_id, path)
-            if room is not None:
-                for state in list(room.awareness.states.values()):
-                    user = state.get("user") if isinstance(state, dict) else None
-                    if isinstance(user, dict):
-                        name = user.get("username") or user.get("name")
-                        if name:
-                            names.append(str(name))
+            names.extend(self.documents.room_users(path, file_id))
             from jupyter_server.base.call_context import CallContext
 
             handler = CallContext.get(CallContext.JUPYTER_HANDLER)
@@ -247,7 +198,7 @@ class HistoryManager:
         # Tornado has already URL-decoded the path once; keep a literal "%" in a file name
         # from being decoded a second time by resolve_api_path.
         os_path = resolve_api_path(self.root_dir, api_path.replace("%", "%25"))
-        file_id = self._lookup_file_id(api_path)
+        file_id = self.documents.file_id(api_path)
         exists, is_dir = await asyncio.to_thread(lambda: (os_path.is_file(), os_path.is_dir()))
         if is_dir:
             raise NJError(404, "not-a-file", f"{api_path!r} is a folder; history is kept per file.")
@@ -357,7 +308,7 @@ class HistoryManager:
 
     async def _current(self, loc: Located, notebook: bool) -> Any:
         """The file as it is now: the live shared document when a room is open, else the disk."""
-        document = await self._shared_document(loc.file_id, loc.path)
+        document = await self.documents.shared_document(loc.path, loc.file_id)
         if document is not None:
             return document.get()
         if not loc.exists:
@@ -384,7 +335,7 @@ class HistoryManager:
         assert loc.history_id is not None
         data = await asyncio.to_thread(self.store.content, version.id)
         notebook = notebook_kind(loc.path)
-        document = await self._shared_document(loc.file_id, loc.path)
+        document = await self.documents.shared_document(loc.path, loc.file_id)
         if document is not None:
             value: Any
             if notebook:
@@ -424,7 +375,7 @@ class HistoryManager:
     def list_checkpoints(self, path: str) -> list[dict[str, Any]]:
         # Called inside every notebook save; an indexed query of a few rows.
         path = normalize_api_path(path)
-        hid = self.store.find_history(self._lookup_file_id(path), path)
+        hid = self.store.find_history(self.documents.file_id(path), path)
         if hid is None:
             return []
         return [_checkpoint_model(v) for v in self.store.checkpoints(hid, limit=50)]
@@ -466,13 +417,13 @@ class HistoryManager:
             os_path,
             data,
             file_id=self._index_file_id(path),
-            authors=self._authors(self._lookup_file_id(path), path),
+            authors=self._authors(self.documents.file_id(path), path),
             checkpoint=True,
         )
 
     def _checkpoint_version(self, checkpoint_id: str, path: str) -> tuple[str, Version]:
         path = normalize_api_path(path)
-        hid = self.store.find_history(self._lookup_file_id(path), path)
+        hid = self.store.find_history(self.documents.file_id(path), path)
         if hid is None:
             raise NJError(404, "unknown-version", f"{path!r} has no checkpoints.")
         try:

@@ -34,7 +34,7 @@ def start_history(app: Any, redact: Any = None) -> HistoryManager | None:
         )
         return None
     if app.serverapp is not None:
-        manager.attach(app.serverapp)
+        manager.attach(app.serverapp, documents=getattr(app, "documents", None))
     else:
         manager.start()
     return manager

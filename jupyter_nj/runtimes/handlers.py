@@ -44,7 +44,7 @@ class RuntimePinHandler(RuntimeHandlerBase):
             raise NJError(400, "bad-path", "Give the notebook to pin as {'path': 'a/b.ipynb'}.")
         if runtime.record is None:
             raise NJError(409, "not-started", f"Kernel {kernel_id!r} has not started yet.")
-        pin = await pin_notebook(self.contents_manager, self.nj.root_dir, path, runtime.record)
+        pin = await pin_notebook(self.nj.documents, path, runtime.record)
         self.write_json({"path": path, "pin": pin})
 
 
@@ -61,7 +61,7 @@ class RuntimeSnapshotHandler(RuntimeHandlerBase):
             self.nj.environment_manager,
             self.kernel_manager.get_kernel(kernel_id),
             runtime,
-            self.contents_manager,
+            self.nj.documents,
             self.nj.root_dir,
             path,
         )

@@ -9,6 +9,7 @@ from typing import Any
 from jupyter_core.utils import ensure_async
 
 from ..base import NJError, resolve_api_path
+from ..documents import LiveDocuments
 from ..environments.manager import EnvironmentManager
 from .pins import pin_notebook
 from .provisioner import NJDockerProvisioner, NJLocalProvisioner, NJRuntimeMixin
@@ -54,7 +55,7 @@ async def snapshot_runtime(
     manager: EnvironmentManager,
     km: Any,
     runtime: NJRuntimeMixin,
-    contents_manager: Any,
+    documents: LiveDocuments,
     root_dir: str,
     path: str | None,
 ) -> dict[str, Any]:
@@ -65,7 +66,7 @@ async def snapshot_runtime(
     if notebook.endswith(".ipynb"):
         # Refuse before saving anything: a snapshot nobody is pinned to is easy to lose.
         resolve_api_path(root_dir, notebook)
-        if not await ensure_async(contents_manager.file_exists(notebook)):
+        if not await ensure_async(documents.contents_manager.file_exists(notebook)):
             raise NJError(404, "no-notebook", f"There is no notebook {notebook!r} to re-pin.")
     commands = await install_commands(km)
     started = asyncio.get_running_loop().time()
@@ -90,7 +91,7 @@ async def snapshot_runtime(
     await runtime.mark_saved()
     pin = None
     if notebook.endswith(".ipynb"):
-        pin = await pin_notebook(contents_manager, root_dir, notebook, record)
+        pin = await pin_notebook(documents, notebook, record)
     message = f"Saved {record.name}@{record.short} (from {parent.short})" + (
         f"; {notebook} is now pinned to it." if pin else "."
     )

@@ -179,6 +179,7 @@ def build_secrets_manager(
     serverapp: Any = None,
     contents_manager: Any = None,
     event_logger: Any = None,
+    documents: Any = None,
 ) -> SecretsManager:
     """A SecretsManager configured from `app` (an NJApp). With a serverapp: its contents
     manager, identity provider, event logger and kernel manager are used."""
@@ -195,6 +196,7 @@ def build_secrets_manager(
         identity=identity,
         redactor=Redactor(min_length=app.secrets_redaction_min_length),
         contents_manager=contents_manager or getattr(serverapp, "contents_manager", None),
+        documents=documents,
         event_logger=event_logger or getattr(serverapp, "event_logger", None),
         max_value_bytes=app.secrets_max_value_bytes,
         credential_ttl_seconds=app.secrets_runtime_credential_ttl,

@@ -17,10 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from jupyter_server.utils import ensure_async
-from tornado.web import HTTPError
-
 from ..base import NJError, resolve_api_path
+from ..documents import LiveDocuments
 from .backends import BackendUnavailable, SecretsBackend
 from .model import (
     Principal,
@@ -126,6 +124,7 @@ class SecretsManager:
         identity: IdentityResolver,
         redactor: Redactor | None = None,
         contents_manager: Any = None,
+        documents: LiveDocuments | None = None,
         event_logger: Any = None,
         max_value_bytes: int = 65536,
         credential_ttl_seconds: float = 86400.0,
@@ -136,6 +135,7 @@ class SecretsManager:
         self.identity = identity
         self.redactor = redactor or Redactor()
         self.contents_manager = contents_manager
+        self.documents = documents or LiveDocuments(contents_manager=contents_manager)
         self.event_logger = event_logger
         self.max_value_bytes = max_value_bytes
         self.credentials = RuntimeCredentials(credential_ttl_seconds, kernel_alive)
@@ -291,40 +291,21 @@ class SecretsManager:
 
     # -- attachments (metadata.nj.secrets of a notebook) ----------------------------------------
 
-    async def _notebook(self, path: str) -> dict[str, Any]:
-        if self.contents_manager is None:
-            raise NJError(500, "no-contents", "No contents manager is available.")
-        path = path.strip("/")
-        root = getattr(self.contents_manager, "root_dir", None)
-        if root:
-            resolve_api_path(root, path)  # 404 for anything that leaves the server root
-        if not path.endswith(".ipynb"):
-            raise NJError(400, "not-a-notebook", f"{path!r} is not a notebook (.ipynb).")
-        try:
-            model: dict[str, Any] = await ensure_async(
-                self.contents_manager.get(path, content=True, type="notebook")
-            )
-        except HTTPError as err:
-            if err.status_code == 404:
-                raise NJError(404, "not-found", f"No such notebook: {path!r}.") from None
-            raise NJError(
-                err.status_code if 400 <= err.status_code < 500 else 400,
-                "bad-notebook",
-                f"The notebook {path!r} cannot be opened.",
-            ) from None
-        return model
-
     async def _attached_names(self, path: str) -> list[str]:
-        """The names a notebook attaches, as saved now. Read on every runtime request.
+        """The names a notebook attaches now. Read on every runtime request.
 
-        For files on disk the metadata is parsed in a worker thread and cached by modification
-        time and size, so a large notebook is not parsed for every `secrets.get()`. Other
-        contents managers are asked through their API.
+        An open real-time room is asked first (it holds what collaborators see). For files on
+        disk the metadata is parsed in a worker thread and cached by modification time and
+        size, so a large notebook is not parsed for every `secrets.get()`. Other contents
+        managers are asked through their API.
         """
         root = getattr(self.contents_manager, "root_dir", None)
-        if not root or not hasattr(self.contents_manager, "_get_os_path"):
-            model = await self._notebook(path)
-            return attached_names(model["content"].get("metadata", {}))
+        if (
+            not root
+            or not hasattr(self.contents_manager, "_get_os_path")
+            or self.documents.room(path.strip("/")) is not None
+        ):
+            return attached_names((await self.documents.notebook_metadata(path))[1])
         path = path.strip("/")
         os_path = resolve_api_path(root, path)
         if not path.endswith(".ipynb"):
@@ -352,23 +333,30 @@ class SecretsManager:
         return await asyncio.to_thread(read)
 
     async def attachments(self, principal: Principal, path: str) -> dict[str, Any]:
-        model = await self._notebook(path)
-        names = attached_names(model["content"].get("metadata", {}))
+        api_path, metadata = await self.documents.notebook_metadata(path)
+        return await self._attachment_listing(principal, api_path, attached_names(metadata))
+
+    async def _attachment_listing(
+        self, principal: Principal, api_path: str, names: list[str]
+    ) -> dict[str, Any]:
         records = {r.name: r for r in await self._backend(self.backend.list_records)}
         listing = []
         for name in names:
             record = records.get(name)
             status = "ok" if record is not None and can_read(record, principal) else "unavailable"
             listing.append({"name": name, "status": status})
-        return {"path": model["path"], "secrets": listing}
+        return {"path": api_path, "secrets": listing}
 
     async def set_attachments(self, principal: Principal, path: str, names: Any) -> dict[str, Any]:
-        """Replace the names attached to a notebook. Each new one must be readable by the caller."""
+        """Replace the names attached to a notebook. Each new one must be readable by the caller.
+
+        Written into the open real-time room when there is one (the room saves it), else saved
+        through the contents manager; see `LiveDocuments`.
+        """
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise NJError(400, "bad-attachments", "secrets must be a list of secret names.")
         wanted = unique(validate_name(n) for n in names)
-        model = await self._notebook(path)
-        metadata = model["content"].setdefault("metadata", {})
+        api_path, metadata = await self.documents.notebook_metadata(path)
         current = attached_names(metadata)
         added = [n for n in wanted if n not in current]
         for name in added:
@@ -376,26 +364,23 @@ class SecretsManager:
                 await self._visible_record(principal, name)
             except SecretNotFound:
                 self._emit(
-                    "attach",
-                    name,
-                    principal.name,
-                    "denied",
-                    notebook=model["path"],
-                    reason="not-shared",
+                    "attach", name, principal.name, "denied", notebook=api_path, reason="not-shared"
                 )
                 raise
-        nj = metadata.setdefault("nj", {})
-        if not isinstance(nj, dict):
-            raise NJError(400, "bad-notebook", "metadata.nj of this notebook is not an object.")
-        nj["secrets"] = wanted
-        saved = {"type": "notebook", "format": "json", "content": model["content"]}
-        await ensure_async(self.contents_manager.save(saved, model["path"]))
+
+        def attach(notebook: dict[str, Any]) -> None:
+            nj = notebook["metadata"].setdefault("nj", {})
+            if not isinstance(nj, dict):
+                raise NJError(400, "bad-notebook", "metadata.nj of this notebook is not an object.")
+            nj["secrets"] = wanted
+
+        api_path, metadata = await self.documents.edit_notebook_metadata(api_path, attach)
         for name in added:
-            self._emit("attach", name, principal.name, "allowed", notebook=model["path"])
+            self._emit("attach", name, principal.name, "allowed", notebook=api_path)
         for name in current:
             if name not in wanted:
-                self._emit("detach", name, principal.name, "allowed", notebook=model["path"])
-        return await self.attachments(principal, model["path"])
+                self._emit("detach", name, principal.name, "allowed", notebook=api_path)
+        return await self._attachment_listing(principal, api_path, attached_names(metadata))
 
     # -- runtimes -------------------------------------------------------------------------------
 

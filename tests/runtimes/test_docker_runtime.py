@@ -350,3 +350,33 @@ def test_removing_a_container_twice_at_once_is_not_an_error(
             thread.join(timeout=60)
         assert errors == []
         assert not docker_client.containers.list(all=True, filters={"id": container.id})
+
+
+def test_docker_build_steps_report_their_output_line_by_line_as_they_run(
+    docker_client: Any, runtime_base_image: str
+) -> None:
+    from jupyter_nj.base import NJError
+    from jupyter_nj.environments.buildlog import follow_build
+    from jupyter_nj.environments.docker_backend import BuildSettings, run_build_container
+    from jupyter_nj.environments.local import find_uv
+
+    settings = BuildSettings(uv=find_uv(), ca_bundle="/etc/ssl/certs/ca-certificates.crt")
+    seen: list[tuple[float, str]] = []
+    script = "echo first step; sleep 1.5; printf 'no newline at the end'; exit 3"
+    follower = follow_build(lambda line: seen.append((time.monotonic(), line)))
+    with follower, pytest.raises(NJError) as failed:
+        run_build_container(
+            docker_client,
+            settings,
+            image=runtime_base_image,
+            script=script,
+            files={},
+            what="A test step",
+            commit_as=("nj-test/never", "committed"),
+            commit_conf={},
+        )
+    assert [line for _, line in seen] == ["first step", "no newline at the end"]
+    # The first line was reported while the step was still running, not when it ended.
+    assert seen[1][0] - seen[0][0] > 1.0
+    assert failed.value.status == 422 and "exit 3" in failed.value.message
+    assert not docker_client.images.list(name="nj-test/never")

@@ -121,3 +121,14 @@ def test_pin_round_trips_through_notebook_metadata() -> None:
         "backend": "local",
     }
     assert read_pin(notebook) == notebook["metadata"]["nj"]["runtimes"]["main"]
+
+
+def test_build_log_lines_lose_colour_escapes_and_chunk_boundaries() -> None:
+    from jupyter_nj.environments.buildlog import follow_build, report_line, split_lines
+
+    seen: list[str] = []
+    with follow_build(seen.append):
+        for line in split_lines([b" \x1b[32m+\x1b[39m bash-", b"kernel==0.10.0\nsec", b"ond"]):
+            report_line(line)
+    report_line("after the build: nobody follows")
+    assert seen == [" + bash-kernel==0.10.0", "second"]

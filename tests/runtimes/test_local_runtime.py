@@ -40,7 +40,8 @@ async def test_build_then_kernelspec_shows_short_version(
     jp_serverapp.event_logger.add_listener(schema_id=EVENT_SCHEMA_ID, listener=listener)
     record = await build(jp_fetch, "mini")
     await asyncio.sleep(0.1)  # listeners run as tasks on the loop
-    assert [e["action"] for e in events] == ["build-started", "build-finished"]
+    actions = [e["action"] for e in events if e["action"] != "build-log"]
+    assert actions == ["build-started", "build-finished"]
     assert events[-1]["version"] == record["version"] and events[-1]["backend"] == "local"
     assert record["backend"] == "local" and record["version"].startswith("sha256:")
     again = await build(jp_fetch, "mini")
@@ -55,6 +56,34 @@ async def test_build_then_kernelspec_shows_short_version(
     mini = next(e for e in listing if e["name"] == "mini")
     assert record["version"] in [v["version"] for v in mini["versions"]]
     assert {"python", "bash"} <= {e["name"] for e in listing}
+
+
+async def test_build_log_lines_stream_as_events_while_the_build_runs(
+    jp_fetch: Any, nj_app: Any, jp_serverapp: Any, tmp_path: Path
+) -> None:
+    from jupyter_nj.environments.manager import EVENT_SCHEMA_ID
+
+    # A catalog of its own, so the venv is really built (the uv cache keeps it quick).
+    nj_app.environment_manager.catalog.root = tmp_path / "catalog"
+    events: list[tuple[float, dict[str, Any]]] = []
+
+    async def listener(logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        events.append((asyncio.get_running_loop().time(), data))
+
+    jp_serverapp.event_logger.add_listener(schema_id=EVENT_SCHEMA_ID, listener=listener)
+    await build(jp_fetch, "mini")
+    await asyncio.sleep(0.1)
+
+    actions = [data["action"] for _, data in events]
+    assert actions[0] == "build-started" and actions[-1] == "build-finished"
+    logs = [(at, data) for at, data in events if data["action"] == "build-log"]
+    assert logs, actions
+    lines = [line for _, data in logs for line in data["lines"]]
+    # uv's own report of the venv it made and the packages it put in.
+    assert any("ipykernel" in line for line in lines), lines
+    # The lines came in several events while the build ran, not in one at its end.
+    assert len(logs) >= 2 and logs[0][0] < logs[-1][0], [data["lines"] for _, data in logs]
+    assert all(data["environment"] == "mini" and data["backend"] == "local" for _, data in logs)
 
 
 async def test_local_kernel_runs_interrupts_restarts_and_shuts_down(

@@ -306,7 +306,8 @@ test.describe('jupyter-nj runtimes', () => {
       panel.locator('.jp-nj-EnvironmentsPanel-engine')
     ).toHaveAttribute('data-live', 'true', { timeout: 30000 });
 
-    // Build bash locally from the panel: progress while it runs, then the new version.
+    // Build bash locally from the panel: progress and the steps' output while it runs, then
+    // the new version, with the output folded under it.
     await card('bash')
       .locator('.jp-nj-Environment-build[data-backend="local"]')
       .click();
@@ -319,6 +320,11 @@ test.describe('jupyter-nj runtimes', () => {
     await expect(
       card('bash').locator('.jp-nj-Environment-outcome')
     ).toContainText(/Built bash@[0-9a-f]{12} \(local\)/);
+    await expect(
+      card('bash').locator(
+        '.jp-nj-Environment-output .jp-nj-Environment-liveLog'
+      )
+    ).toContainText(/\+ bash-kernel==/);
     const versions = card('bash').locator('.jp-nj-EnvironmentVersion');
     await expect(versions).toHaveCount(1);
     await expect(versions.first()).toHaveAttribute('data-backend', 'local');

@@ -62,6 +62,11 @@ export class RuntimeActions {
     return this._buildChanged;
   }
 
+  /** Emitted with the lines a running build's steps print, as the server streams them. */
+  get buildLog(): ISignal<this, RuntimeActions.IBuildLog> {
+    return this._buildLog;
+  }
+
   /**
    * The install commands run in the panel's runtime since it started or was last saved: what
    * would be lost if the runtime stopped now.
@@ -174,8 +179,8 @@ export class RuntimeActions {
       );
       const model = panel.content.model;
       const current = readPin(model?.getMetadata('nj'));
-      // Keep the open document in step with the pin the server saved (a real-time room also
-      // reloads it from the file; setting it here too means a racing autosave cannot drop it).
+      // The server writes the pin into the real-time room when one is open; a document edited
+      // without one is given it here, so its next save does not write the old pin back.
       if (
         model &&
         result.pin &&
@@ -207,10 +212,10 @@ export class RuntimeActions {
   }
 
   /**
-   * Follow the server's environment events (`build-started`, `build-finished`, `build-failed`,
-   * `snapshot-saved`), so builds started elsewhere show live and every view refreshes when a
-   * version appears. Builds started from this tab are reported by their own request, which also
-   * carries the build log.
+   * Follow the server's environment events (`build-started`, `build-log`, `build-finished`,
+   * `build-failed`, `snapshot-saved`), so builds started elsewhere show live, every build's
+   * output streams into the panel, and every view refreshes when a version appears. The start
+   * and end of builds started from this tab are reported by their own request.
    */
   handleEvent(event: { schema_id: string; [key: string]: unknown }): void {
     if (event.schema_id !== ENVIRONMENT_EVENTS) {
@@ -218,6 +223,12 @@ export class RuntimeActions {
     }
     const name = String(event.environment ?? '');
     const backend = String(event.backend ?? '');
+    if (name && event.action === 'build-log') {
+      // Lines of every build, this tab's own included: its request answers only at the end.
+      const lines = Array.isArray(event.lines) ? event.lines.map(String) : [];
+      this._buildLog.emit({ name, backend, lines });
+      return;
+    }
     if (!name || this._building.has(name)) {
       if (event.action === 'snapshot-saved') {
         this._changed.emit();
@@ -508,6 +519,7 @@ export class RuntimeActions {
 
   private _changed = new Signal<this, void>(this);
   private _buildChanged = new Signal<this, RuntimeActions.IBuildEvent>(this);
+  private _buildLog = new Signal<this, RuntimeActions.IBuildLog>(this);
   private _building = new Set<string>();
   private _remoteBuilds = new Set<string>();
   private _unsaved = new WeakMap<NotebookPanel, string[]>();
@@ -538,6 +550,16 @@ export namespace RuntimeActions {
     version?: string;
     /** How long the finished build took, in seconds. */
     seconds?: number;
+  }
+
+  /** Lines a running build printed since the last ones (one `build-log` event). */
+  export interface IBuildLog {
+    /** Environment name. */
+    name: string;
+    /** `local` or `docker`. */
+    backend: string;
+    /** The lines, oldest first. */
+    lines: string[];
   }
 }
 

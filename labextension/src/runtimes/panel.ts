@@ -56,6 +56,7 @@ export class EnvironmentsPanel extends Widget {
 
     _actions.changed.connect(() => void this.refresh(), this);
     _actions.buildChanged.connect(this._onBuild, this);
+    _actions.buildLog.connect(this._onBuildLog, this);
     _status?.changed.connect(this._showEngine, this);
     this._showEngine();
   }
@@ -92,8 +93,27 @@ export class EnvironmentsPanel extends Widget {
       : `Docker engine down: ${docker.detail}. ${docker.hint} Local environments still work.`;
   }
 
+  /** Show the newest lines of a build in its card, without redrawing the list. */
+  private _onBuildLog(
+    _: RuntimeActions,
+    event: RuntimeActions.IBuildLog
+  ): void {
+    const lines = [...(this._logs.get(event.name) ?? []), ...event.lines];
+    this._logs.set(event.name, lines.slice(-Private.LIVE_LOG_LINES));
+    const pre = this._list.querySelector<HTMLElement>(
+      `.jp-nj-Environment[data-environment="${CSS.escape(event.name)}"] .jp-nj-Environment-liveLog`
+    );
+    if (pre) {
+      pre.textContent = this._logs.get(event.name)!.join('\n');
+      pre.scrollTop = pre.scrollHeight;
+    }
+  }
+
   private _onBuild(_: RuntimeActions, event: RuntimeActions.IBuildEvent): void {
     if (this._actions.building.has(event.name)) {
+      if (this._outcomes.get(event.name)?.kind !== 'building') {
+        this._logs.delete(event.name); // a new build: the last one's lines are gone
+      }
       this._outcomes.set(event.name, {
         kind: 'building',
         backend: event.backend,
@@ -225,6 +245,33 @@ export class EnvironmentsPanel extends Widget {
     if (outcome) {
       card.append(Private.renderOutcome(outcome));
     }
+    if (outcome && outcome.kind !== 'failed') {
+      // The steps' output: open while the build runs, folded away once it is built. (A
+      // failure shows the end of its log in its message.) Lines may still arrive after the
+      // build's own answer; `_onBuildLog` fills this node in place.
+      const details = document.createElement('details');
+      details.className = 'jp-nj-Environment-output';
+      details.open =
+        outcome.kind === 'building' || this._outputOpen.has(env.name);
+      details.addEventListener('toggle', () => {
+        // Kept across redraws (the list is redrawn whenever versions change).
+        if (outcome.kind !== 'building') {
+          if (details.open) {
+            this._outputOpen.add(env.name);
+          } else {
+            this._outputOpen.delete(env.name);
+          }
+        }
+      });
+      const label = document.createElement('summary');
+      label.textContent = 'Build output';
+      const live = document.createElement('pre');
+      live.className = 'jp-nj-Environment-liveLog';
+      live.setAttribute('aria-live', 'polite');
+      live.textContent = (this._logs.get(env.name) ?? []).join('\n');
+      details.append(label, live);
+      card.append(details);
+    }
 
     const versions = sortedVersions(env.versions);
     const list = document.createElement('ul');
@@ -312,6 +359,8 @@ export class EnvironmentsPanel extends Widget {
 
   private _environments: IEnvironment[] = [];
   private _outcomes = new Map<string, Private.IOutcome>();
+  private _logs = new Map<string, string[]>();
+  private _outputOpen = new Set<string>();
   private _engine: HTMLElement;
   private _error: HTMLElement;
   private _list: HTMLElement;
@@ -320,6 +369,9 @@ export class EnvironmentsPanel extends Widget {
 
 namespace Private {
   /** What the card shows about the latest build of an environment. */
+  /** How many of a build's newest lines its card keeps. */
+  export const LIVE_LOG_LINES = 200;
+
   export interface IOutcome {
     kind: 'building' | 'built' | 'failed';
     backend: string;

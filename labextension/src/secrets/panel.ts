@@ -316,9 +316,8 @@ export class SecretsPanel extends Widget {
       const result = await this._client.setAttachments(path, names);
       this._attachments = result;
       const model = notebook.content.model;
-      // The open document gets the same names. A real-time room would also reload them from
-      // the file, but an autosave of the room racing the server's write could drop them; with
-      // the names in the shared document as well, whichever write lands last keeps them.
+      // The server writes the names into the real-time room when one is open; a document
+      // edited without one is given them here, so its next save does not drop them.
       const saved = result.secrets.map(s => s.name);
       const nj = (model?.getMetadata('nj') as Record<string, unknown>) ?? {};
       if (model && JSON.stringify(nj.secrets ?? []) !== JSON.stringify(saved)) {

@@ -1,0 +1,189 @@
+"""Files as the server sees them now: the live shared document of an open real-time room, else disk.
+
+jupyter-nj writes into notebooks on a user's behalf (a runtime pin, the names of attached
+secrets, a restored version). While a file is open in a jupyter-collaboration room, the room's
+shared document is the truth: the room saves it about a second after every change, so a write
+made to the file behind its back is overwritten by the next autosave (or raises the "file changed
+on disk" dialog). Every pillar therefore reads and edits notebooks through `LiveDocuments`,
+which goes through the shared document when a room is open and the contents manager otherwise.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from jupyter_server.utils import ensure_async
+from tornado.web import HTTPError
+
+from .base import NJError, resolve_api_path
+
+log = logging.getLogger(__name__)
+
+
+def notebook_kind(path: str) -> bool:
+    return path.lower().endswith(".ipynb")
+
+
+class LiveDocuments:
+    """The open real-time rooms of one server, and notebook metadata read and edited through them.
+
+    `serverapp` may be None (the command line, unit tests): then there are no rooms and every
+    read and write goes through `contents_manager`.
+    """
+
+    def __init__(self, serverapp: Any = None, contents_manager: Any = None) -> None:
+        self.serverapp = serverapp
+        self._contents_manager = contents_manager
+
+    @property
+    def contents_manager(self) -> Any:
+        if self._contents_manager is not None:
+            return self._contents_manager
+        return getattr(self.serverapp, "contents_manager", None)
+
+    # -- rooms --------------------------------------------------------------------------------
+
+    @property
+    def _ydoc_extension(self) -> Any:
+        if self.serverapp is None:
+            return None
+        apps = self.serverapp.extension_manager.extension_apps.get("jupyter_server_ydoc")
+        return next(iter(apps)) if apps else None
+
+    def file_id(self, path: str) -> str | None:
+        """The file's id, if jupyter_server_fileid already knows it (a lookup never indexes)."""
+        settings = getattr(getattr(self.serverapp, "web_app", None), "settings", None) or {}
+        manager = settings.get("file_id_manager")
+        if manager is None:
+            return None
+        try:
+            return manager.get_id(path)
+        except Exception:
+            log.debug("no file id for %s", path, exc_info=True)
+            return None
+
+    def room(self, path: str, file_id: str | None = None) -> Any:
+        """The open real-time room of a file, or None."""
+        server = getattr(self._ydoc_extension, "ywebsocket_server", None)
+        file_id = file_id or self.file_id(path)
+        if server is None or not file_id:
+            return None
+        kind = "json:notebook" if notebook_kind(path) else "text:file"
+        return server.rooms.get(f"{kind}:{file_id}")
+
+    async def shared_document(self, path: str, file_id: str | None = None) -> Any:
+        """The live shared model of the file's open room (edits reach every collaborator and
+        the room saves them), or None when no room is open."""
+        room = self.room(path, file_id)
+        if room is None:
+            return None
+        try:
+            return await self._ydoc_extension.get_document(room_id=room.room_id, copy=False)
+        except Exception:
+            log.warning("could not reach the real-time room of %s", path, exc_info=True)
+            return None
+
+    def room_users(self, path: str, file_id: str | None = None) -> list[str]:
+        """The user names present in the file's room, as their clients announce them."""
+        room = self.room(path, file_id)
+        names: list[str] = []
+        for state in list(room.awareness.states.values()) if room is not None else []:
+            user = state.get("user") if isinstance(state, dict) else None
+            if isinstance(user, dict) and (user.get("username") or user.get("name")):
+                names.append(str(user.get("username") or user.get("name")))
+        return names
+
+    # -- notebook metadata ----------------------------------------------------------------------
+
+    def _notebook_path(self, path: str) -> str:
+        path = (path or "").removeprefix("RTC:").strip("/")
+        root = getattr(self.contents_manager, "root_dir", None)
+        if root:
+            resolve_api_path(root, path)  # 404 for anything that leaves the server root
+        if not notebook_kind(path):
+            raise NJError(400, "not-a-notebook", f"{path!r} is not a notebook (.ipynb).")
+        return path
+
+    async def _saved_notebook(self, path: str) -> dict[str, Any]:
+        cm = self.contents_manager
+        if cm is None:
+            raise NJError(500, "no-contents", "No contents manager is available.")
+        try:
+            model: dict[str, Any] = await ensure_async(cm.get(path, content=True, type="notebook"))
+        except HTTPError as err:
+            if err.status_code == 404:
+                raise NJError(404, "not-found", f"No such notebook: {path!r}.") from None
+            raise NJError(
+                err.status_code if 400 <= err.status_code < 500 else 400,
+                "bad-notebook",
+                f"The notebook {path!r} cannot be opened.",
+            ) from None
+        return model
+
+    async def notebook_metadata(self, path: str) -> tuple[str, dict[str, Any]]:
+        """(API path, the notebook's metadata as collaborators see it now)."""
+        path = self._notebook_path(path)
+        document = await self.shared_document(path)
+        if document is not None:
+            return path, _shared_metadata(document)
+        model = await self._saved_notebook(path)
+        return model["path"], dict(model["content"].get("metadata", {}))
+
+    async def edit_notebook_metadata(
+        self, path: str, edit: Callable[[dict[str, Any]], None]
+    ) -> tuple[str, dict[str, Any]]:
+        """Apply `edit` to `{"metadata": ...}` of a notebook and keep the result.
+
+        In an open room only the top-level metadata keys that changed are set in the shared
+        document, the same way JupyterLab's own metadata edits travel, so a collaborator's
+        concurrent edit of another key or of a cell is kept. Otherwise the notebook is saved
+        through the contents manager (save hooks, history and checkpoints see it).
+        Returns (API path, the new metadata).
+        """
+        path = self._notebook_path(path)
+        document = await self.shared_document(path)
+        if document is not None:
+            # No await between reading and writing: nothing else can edit the document between.
+            before = _shared_metadata(document)
+            notebook = {"metadata": copy.deepcopy(before)}
+            edit(notebook)
+            after = notebook["metadata"]
+            changed = {k: v for k, v in after.items() if before.get(k) != v}
+            if changed:
+                _set_shared_metadata(document, changed)
+            return path, after
+        model = await self._saved_notebook(path)
+        content = model["content"]
+        content.setdefault("metadata", {})
+        edit(content)
+        saved = {"type": "notebook", "format": "json", "content": content}
+        await ensure_async(self.contents_manager.save(saved, model["path"]))
+        return model["path"], content["metadata"]
+
+
+def _shared_metadata(document: Any) -> dict[str, Any]:
+    """The metadata of a shared notebook, without converting every cell of a large one."""
+    ymeta = getattr(document, "_ymeta", None)
+    shared = ymeta.get("metadata") if ymeta is not None else None
+    if shared is not None and hasattr(shared, "to_py"):
+        return dict(shared.to_py() or {})
+    return dict(document.get().get("metadata", {}))
+
+
+def _set_shared_metadata(document: Any, changed: dict[str, Any]) -> None:
+    """Set some top-level metadata keys of a shared notebook (a jupyter_ydoc YNotebook)."""
+    # jupyter_ydoc has no public per-key setter; its notebook keeps the metadata as a Map under
+    # `_ymeta["metadata"]`, which is what JupyterLab's `setMetadata(key, value)` writes to.
+    ymeta = getattr(document, "_ymeta", None)
+    shared = ymeta.get("metadata") if ymeta is not None else None
+    if shared is not None and hasattr(shared, "__setitem__"):
+        with document.ydoc.transaction():
+            for key, value in changed.items():
+                shared[key] = copy.deepcopy(value)
+        return
+    whole = document.get()
+    whole.setdefault("metadata", {}).update(copy.deepcopy(changed))
+    document.set(whole)
