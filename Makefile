@@ -16,6 +16,9 @@ STAMPS := .stamps
 
 lab: setup
 	@bash scripts/ensure-services.sh --optional docker
+	@# As root, hand the demo folder to the uid container kernels run as (never root), so
+	@# notebooks there can write files next to themselves.
+	@if [ "$$(id -u)" = 0 ]; then chown 1000:100 demo; fi
 	cd demo && jupyter lab --ServerApp.root_dir="$(CURDIR)/demo" $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 test: setup-test lint pytest jstest uitest wheelcheck

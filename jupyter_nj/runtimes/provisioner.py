@@ -120,6 +120,8 @@ class NJRuntimeMixin(KernelProvisionerBase):
 
     record: EnvironmentVersion | None = None
     session_name: str = ""
+    # What the user should know about this runtime although it runs (shown by the toolbar).
+    warnings: tuple[str, ...] = ()
 
     def choose_version(self, env: dict[str, str]) -> EnvironmentVersion:
         """The version this start must run (blocking: file reads)."""
@@ -222,6 +224,7 @@ class NJRuntimeMixin(KernelProvisionerBase):
             "version": self.record.to_json() if self.record else None,
             "changed": await self.installed_state() != self.saved_state,
             "exit_reason": self.exit_reason,
+            "warnings": list(self.warnings),
         }
 
     async def installed_state(self) -> frozenset[str]:
@@ -390,6 +393,18 @@ class NJDockerProvisioner(NJRuntimeMixin):
         if self.secret_env:
             self._offer_secrets_once(self.secret_env)
         cwd = str(Path(kwargs.get("cwd") or self.root_dir or os.getcwd()).resolve())
+        self.warnings = ()
+        if not await asyncio.to_thread(_writable_by, cwd, self.kernel_uid, self.kernel_gid):
+            # Typical when the server runs as root over a root-owned folder: the kernel (never
+            # root) could not save anything next to the notebook. It still runs.
+            warning = (
+                f"This runtime runs as uid {self.kernel_uid} and cannot write to the notebook's "
+                f"folder {os.path.basename(cwd) or cwd!r}, so files the notebook writes there "
+                f"fail. Make the folder writable for uid {self.kernel_uid} (chown or chmod), "
+                "set NJApp.runtime_kernel_uid, or run the server as a regular user."
+            )
+            self.log.warning("nj: kernel %s: %s", self.kernel_id, warning)
+            self.warnings = (warning,)
         try:
             if self.pooled is not None:
                 await asyncio.to_thread(self._claim, cmd, env, cwd)
@@ -805,6 +820,22 @@ def remove_orphan_kernels(client: Any, catalog: str) -> int:
 def _same_recipe(a: EnvironmentVersion, b: EnvironmentVersion) -> bool:
     keys = ("python", "kernel", "apt")
     return all(a.recipe.get(k) == b.recipe.get(k) for k in keys)
+
+
+def _writable_by(folder: str, uid: int, gid: int) -> bool:
+    """Whether a process with this uid and gid (and no other groups) can create files in
+    `folder`, judged from its mode bits as the kernel would see them through a bind mount."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return False
+    if uid == 0:
+        return True
+    if st.st_uid == uid:
+        return st.st_mode & 0o300 == 0o300
+    if st.st_gid == gid:
+        return st.st_mode & 0o030 == 0o030
+    return st.st_mode & 0o003 == 0o003
 
 
 def _give_to(path: str, uid: int, gid: int) -> None:

@@ -103,6 +103,8 @@ async def test_container_kernel_is_confined_and_sees_the_notebook_folder(
         assert connection["transport"] == "ipc"  # no TCP port anywhere
 
         assert await session.km.provisioner.poll() is None
+        info = json.loads((await jp_fetch("nj", "api", "runtimes", session.kernel_id)).body)
+        assert info["warnings"] == []
 
         msg_id = session.client.execute("import time; time.sleep(60)")
         await asyncio.sleep(1.0)
@@ -120,6 +122,28 @@ async def test_container_kernel_is_confined_and_sees_the_notebook_folder(
         await session.shutdown()
     assert kernel_container(docker_client, session.kernel_id) is None  # removed on shutdown
     assert not Path(session.km.connection_file).parent.exists()
+
+
+async def test_a_notebook_folder_the_kernel_cannot_write_is_reported_and_the_kernel_runs(
+    docker_mini: dict[str, Any], jp_fetch: Any, jp_serverapp: Any, jp_root_dir: Path
+) -> None:
+    # Read-only for everyone but root, whoever runs the tests; kernels are never root.
+    write_notebook(jp_root_dir, "locked/nb.ipynb")
+    (jp_root_dir / "locked").chmod(0o555)
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "locked/nb.ipynb", "nj-mini")
+    try:
+        info = json.loads((await jp_fetch("nj", "api", "runtimes", session.kernel_id)).body)
+        [warning] = info["warnings"]
+        assert "cannot write to the notebook's folder 'locked'" in warning
+        assert "runtime_kernel_uid" in warning
+        # The warning is right: the kernel runs, and cannot write there.
+        status, out, _ = await session.run(
+            "try:\n    open('x.txt', 'w')\nexcept PermissionError:\n    print('refused')"
+        )
+        assert (status, out.strip()) == ("ok", "refused")
+    finally:
+        await session.shutdown()
+        (jp_root_dir / "locked").chmod(0o755)
 
 
 async def test_install_in_a_container_cell_is_importable_at_once(

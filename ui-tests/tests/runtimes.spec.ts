@@ -487,6 +487,20 @@ test.describe('jupyter-nj runtimes', () => {
       timeout: 90000
     });
     await expect(control(page)).toHaveAttribute('data-backend', 'docker');
+    // A server running as root serves this root-owned folder, which the kernel (never root)
+    // cannot write: the control and a notification say so. As a regular user it can.
+    const rootServer = process.getuid?.() === 0;
+    await expect(control(page)).toHaveAttribute(
+      'data-warning',
+      String(rootServer)
+    );
+    if (rootServer) {
+      await expect(
+        page.locator('.Toastify__toast', {
+          hasText: "cannot write to the notebook's folder"
+        })
+      ).toBeVisible();
+    }
     // The kernel runs in a container, as an unprivileged user.
     expect(
       await runCell(

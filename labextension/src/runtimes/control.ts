@@ -1,3 +1,4 @@
+import { Notification } from '@jupyterlab/apputils';
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import { caretDownIcon, kernelIcon } from '@jupyterlab/ui-components';
@@ -85,6 +86,7 @@ export class RuntimeControl extends Widget {
       );
       this.node.dataset.environment = info.environment;
       this.node.dataset.version = info.version?.version ?? '';
+      this._showWarnings(kernel.id, info.warnings ?? []);
       if (!info.version) {
         // The kernel is still starting: ask again shortly.
         this._scheduleRefresh(1000);
@@ -189,6 +191,21 @@ export class RuntimeControl extends Widget {
     );
   }
 
+  /** Mark the control, add the warnings to its tooltip, and say them once per kernel. */
+  private _showWarnings(kernelId: string, warnings: string[]): void {
+    this.node.dataset.warning = String(warnings.length > 0);
+    if (warnings.length === 0) {
+      return;
+    }
+    this._button.title += warnings.map(w => `\n⚠ ${w}`).join('');
+    if (this._warnedKernel !== kernelId) {
+      this._warnedKernel = kernelId;
+      for (const warning of warnings) {
+        Notification.warning(warning, { autoClose: false });
+      }
+    }
+  }
+
   private _show(
     state: string,
     label: string,
@@ -210,6 +227,7 @@ export class RuntimeControl extends Widget {
   private _timer = 0;
   private _generation = 0;
   private _lastStatus: Kernel.Status = 'unknown';
+  private _warnedKernel = '';
 }
 
 namespace Private {

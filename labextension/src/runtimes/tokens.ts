@@ -57,6 +57,8 @@ export interface IRuntimeInfo {
   backend: string;
   /** The version running, or null while the kernel is still starting. */
   version: IEnvironmentVersion | null;
+  /** What the user should know although it runs (a notebook folder it cannot write). */
+  warnings?: string[];
 }
 
 /**
