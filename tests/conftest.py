@@ -28,6 +28,22 @@ def jp_server_config(jp_root_dir: Any) -> dict[str, Any]:
     }
 
 
+def collaborative_server_config(nj: dict[str, Any]) -> dict[str, Any]:
+    """Server config with real-time rooms (jupyter_server_ydoc, file ids) that save quickly."""
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {
+                "jupyter_nj": True,
+                "jupyter_server_fileid": True,
+                "jupyter_server_ydoc": True,
+            },
+            "allow_unauthenticated_access": False,
+        },
+        "NJApp": nj,
+        "YDocExtension": {"document_save_delay": 0.2, "file_poll_interval": 0.2},
+    }
+
+
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[Any]:
     """A docker SDK client connected to a real, answering engine."""

@@ -18,6 +18,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from jupyter_nj.environments.model import EnvironmentVersion
 from jupyter_nj.runtimes.pins import pin_notebook
 
+from ..conftest import collaborative_server_config
 from ..secrets.conftest import nj_config_for
 
 TYPED = "  # typed in the room, not saved yet"
@@ -25,18 +26,9 @@ TYPED = "  # typed in the room, not saved yet"
 
 @pytest.fixture
 def jp_server_config(request: Any, tmp_path: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {
-                "jupyter_nj": True,
-                "jupyter_server_fileid": True,
-                "jupyter_server_ydoc": True,
-            },
-            "allow_unauthenticated_access": False,
-        },
-        "NJApp": {**nj_config_for("local", request, tmp_path), "history_enabled": False},
-        "YDocExtension": {"document_save_delay": 0.2, "file_poll_interval": 0.2},
-    }
+    return collaborative_server_config(
+        {**nj_config_for("local", request, tmp_path), "history_enabled": False}
+    )
 
 
 async def open_room_with_unsaved_edit(jp_fetch: Any, jp_serverapp: Any, path: str) -> Any:

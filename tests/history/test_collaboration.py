@@ -9,23 +9,15 @@ from typing import Any
 
 import pytest
 
+from ..conftest import collaborative_server_config
 from .conftest import first_source, flush, history, make_notebook, post_history, save_notebook
 
 
 @pytest.fixture
 def jp_server_config(jp_root_dir: Any) -> dict[str, Any]:
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {
-                "jupyter_nj": True,
-                "jupyter_server_fileid": True,
-                "jupyter_server_ydoc": True,
-            },
-            "allow_unauthenticated_access": False,
-        },
-        "NJApp": {"history_quiet_period": 0.0, "history_diff_executor": "thread"},
-        "YDocExtension": {"document_save_delay": 0.2, "file_poll_interval": 0.2},
-    }
+    return collaborative_server_config(
+        {"history_quiet_period": 0.0, "history_diff_executor": "thread"}
+    )
 
 
 def ydoc_extension(serverapp: Any) -> Any:
