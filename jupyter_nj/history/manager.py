@@ -337,6 +337,7 @@ class HistoryManager:
         notebook = notebook_kind(loc.path)
         document = await self.documents.shared_document(loc.path, loc.file_id)
         if document is not None:
+            await self._record_live(loc, document, notebook)
             value: Any
             if notebook:
                 value = await asyncio.to_thread(self._load_side, version.id, True)
@@ -359,6 +360,27 @@ class HistoryManager:
             "via": "contents",
             "version": latest.to_json() if latest is not None else None,
         }
+
+    async def _record_live(self, loc: Located, document: Any, notebook: bool) -> None:
+        """Make what collaborators typed since the room last saved a version, before a restore
+        replaces it. (The room saves about a second after each change; browsers do not save a
+        shared document themselves, so the restore cannot ask them to.) Content equal to the
+        newest version adds none."""
+        captured = Captured(
+            "notebook" if notebook else "file", document.get(), "json" if notebook else "text"
+        )
+        data = self.recorder.captured_bytes(captured)
+        if data is None:
+            return
+        await asyncio.wrap_future(
+            self.recorder.record(
+                loc.path,
+                None,
+                data,
+                file_id=loc.file_id,
+                authors=self._authors(loc.file_id, loc.path),
+            )
+        )
 
     async def label(self, path: str, version_id: str, label: str | None) -> dict[str, Any]:
         loc = await self.locate(path)

@@ -348,9 +348,11 @@ export const historyPlugin: JupyterFrontEndPlugin<void> = {
         }
         const contexts = openContexts(path);
         try {
-          // Unsaved edits become a version first, so a restore never loses them.
+          // Unsaved edits become a version first, so a restore never loses them. A real-time
+          // room's are recorded by the server before it restores into the room: saving the
+          // shared document from here would race the room's own save ("changed on disk").
           for (const context of contexts) {
-            if (context.model.dirty) {
+            if (!context.model.collaborative && context.model.dirty) {
               await context.save();
             }
           }

@@ -125,8 +125,9 @@ export class RuntimeActions {
 
   /**
    * Pin the notebook to `version` and start its kernel on it: the pin is written into the
-   * notebook's metadata and saved (the server's provisioner reads it from the saved file), then
-   * the kernel is switched to `nj-<environment>` or restarted.
+   * notebook's metadata and saved (the server's provisioner reads it from the saved file; a
+   * real-time room saves it on its own), then the kernel is switched to `nj-<environment>` or
+   * restarted.
    */
   async useVersion(
     panel: NotebookPanel,
@@ -137,7 +138,12 @@ export class RuntimeActions {
       return;
     }
     model.setMetadata('nj', withPin(model.getMetadata('nj'), version));
-    await panel.context.save();
+    if (!model.collaborative) {
+      await panel.context.save();
+    }
+    // A real-time room saves the shared document itself, about a second after the change.
+    // Saving from here as well races that save, and JupyterLab then asks whether to overwrite
+    // a file "changed on disk".
     await Private.waitForPinOnDisk(
       this.client.serverSettings,
       apiPath(panel.context.path),
