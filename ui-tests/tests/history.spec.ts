@@ -2,6 +2,8 @@ import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import type { APIRequestContext, Page } from '@playwright/test';
 import * as path from 'path';
 
+import { putNotebook, putText } from './helpers';
+
 /**
  * The History pillar end to end, against the real server: every save becomes a version (recorded
  * a few seconds later, so the tests poll), the History panel lists them, nbdime's diff view
@@ -107,34 +109,6 @@ async function diskSources(
   );
 }
 
-/** Write a notebook through the contents API (a save that no browser made). */
-async function putNotebook(
-  request: APIRequestContext,
-  file: string,
-  cells: any[]
-): Promise<void> {
-  const response = await request.put(`/api/contents/${file}`, {
-    data: {
-      type: 'notebook',
-      format: 'json',
-      content: {
-        nbformat: 4,
-        nbformat_minor: 5,
-        metadata: {
-          kernelspec: {
-            name: 'python3',
-            display_name: 'Python 3',
-            language: 'python'
-          },
-          language_info: { name: 'python' }
-        },
-        cells
-      }
-    }
-  });
-  expect(response.ok()).toBe(true);
-}
-
 /**
  * Save the current notebook as a user does (Ctrl-S). In a real-time room the server also saves
  * the room on its own, and JupyterLab may then ask whether to overwrite a file "changed on disk"
@@ -155,18 +129,6 @@ async function saveNotebook(page: IJupyterLabPageFixture): Promise<void> {
     await page.waitForTimeout(200);
   }
   await saving;
-}
-
-/** Write a text file through the contents API. */
-async function putText(
-  request: APIRequestContext,
-  file: string,
-  content: string
-): Promise<void> {
-  const response = await request.put(`/api/contents/${file}`, {
-    data: { type: 'file', format: 'text', content }
-  });
-  expect(response.ok()).toBe(true);
 }
 
 /** Run a JupyterLab command in the page without waiting for it to finish. */

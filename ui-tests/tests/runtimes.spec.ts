@@ -3,6 +3,8 @@ import type { APIRequestContext, Page } from '@playwright/test';
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 
+import { putDirectory, putNotebook, putText } from './helpers';
+
 /**
  * The Runtimes UI end to end, against the real server: the toolbar's runtime control picks an
  * environment (pinning the notebook and starting its kernel on that version), a package
@@ -48,20 +50,6 @@ async function pinOnDisk(request: APIRequestContext, file: string) {
   expect(response.status()).toBe(200);
   const model = await response.json();
   return model.content.metadata?.nj?.runtimes?.main ?? null;
-}
-
-async function putText(request: APIRequestContext, file: string, text: string) {
-  const response = await request.put(`/api/contents/${file}`, {
-    data: { type: 'file', format: 'text', content: text }
-  });
-  expect(response.ok()).toBe(true);
-}
-
-async function putDirectory(request: APIRequestContext, dir: string) {
-  const response = await request.put(`/api/contents/${dir}`, {
-    data: { type: 'directory' }
-  });
-  expect(response.ok()).toBe(true);
 }
 
 function control(page: Page) {
@@ -375,37 +363,13 @@ test.describe('jupyter-nj runtimes', () => {
     tmpPath
   }) => {
     const missing = 'sha256:' + '0'.repeat(64);
-    const response = await request.put(
-      `/api/contents/${tmpPath}/pinned.ipynb`,
-      {
-        data: {
-          type: 'notebook',
-          format: 'json',
-          content: {
-            nbformat: 4,
-            nbformat_minor: 5,
-            metadata: {
-              kernelspec: {
-                name: 'python3',
-                display_name: 'Python 3',
-                language: 'python'
-              },
-              nj: {
-                runtimes: {
-                  main: {
-                    environment: 'bash',
-                    version: missing,
-                    backend: 'local'
-                  }
-                }
-              }
-            },
-            cells: []
-          }
+    await putNotebook(request, `${tmpPath}/pinned.ipynb`, [], {
+      nj: {
+        runtimes: {
+          main: { environment: 'bash', version: missing, backend: 'local' }
         }
       }
-    );
-    expect(response.ok()).toBe(true);
+    });
     await page.notebook.openByPath(`${tmpPath}/pinned.ipynb`);
     await page.sidebar.close('left');
     await expect(control(page)).toHaveAttribute('data-nj-state', 'pinned', {
