@@ -103,3 +103,17 @@ class TokenPerUserIdentityProvider(IdentityProvider):
 def as_user(name: str) -> dict[str, str]:
     token = next(t for t, n in USER_TOKENS.items() if n == name)
     return {"Authorization": f"token {token}"}
+
+
+def multi_user_server_config(
+    backend_kind: str, request: Any, tmp_path: Path, **nj: Any
+) -> dict[str, Any]:
+    """A server on `backend_kind` whose users sign in with their own tokens (`as_user`)."""
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"jupyter_nj": True},
+            "allow_unauthenticated_access": False,
+            "identity_provider_class": TokenPerUserIdentityProvider,
+        },
+        "NJApp": {**nj_config_for(backend_kind, request, tmp_path), **nj},
+    }

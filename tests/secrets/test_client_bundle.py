@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import TokenPerUserIdentityProvider, nj_config_for
+from .conftest import multi_user_server_config
 from .test_runtime import VALUE, api, make_notebook
 
 pytestmark = pytest.mark.openbao
@@ -35,14 +35,7 @@ print("uid", os.getuid())
 
 @pytest.fixture
 def jp_server_config(backend_kind: str, request: Any, tmp_path: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_nj": True},
-            "allow_unauthenticated_access": False,
-            "identity_provider_class": TokenPerUserIdentityProvider,
-        },
-        "NJApp": nj_config_for(backend_kind, request, tmp_path),
-    }
+    return multi_user_server_config(backend_kind, request, tmp_path)
 
 
 async def prepared_runtime(jp_fetch: Any, jp_serverapp: Any) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from .conftest import TokenPerUserIdentityProvider, as_user, nj_config_for
+from .conftest import as_user, multi_user_server_config
 
 pytestmark = pytest.mark.openbao
 
@@ -18,17 +18,9 @@ VALUE = "sk_live_5bd41c2e-'quoted'-value"
 
 @pytest.fixture
 def jp_server_config(backend_kind: str, request: Any, tmp_path: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_nj": True},
-            "allow_unauthenticated_access": False,
-            "identity_provider_class": TokenPerUserIdentityProvider,
-        },
-        "NJApp": {
-            **nj_config_for(backend_kind, request, tmp_path),
-            "secrets_groups": {"team-a": ["bob"], "hub-team": []},
-        },
-    }
+    return multi_user_server_config(
+        backend_kind, request, tmp_path, secrets_groups={"team-a": ["bob"], "hub-team": []}
+    )
 
 
 async def call(jp_fetch: Any, user: str, *parts: str, method: str = "GET", body: Any = None):  # type: ignore[no-untyped-def]

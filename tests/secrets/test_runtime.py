@@ -23,7 +23,7 @@ import pytest
 
 from jupyter_nj.secrets.runtime import SERVER_CREDENTIAL_VARIABLES
 
-from .conftest import TokenPerUserIdentityProvider, as_user, nj_config_for
+from .conftest import as_user, multi_user_server_config
 
 pytestmark = pytest.mark.openbao
 
@@ -32,17 +32,9 @@ VALUE = "sk_live_" + uuid.uuid4().hex[:16] + "-'q'"
 
 @pytest.fixture
 def jp_server_config(backend_kind: str, request: Any, tmp_path: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_nj": True},
-            "allow_unauthenticated_access": False,
-            "identity_provider_class": TokenPerUserIdentityProvider,
-        },
-        "NJApp": {
-            **nj_config_for(backend_kind, request, tmp_path),
-            "secrets_groups": {"team-a": ["bob"]},
-        },
-    }
+    return multi_user_server_config(
+        backend_kind, request, tmp_path, secrets_groups={"team-a": ["bob"]}
+    )
 
 
 async def api(jp_fetch: Any, user: str, method: str, *parts: str, body: Any = None) -> Any:

@@ -15,7 +15,7 @@ from jupyter_server.services.kernels.connection.base import (
     serialize_msg_to_ws_v1,
 )
 
-from .conftest import TokenPerUserIdentityProvider, nj_config_for
+from .conftest import multi_user_server_config
 from .test_runtime import HOSTILE_CELLS, VALUE, api, make_notebook, start_kernel
 
 pytestmark = pytest.mark.openbao
@@ -25,14 +25,7 @@ V1 = "v1.kernel.websocket.jupyter.org"
 
 @pytest.fixture
 def jp_server_config(backend_kind: str, request: Any, tmp_path: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_nj": True},
-            "allow_unauthenticated_access": False,
-            "identity_provider_class": TokenPerUserIdentityProvider,
-        },
-        "NJApp": nj_config_for(backend_kind, request, tmp_path),
-    }
+    return multi_user_server_config(backend_kind, request, tmp_path)
 
 
 class BrowserSide:
