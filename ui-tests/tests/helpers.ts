@@ -58,3 +58,25 @@ export async function putDirectory(
   });
   expect(response.ok()).toBe(true);
 }
+
+/**
+ * A notebook as saved on the server. A real-time room saves by rewriting the file in place
+ * (jupyter_server keeps a backup meanwhile), so a read can catch it half-written and get a 400:
+ * such a read is tried again, for a few seconds at most.
+ */
+export async function getNotebook(
+  request: APIRequestContext,
+  file: string
+): Promise<any> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const response = await request.get(
+      `/api/contents/${file}?type=notebook&content=1`
+    );
+    if (response.status() !== 400 || Date.now() > deadline) {
+      expect(response.status()).toBe(200);
+      return (await response.json()).content;
+    }
+    await new Promise(resolve => setTimeout(resolve, 100));
+  }
+}

@@ -2,7 +2,7 @@ import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import type { APIRequestContext, Page } from '@playwright/test';
 import * as path from 'path';
 
-import { putNotebook, putText } from './helpers';
+import { getNotebook, putNotebook, putText } from './helpers';
 
 /**
  * The History pillar end to end, against the real server: every save becomes a version (recorded
@@ -99,12 +99,7 @@ async function diskSources(
   request: APIRequestContext,
   file: string
 ): Promise<string[]> {
-  const response = await request.get(
-    `/api/contents/${file}?type=notebook&content=1`
-  );
-  expect(response.status()).toBe(200);
-  const model = await response.json();
-  return model.content.cells.map((cell: any) =>
+  return (await getNotebook(request, file)).cells.map((cell: any) =>
     Array.isArray(cell.source) ? cell.source.join('') : cell.source
   );
 }
@@ -379,12 +374,8 @@ test.describe('jupyter-nj history', () => {
       '42\\n'
     ]);
     expect([first, second]).not.toContain(restored);
-    const disk = await request.get(
-      `/api/contents/${file}?type=notebook&content=1`
-    );
-    expect(
-      JSON.stringify((await disk.json()).content.cells[0].outputs)
-    ).toContain('41');
+    const disk = await getNotebook(request, file);
+    expect(JSON.stringify(disk.cells[0].outputs)).toContain('41');
 
     // Open it: the panel follows, and nbdime shows the output change unless outputs are ignored.
     await page.evaluate(

@@ -3,7 +3,7 @@ import type { APIRequestContext, Page } from '@playwright/test';
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 
-import { putDirectory, putNotebook, putText } from './helpers';
+import { getNotebook, putDirectory, putNotebook, putText } from './helpers';
 
 /**
  * The Runtimes UI end to end, against the real server: the toolbar's runtime control picks an
@@ -44,12 +44,9 @@ async function buildLocal(request: APIRequestContext, name: string) {
 
 /** `metadata.nj.runtimes.main` of a notebook as saved on the server. */
 async function pinOnDisk(request: APIRequestContext, file: string) {
-  const response = await request.get(
-    `/api/contents/${file}?type=notebook&content=1`
+  return (
+    (await getNotebook(request, file)).metadata?.nj?.runtimes?.main ?? null
   );
-  expect(response.status()).toBe(200);
-  const model = await response.json();
-  return model.content.metadata?.nj?.runtimes?.main ?? null;
 }
 
 function control(page: Page) {

@@ -2,6 +2,8 @@ import { expect, test } from '@jupyterlab/galata';
 import type { APIRequestContext, Page } from '@playwright/test';
 import * as path from 'path';
 
+import { getNotebook } from './helpers';
+
 /**
  * The Secrets panel end to end, against the real server and its real store (the embedded
  * encrypted store; no Vault is configured for the browser tests): add a secret with a
@@ -40,11 +42,7 @@ async function fillForm(
 }
 
 async function attachedOnDisk(request: APIRequestContext, file: string) {
-  const response = await request.get(
-    `/api/contents/${file}?type=notebook&content=1`
-  );
-  expect(response.status()).toBe(200);
-  return (await response.json()).content.metadata?.nj?.secrets ?? [];
+  return (await getNotebook(request, file)).metadata?.nj?.secrets ?? [];
 }
 
 test.use({ autoGoto: true });
@@ -213,6 +211,18 @@ async function exercisePanel(
   await expect(
     item(page, name).locator('.jp-nj-Secret-attach input')
   ).not.toBeChecked();
+  await expect.poll(() => attachedOnDisk(request, file)).toEqual([]);
+
+  // A collaborator in the same room attaches it (here: the edit of the shared model their
+  // browser would make): the panel follows the notebook's metadata, with no refresh.
+  await page.evaluate(secretName => {
+    const model = (window as any).jupyterapp.shell.currentWidget.content.model;
+    const nj = model.getMetadata('nj') ?? {};
+    model.setMetadata('nj', { ...nj, secrets: [secretName] });
+  }, name);
+  await expect(chip).toHaveAttribute('data-status', 'ok');
+  await chip.locator('.jp-nj-SecretChip-detach').click();
+  await expect(chip).toHaveCount(0);
   await expect.poll(() => attachedOnDisk(request, file)).toEqual([]);
 
   // Delete, after confirming.

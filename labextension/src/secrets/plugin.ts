@@ -4,7 +4,7 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
-import { INotebookTracker } from '@jupyterlab/notebook';
+import { INotebookModel, INotebookTracker } from '@jupyterlab/notebook';
 
 import { SecretsClient } from './client';
 import { SecretsPanel } from './panel';
@@ -32,7 +32,18 @@ export const secretsPlugin: JupyterFrontEndPlugin<void> = {
     const panel = new SecretsPanel(client, () => tracker.currentWidget);
     app.shell.add(panel, 'left', { rank: 640 });
     restorer?.add(panel, 'jp-nj-secrets');
+    // Attachments change with the notebook's `metadata.nj` (this panel, a collaborator in the
+    // same real-time room, the REST API): follow the current notebook's metadata.
+    let watched: INotebookModel | null = null;
+    const onMetadata = (_: INotebookModel, change: { key: string }): void => {
+      if (change.key === 'nj' && panel.isVisible) {
+        void panel.refresh();
+      }
+    };
     tracker.currentChanged.connect(() => {
+      watched?.metadataChanged.disconnect(onMetadata);
+      watched = tracker.currentWidget?.context.model ?? null;
+      watched?.metadataChanged.connect(onMetadata);
       if (panel.isVisible) {
         void panel.refresh();
       }
