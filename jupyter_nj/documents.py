@@ -98,7 +98,8 @@ class LiveDocuments:
 
     # -- notebook metadata ----------------------------------------------------------------------
 
-    def _notebook_path(self, path: str) -> str:
+    def notebook_path(self, path: str) -> str:
+        """The API path of a notebook, or a 404 (outside the root) or 400 (not a .ipynb)."""
         path = (path or "").removeprefix("RTC:").strip("/")
         root = getattr(self.contents_manager, "root_dir", None)
         if root:
@@ -125,7 +126,7 @@ class LiveDocuments:
 
     async def notebook_metadata(self, path: str) -> tuple[str, dict[str, Any]]:
         """(API path, the notebook's metadata as collaborators see it now)."""
-        path = self._notebook_path(path)
+        path = self.notebook_path(path)
         document = await self.shared_document(path)
         if document is not None:
             return path, _shared_metadata(document)
@@ -143,7 +144,7 @@ class LiveDocuments:
         through the contents manager (save hooks, history and checkpoints see it).
         Returns (API path, the new metadata).
         """
-        path = self._notebook_path(path)
+        path = self.notebook_path(path)
         document = await self.shared_document(path)
         if document is not None:
             # No await between reading and writing: nothing else can edit the document between.

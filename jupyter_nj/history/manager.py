@@ -369,7 +369,8 @@ class HistoryManager:
         captured = Captured(
             "notebook" if notebook else "file", document.get(), "json" if notebook else "text"
         )
-        data = self.recorder.captured_bytes(captured)
+        # Serialising a large notebook takes a while: not on the event loop.
+        data = await asyncio.to_thread(self.recorder.captured_bytes, captured)
         if data is None:
             return
         await asyncio.wrap_future(

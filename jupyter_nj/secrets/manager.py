@@ -356,8 +356,9 @@ class SecretsManager:
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise NJError(400, "bad-attachments", "secrets must be a list of secret names.")
         wanted = unique(validate_name(n) for n in names)
-        api_path, metadata = await self.documents.notebook_metadata(path)
-        current = attached_names(metadata)
+        api_path = self.documents.notebook_path(path)
+        # The cached read runtimes use; the edit below reads the notebook itself.
+        current = await self._attached_names(api_path)
         added = [n for n in wanted if n not in current]
         for name in added:
             try:

@@ -2,6 +2,7 @@ import type { NotebookPanel } from '@jupyterlab/notebook';
 import { buildIcon, refreshIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
+import { iconButton } from '../dom';
 import type { INJStatusModel } from '../tokens';
 import { RuntimeActions } from './actions';
 import {
@@ -40,10 +41,11 @@ export class EnvironmentsPanel extends Widget {
     header.className = 'jp-nj-EnvironmentsPanel-header';
     const title = document.createElement('h2');
     title.textContent = 'Environments';
-    const refresh = document.createElement('button');
-    refresh.className = 'jp-nj-EnvironmentsPanel-refresh';
-    refresh.title = 'Refresh the list';
-    refreshIcon.element({ container: refresh, height: '16px', width: '16px' });
+    const refresh = iconButton(
+      'jp-nj-EnvironmentsPanel-refresh',
+      'Refresh the list',
+      refreshIcon
+    );
     refresh.addEventListener('click', () => void this.refresh());
     header.append(title, refresh);
     this._engine = document.createElement('div');

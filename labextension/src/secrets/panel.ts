@@ -3,6 +3,7 @@ import type { NotebookPanel } from '@jupyterlab/notebook';
 import { addIcon, lockIcon, refreshIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
+import { iconButton } from '../dom';
 import { apiPath } from '../runtimes/format';
 import type { SecretsClient } from './client';
 import {
@@ -38,13 +39,9 @@ export class SecretsPanel extends Widget {
     header.className = 'jp-nj-SecretsPanel-header';
     const title = document.createElement('h2');
     title.textContent = 'Secrets';
-    const add = Private.iconButton(
-      'jp-nj-SecretsPanel-add',
-      'Add a secret',
-      addIcon
-    );
+    const add = iconButton('jp-nj-SecretsPanel-add', 'Add a secret', addIcon);
     add.addEventListener('click', () => this._openForm(null));
-    const refresh = Private.iconButton(
+    const refresh = iconButton(
       'jp-nj-SecretsPanel-refresh',
       'Refresh the list',
       refreshIcon
@@ -348,18 +345,6 @@ namespace Private {
     const node = document.createElement('div');
     node.className = className;
     return node;
-  }
-
-  export function iconButton(
-    className: string,
-    title: string,
-    icon: typeof addIcon
-  ): HTMLButtonElement {
-    const button = document.createElement('button');
-    button.className = `jp-nj-SecretsPanel-iconButton ${className}`;
-    button.title = title;
-    icon.element({ container: button, height: '16px', width: '16px' });
-    return button;
   }
 
   /**
