@@ -165,26 +165,19 @@ class LiveDocuments:
         return model["path"], content["metadata"]
 
 
+# jupyter_ydoc's YNotebook has no public per-key metadata access: it keeps the metadata as a Map
+# under `_ymeta["metadata"]` (written whenever the room loads the file), which is what JupyterLab's
+# `setMetadata(key, value)` writes to.
+
+
 def _shared_metadata(document: Any) -> dict[str, Any]:
     """The metadata of a shared notebook, without converting every cell of a large one."""
-    ymeta = getattr(document, "_ymeta", None)
-    shared = ymeta.get("metadata") if ymeta is not None else None
-    if shared is not None and hasattr(shared, "to_py"):
-        return dict(shared.to_py() or {})
-    return dict(document.get().get("metadata", {}))
+    return dict(document._ymeta["metadata"].to_py() or {})
 
 
 def _set_shared_metadata(document: Any, changed: dict[str, Any]) -> None:
-    """Set some top-level metadata keys of a shared notebook (a jupyter_ydoc YNotebook)."""
-    # jupyter_ydoc has no public per-key setter; its notebook keeps the metadata as a Map under
-    # `_ymeta["metadata"]`, which is what JupyterLab's `setMetadata(key, value)` writes to.
-    ymeta = getattr(document, "_ymeta", None)
-    shared = ymeta.get("metadata") if ymeta is not None else None
-    if shared is not None and hasattr(shared, "__setitem__"):
-        with document.ydoc.transaction():
-            for key, value in changed.items():
-                shared[key] = copy.deepcopy(value)
-        return
-    whole = document.get()
-    whole.setdefault("metadata", {}).update(copy.deepcopy(changed))
-    document.set(whole)
+    """Set some top-level metadata keys of a shared notebook, in one transaction."""
+    shared = document._ymeta["metadata"]
+    with document.ydoc.transaction():
+        for key, value in changed.items():
+            shared[key] = copy.deepcopy(value)
