@@ -16,10 +16,13 @@ from jupyter_server.utils import url_path_join
 from traitlets import Bool, Float, Unicode, Union, default
 
 from . import __version__
+from .data_dir import LEGACY_FOLDER, default_data_dir, migrate_legacy_data
 from .documents import LiveDocuments
 from .environments.config import RuntimesConfig
 from .history.config import HistoryTraits
 from .history.setup import history_handlers, start_history, stop_history
+from .links import LinkGuard, install_link_guard
+from .runtimes.boundary import RuntimeBoundary, server_boundary
 from .runtimes.setup import runtimes_handlers, start_runtimes, stop_runtimes
 from .secrets.config import SecretsTraits, build_secrets_manager
 from .secrets.handlers import SecretAttachmentsHandler, SecretHandler, SecretsListHandler
@@ -44,7 +47,10 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
         "",
         config=True,
         help="""Folder where jupyter-nj keeps its data for this server (history store, environment
-        catalog). Empty means `<server root>/.nj`.""",
+        catalog, the kernelspecs it writes). Empty means a folder of its own under the Jupyter data
+        dir, named after the server root (`<jupyter data dir>/nj/servers/<root name>-<hash>`).
+        Keep it outside the server root: runtimes can write the root. If it is inside anyway,
+        container runtimes get an empty, read-only folder in its place.""",
     )
 
     docker_host = Unicode(
@@ -90,6 +96,15 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
         help="Seconds each backend has to answer a status check before it is reported down.",
     )
 
+    follow_links_out_of_root = Bool(
+        False,
+        config=True,
+        help="""False: the contents API refuses (403) to read or write through a link that leads
+        out of the server root or into jupyter-nj's data, because runtimes can plant links in the
+        folders they write. True: jupyter_server's own behaviour (links are followed); only for
+        sites that trust every runtime.""",
+    )
+
     @default("vault_url")
     def _default_vault_url(self) -> str:
         return os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or ""
@@ -113,7 +128,21 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
 
     @property
     def nj_data_path(self) -> Path:
-        return Path(self.nj_dir) if self.nj_dir else Path(self.root_dir) / ".nj"
+        return Path(self.nj_dir) if self.nj_dir else default_data_dir(self.root_dir)
+
+    def adopt_legacy_data(self) -> None:
+        """Move `<root>/.nj`, where earlier releases kept the data, to its own folder (once)."""
+        if not self.nj_dir:
+            try:
+                migrate_legacy_data(self.root_dir, self.nj_data_path, self.log)
+            except OSError as err:
+                self.log.error(
+                    "jupyter-nj: could not move %s to %s (%s); the old folder is left as it "
+                    "was. Move it by hand or set NJApp.nj_dir.",
+                    Path(self.root_dir) / LEGACY_FOLDER,
+                    self.nj_data_path,
+                    err,
+                )
 
     def build_status_manager(self, serverapp: Any = None) -> StatusManager:
         timeout = self.status_probe_timeout
@@ -134,6 +163,11 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
         return StatusManager(__version__, probes, timeout=timeout + 1)
 
     def initialize_settings(self) -> None:
+        self.adopt_legacy_data()
+        if self.serverapp is not None and not self.follow_links_out_of_root:
+            # First of the pre-save hooks: a refused save must not reach history's capture.
+            guard = LinkGuard(self.root_dir, lambda: self.runtime_boundary().hidden)
+            install_link_guard(self.serverapp.contents_manager, guard)
         self.status_manager = self.build_status_manager(self.serverapp)
         # Every pillar that writes into notebooks goes through the open real-time rooms.
         self.documents = LiveDocuments(self.serverapp)
@@ -172,6 +206,25 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
             install_websocket_redaction(self.settings)
         install_log_redaction(redactor)
         self.secrets_manager.start()
+
+    def runtime_boundary(self) -> RuntimeBoundary:
+        """What container runtimes must never write, or see (runtimes/boundary.py).
+
+        The provisioners ask for it at each start (they find the app with `base.nj_app_of`):
+        jupyter-nj's data, Jupyter's and Python's folders, and what builds trust (definitions,
+        wheelhouse, CA bundle) read-only.
+        """
+        if self._runtime_boundary is None:
+            manager = getattr(self, "environment_manager", None)
+            trusted_by_builds = [
+                *(manager.definition_dirs if manager is not None else []),
+                self.build_wheelhouse,
+                self.build_ca_bundle,
+            ]
+            self._runtime_boundary = server_boundary(self.nj_data_path, trusted_by_builds)
+        return self._runtime_boundary
+
+    _runtime_boundary: RuntimeBoundary | None = None
 
     async def runtime_secrets(self, notebook_path: str, kernel_id: str) -> Any:
         """What a starting runtime needs for the secrets attached to its notebook.

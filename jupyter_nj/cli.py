@@ -25,7 +25,9 @@ def load_nj_app(root_dir: str | None) -> Any:
     reader = JupyterApp()
     reader.config_file_name = "jupyter_server_config"
     reader.load_config_file(suppress_errors=False)
-    return NJApp(config=reader.config)
+    app = NJApp(config=reader.config)
+    app.adopt_legacy_data()
+    return app
 
 
 def cmd_status(args: argparse.Namespace) -> int:

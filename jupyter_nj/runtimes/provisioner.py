@@ -37,6 +37,13 @@ from ..environments.manager import read_pin
 from ..environments.model import EnvironmentVersion, local_version_id
 from .apt import SOCKET_IN_CONTAINER_VARIABLE, AptBridge, run_apt_in_container
 from .apt import SOCKET_NAME as APT_SOCKET
+from .boundary import (
+    BoundaryError,
+    MountPlan,
+    RuntimeBoundary,
+    plan_folder_mounts,
+    server_boundary,
+)
 from .pool import CLAIM_FILE, WAITER, PooledRuntime, WarmPool
 
 KERNEL_ROLE = "kernel"
@@ -44,6 +51,10 @@ ROLE_LABEL = "org.jupyter-nj.role"
 CATALOG_LABEL = "org.jupyter-nj.catalog"
 KERNEL_DIR_LABEL = "org.jupyter-nj.kernel-dir"
 KERNEL_DIR_PREFIX = "/tmp/njk-"
+# The one sub-folder of a kernel's private folder that the kernel may write: its IPC sockets. The
+# rest (connection file, variables, the pool's claim, the secrets pipe, the apt socket) is written
+# by the server and mounted read-only, so a kernel cannot swap any of it for a link.
+SOCKETS_SUBDIR = "s"
 CA_IN_CONTAINER = "/etc/ssl/certs/nj-ca-bundle.crt"
 # Variables a kernel may receive from the server's environment; anything else stays out.
 DEFAULT_ENV_ALLOWLIST = [
@@ -342,6 +353,26 @@ class NJDockerProvisioner(NJRuntimeMixin):
 
         return docker_client(self.docker_host)
 
+    def _make_kernel_dir(self) -> str:
+        """A private folder for one kernel: the server's, with a sockets folder for the kernel.
+
+        Short path: unix socket paths are limited to about 107 bytes.
+        """
+        folder = tempfile.mkdtemp(prefix=os.path.basename(KERNEL_DIR_PREFIX), dir="/tmp")
+        os.chmod(folder, 0o711)  # the kernel opens the files it is handed by name, lists nothing
+        sockets = os.path.join(folder, SOCKETS_SUBDIR)
+        os.mkdir(sockets, 0o700)
+        _give_to(sockets, self.kernel_uid, self.kernel_gid)
+        return folder
+
+    def boundary(self) -> RuntimeBoundary:
+        """What this server keeps out of its runtimes' reach (runtimes/boundary.py)."""
+        app = nj_app_of(self)
+        if app is not None and hasattr(app, "runtime_boundary"):
+            return app.runtime_boundary()
+        # Outside a jupyter-nj server: the catalog's data folder and Jupyter's own.
+        return server_boundary(Path(self.catalog).parent)
+
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         env = kwargs.get("env") or {}
         record = await asyncio.to_thread(self.choose_version, env)
@@ -364,13 +395,9 @@ class NJDockerProvisioner(NJRuntimeMixin):
                 self.kernel_dir = self.pooled.kernel_dir
                 self.secret_env, self.secrets_folder = {}, ""
         if self.kernel_dir is None:
-            # Short path: unix socket paths are limited to about 107 bytes.
-            self.kernel_dir = tempfile.mkdtemp(
-                prefix=os.path.basename(KERNEL_DIR_PREFIX), dir="/tmp"
-            )
-            _give_to(self.kernel_dir, self.kernel_uid, self.kernel_gid)
+            self.kernel_dir = self._make_kernel_dir()
         km.transport = "ipc"
-        km.ip = os.path.join(self.kernel_dir, "k")
+        km.ip = os.path.join(self.kernel_dir, SOCKETS_SUBDIR, "k")
         km.connection_file = os.path.join(self.kernel_dir, "connection.json")
         km.write_connection_file(jupyter_session=env.get("JPY_SESSION_NAME", ""))
         _give_to(km.connection_file, self.kernel_uid, self.kernel_gid)
@@ -410,7 +437,13 @@ class NJDockerProvisioner(NJRuntimeMixin):
                 await asyncio.to_thread(self._claim, cmd, env, cwd)
                 self.container_id, self.pooled = self.pooled.container_id, None
             else:
-                self.container_id = await asyncio.to_thread(self._run_container, cmd, cwd)
+                plan = await asyncio.to_thread(self._plan_mounts, cwd, self.kernel_dir)
+                for warning in plan.warnings:
+                    self.log.warning("nj: kernel %s: %s", self.kernel_id, warning)
+                self.warnings = (*self.warnings, *plan.warnings)
+                self.container_id = await asyncio.to_thread(
+                    self._run_container, cmd, cwd, plan.mounts
+                )
         except (NJError, RuntimeStartError) as err:
             # Nothing runs: drop the private folder now (no cleanup() follows a failed launch).
             await self.cleanup(restart=False)
@@ -480,14 +513,25 @@ class NJDockerProvisioner(NJRuntimeMixin):
             options["memswap_limit"] = self.memory_limit
         return options
 
-    def _mounts(self, kernel_dir: str, work: str) -> list[Any]:
-        mounts = [bind_mount(kernel_dir, kernel_dir), bind_mount(work, work)]
+    def _plan_mounts(self, work: str, kernel_dir: str) -> MountPlan:
+        """The kernel's folder, `work` within the server's boundary, CA bundle and secrets."""
+        try:
+            plan = plan_folder_mounts(work, self.boundary())
+        except BoundaryError as err:
+            raise RuntimeStartError(str(err)) from None
+        sockets = os.path.join(kernel_dir, SOCKETS_SUBDIR)
+        plan.mounts[:0] = [
+            bind_mount(kernel_dir, kernel_dir, read_only=True),
+            bind_mount(sockets, sockets),
+        ]
         if self.ca_bundle:
-            mounts.append(bind_mount(self.ca_bundle, CA_IN_CONTAINER, read_only=True))
+            plan.mounts.append(bind_mount(self.ca_bundle, CA_IN_CONTAINER, read_only=True))
         if self.secrets_folder:
             # The secrets socket and client; the folder holds no secret (docs/secrets.md).
-            mounts.append(bind_mount(self.secrets_folder, SECRETS_IN_CONTAINER, read_only=True))
-        return mounts
+            plan.mounts.append(
+                bind_mount(self.secrets_folder, SECRETS_IN_CONTAINER, read_only=True)
+            )
+        return plan
 
     # -- secrets ---------------------------------------------------------------------------
 
@@ -519,7 +563,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
             name=f"nj-secrets-{self.kernel_id}",
         ).start()
 
-    def _run_container(self, cmd: list[str], cwd: str) -> str:
+    def _run_container(self, cmd: list[str], cwd: str, mounts: list[Any]) -> str:
         from docker.errors import ImageNotFound
 
         assert self.record is not None and self.kernel_dir is not None
@@ -540,7 +584,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
                 ],
                 name=f"nj-kernel-{self.kernel_id}",
                 working_dir=cwd,
-                mounts=self._mounts(self.kernel_dir, cwd),
+                mounts=mounts,
                 labels={
                     ROLE_LABEL: KERNEL_ROLE,
                     CATALOG_LABEL: self.catalog,
@@ -586,22 +630,28 @@ class NJDockerProvisioner(NJRuntimeMixin):
             return False
         root = Path(self.root_dir).resolve()
         work = Path(cwd).resolve()
-        return work == root or root in work.parents
+        if not (work == root or root in work.parents):
+            return False
+        # A pooled container mounts the whole root read-write: never when the root holds the
+        # home folder (boundary.py mounts such a folder read-only, which a kernel cannot use as
+        # its notebook's folder).
+        home = self.boundary().home
+        return not (home and (Path(home) == root or root in Path(home).parents))
 
     def _start_pooled(self) -> PooledRuntime:
         """Blocking: a container of this version waiting for a claim (see pool.py)."""
         assert self.record is not None
-        kernel_dir = tempfile.mkdtemp(prefix=os.path.basename(KERNEL_DIR_PREFIX), dir="/tmp")
-        _give_to(kernel_dir, self.kernel_uid, self.kernel_gid)
+        kernel_dir = self._make_kernel_dir()
         root = str(Path(self.root_dir).resolve())
         client = self._client()
         try:
+            mounts = self._plan_mounts(root, kernel_dir).mounts
             container = client.containers.run(
                 self.record.version,
                 [*self._drop_to_kernel_user(), "python", "-c", WAITER, kernel_dir],
                 name=f"nj-pool-{uuid.uuid4().hex[:12]}",
                 working_dir=root,
-                mounts=self._mounts(kernel_dir, root),
+                mounts=mounts,
                 labels={
                     ROLE_LABEL: KERNEL_ROLE,
                     CATALOG_LABEL: self.catalog,
@@ -839,6 +889,8 @@ def _writable_by(folder: str, uid: int, gid: int) -> bool:
 
 
 def _give_to(path: str, uid: int, gid: int) -> None:
-    """Hand a per-kernel file to the kernel's user when the server may (it runs as root)."""
+    """Hand a per-kernel file to the kernel's user when the server may (it runs as root).
+
+    Never through a link: what a link names is not ours to give away."""
     if os.geteuid() == 0:
-        os.chown(path, uid, gid)
+        os.chown(path, uid, gid, follow_symlinks=False)
