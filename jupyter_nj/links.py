@@ -93,9 +93,13 @@ def read_inside(root: str, os_path: str) -> bytes:
 def open_inside(root: str, os_path: str) -> int:
     """A read-only descriptor of the regular file `os_path` under `root`, no link followed."""
     real_root = os.path.realpath(root)
-    rel = os.path.relpath(os.path.abspath(os_path), os.path.abspath(root))
-    parts = rel.split(os.sep)
-    if rel == "." or parts[0] == os.pardir or os.path.isabs(rel):
+    # `os_path` may be spelled from the root as given or from its resolved form.
+    for base in (os.path.abspath(root), real_root):
+        rel = os.path.relpath(os.path.abspath(os_path), base)
+        parts = rel.split(os.sep)
+        if rel != "." and parts[0] != os.pardir:
+            break
+    else:
         raise OSError(errno.EXDEV, "not inside the server root", os_path)
     flags = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     folder = os.open(real_root, flags | os.O_DIRECTORY)

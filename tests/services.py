@@ -116,3 +116,20 @@ def start_openbao_dev_server(timeout: float = 30.0) -> OpenBaoServer:
     raise RuntimeError(
         f"bao did not become healthy within {timeout:g} s: {log_path.read_text()[-2000:]}"
     )
+
+
+def git_fsck(store: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "--git-dir", str(store), "fsck", "--full", "--strict"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def fsck_is_clean(result: subprocess.CompletedProcess[str]) -> bool:
+    text = (result.stdout + result.stderr).lower()
+    return result.returncode == 0 and not any(
+        word in text for word in ("error", "missing", "broken", "corrupt", "bad ")
+    )

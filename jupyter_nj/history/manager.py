@@ -22,6 +22,7 @@ from jupyter_server.utils import ensure_async
 
 from ..base import NJError, resolve_api_path
 from ..documents import LiveDocuments
+from ..links import read_inside
 from .checkpoints import AsyncHistoryCheckpoints, HistoryCheckpoints
 from .diff import DiffService, DiffTimeout
 from .recorder import Captured, HistoryRecorder, Redactor, ResultsCapture
@@ -88,6 +89,7 @@ class HistoryManager:
                 max_file_size=results_max_file_size,
                 max_total_size=results_max_total_size,
                 ignore=results_ignore,
+                root_dir=str(root_dir),
             )
             if results_folder
             else None
@@ -103,6 +105,7 @@ class HistoryManager:
             file_id_lookup=self._index_file_id,
             authors_lookup=self._authors,
             ignore_prefixes=ignore_prefixes,
+            root_dir=str(root_dir),
         )
         self.diffs = DiffService(
             str(self.store.path),
@@ -313,7 +316,7 @@ class HistoryManager:
             return document.get()
         if not loc.exists:
             raise NJError(404, "not-found", f"{loc.path!r} no longer exists; diff two versions.")
-        data = await asyncio.to_thread(loc.os_path.read_bytes)
+        data = await asyncio.to_thread(read_inside, str(self.root_dir), str(loc.os_path))
         if notebook:
             try:
                 return await asyncio.to_thread(notebook_model, data)
@@ -406,8 +409,7 @@ class HistoryManager:
     def _checkpoint_bytes_sync(self, contents_mgr: Any, path: str) -> tuple[str | None, bytes]:
         os_path = contents_mgr._get_os_path(path) if hasattr(contents_mgr, "_get_os_path") else None
         if os_path is not None:
-            with open(os_path, "rb") as handle:
-                return os_path, handle.read()
+            return os_path, read_inside(str(self.root_dir), os_path)
         raise FileNotFoundError(path)
 
     async def _checkpoint_bytes(self, contents_mgr: Any, path: str) -> tuple[str | None, bytes]:

@@ -32,6 +32,7 @@ from typing import Any
 import nbformat
 from nbformat.v4 import nbjson
 
+from ..links import open_inside, read_inside
 from .store import HistoryStore, ResultsSnapshot, Version, canonical_notebook_bytes, notebook_kind
 
 log = logging.getLogger(__name__)
@@ -97,8 +98,12 @@ class ResultsCapture:
         max_file_size: int = 50 * 1024 * 1024,
         max_total_size: int = 200 * 1024 * 1024,
         ignore: Sequence[str] = (),
+        root_dir: str = "",
     ) -> None:
         self.store = store
+        # Runtimes can plant links in results folders: files are read without following any
+        # link below this folder (the server root; else each notebook's own folder).
+        self.root_dir = root_dir
         self.folder = folder
         self.max_file_size = max_file_size
         self.max_total_size = max_total_size
@@ -143,7 +148,9 @@ class ResultsCapture:
                     oid = known[3]
                 else:
                     try:
-                        oid = self.store.add_result_file(full)
+                        oid = self.store.add_result_blob(
+                            read_inside(self.root_dir or os.path.dirname(os_path), full)
+                        )
                     except (OSError, ValueError):
                         continue
                     self._known[full] = (st.st_size, st.st_mtime_ns, st.st_ino, oid)
@@ -168,8 +175,12 @@ class HistoryRecorder:
         file_id_lookup: Callable[[str], str | None] | None = None,
         authors_lookup: Callable[[str | None, str], list[str]] | None = None,
         ignore_prefixes: Sequence[str] = (),
+        root_dir: str = "",
     ) -> None:
         self.store = store
+        # Saved files are re-read without following any link below this folder (the server
+        # root; else the file's own folder): a runtime may swap a saved file for a link.
+        self.root_dir = root_dir
         self.quiet_period = max(0.0, quiet_period)
         self.max_delay = max(self.quiet_period, max_delay)
         self.max_file_size = max_file_size
@@ -453,7 +464,8 @@ class HistoryRecorder:
             try:
                 busy = os.path.exists(intermediate)
                 before = os.stat(os_path)
-                with open(os_path, "rb") as handle:
+                fd = open_inside(self.root_dir or folder, os_path)
+                with os.fdopen(fd, "rb") as handle:
                     data = handle.read(self.max_file_size + 1)
                 after = os.stat(os_path)
                 busy = busy or os.path.exists(intermediate)

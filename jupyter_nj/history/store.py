@@ -713,9 +713,9 @@ class HistoryStore:
 
         return write(nested)
 
-    def add_result_file(self, os_path: str) -> pygit2.Oid:
+    def add_result_blob(self, data: bytes) -> pygit2.Oid:
         """Store one results-folder file as a blob (deduplicated by content)."""
-        return self.repo.create_blob_fromdisk(os_path)
+        return self.repo.create_blob(data)
 
     # -- annotations: labels and checkpoint marks ------------------------------------------
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from ..services import fsck_is_clean, git_fsck
+
+__all__ = ["fsck_is_clean", "git_fsck"]
 
 
 @pytest.fixture
@@ -89,23 +91,6 @@ async def post_history(jp_fetch: Any, path: str, body: Any) -> Any:
 def first_source(nb: dict[str, Any]) -> str:
     source = nb["cells"][0]["source"]
     return "".join(source) if isinstance(source, list) else source
-
-
-def git_fsck(store: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", "--git-dir", str(store), "fsck", "--full", "--strict"],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def fsck_is_clean(result: subprocess.CompletedProcess[str]) -> bool:
-    text = (result.stdout + result.stderr).lower()
-    return result.returncode == 0 and not any(
-        word in text for word in ("error", "missing", "broken", "corrupt", "bad ")
-    )
 
 
 def nbdime_patch(base: Any, diff: list[Any]) -> Any:

@@ -28,6 +28,8 @@ def project(tmp_path: Path, monkeypatch: Any) -> tuple[Path, list[str]]:
     root.mkdir()
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    # Where earlier releases kept it: the first command moves it to its own folder.
     store = HistoryStore(root / ".nj" / "history.git")
     hid = store.history_for("file-id", "nb.ipynb")
     ids = []

@@ -14,7 +14,6 @@ import asyncio
 import hashlib
 import json
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from tornado.httpclient import HTTPClientError
 
 from jupyter_nj.runtimes.provisioner import CATALOG_LABEL, ROLE_LABEL
 
+from ..services import fsck_is_clean, git_fsck
 from .conftest import start_session_kernel, write_notebook
 
 pytestmark = pytest.mark.docker
@@ -232,12 +232,8 @@ async def test_a_container_runtime_cannot_touch_what_the_server_runs_or_records(
     assert not succeeded, f"attacks that worked from the container: {succeeded}"
     assert fingerprint(nj) == before
     assert (nj / "kernels" / "nj-mini" / "kernel.json").read_text() == spec_before
-    fsck = subprocess.run(
-        ["git", "--git-dir", str(nj / "history.git"), "fsck", "--strict"],
-        capture_output=True,
-        text=True,
-    )
-    assert fsck.returncode == 0, fsck.stderr
+    fsck = await asyncio.to_thread(git_fsck, nj / "history.git")
+    assert fsck_is_clean(fsck), fsck.stdout + fsck.stderr
 
     # The server does not follow the link the runtime planted, for reads or for writes.
     for method, body in (
@@ -272,3 +268,63 @@ async def test_a_container_runtime_cannot_touch_what_the_server_runs_or_records(
             break
         await asyncio.sleep(0.1)
     assert not kernel_containers(docker_client, catalog)
+
+
+HOME_ATTACK = r"""
+import errno, json, os
+home = HOME
+results = {}
+def attempt(name, action):
+    try:
+        action()
+        results[name] = "done"
+    except OSError as err:
+        results[name] = errno.errorcode.get(err.errno, str(err.errno))
+def write(path, text):
+    with open(path, "w") as handle:
+        handle.write(text)
+attempt("new login script", lambda: write(os.path.join(home, ".bash_profile"), "touch /tmp/x"))
+attempt("jupyter config", lambda: write(
+    os.path.join(home, ".jupyter", "jupyter_server_config.py"), "c.X = 1"))
+attempt("kernelspec in the user's data dir", lambda: os.makedirs(
+    os.path.join(home, ".local", "share", "jupyter", "kernels", "evil")))
+attempt("next to the notebook", lambda: write(os.path.join(home, "out.txt"), "x"))
+with open(os.path.join(home, ".bashrc")) as handle:
+    results["read .bashrc"] = "done" if handle.read() else "hidden"
+print(json.dumps(results))
+"""
+
+
+@pytest.mark.parametrize("data_layout", ["default"])
+async def test_a_runtime_whose_folder_is_the_home_cannot_write_what_the_user_runs(
+    docker_mini: dict[str, Any],
+    jp_fetch: Any,
+    jp_serverapp: Any,
+    root_owned_by_kernel: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    data_layout: str,
+) -> None:
+    home = root_owned_by_kernel
+    monkeypatch.setenv("HOME", str(home))  # the server root is the server user's home
+    (home / ".jupyter").mkdir()
+    (home / ".jupyter" / "jupyter_server_config.py").write_text("# the user's\n")
+    (home / ".bashrc").write_text("# the user's\n")
+    for path in (home / ".jupyter", home / ".jupyter" / "jupyter_server_config.py"):
+        owned_by_kernel(path)
+    await built_mini(jp_fetch)
+    write_notebook(home, "nb.ipynb")
+    before = {k: v for k, v in fingerprint(home).items() if k != "nb.ipynb"}
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "nb.ipynb", "nj-mini")
+    try:
+        status, out, _ = await session.run(HOME_ATTACK.replace("HOME", repr(str(home)), 1))
+        assert status == "ok", out
+        results = json.loads(out.strip().splitlines()[-1])
+        runtime = json.loads((await jp_fetch("nj", "api", "runtimes", session.kernel_id)).body)
+    finally:
+        await session.shutdown()
+    assert {name for name, how in results.items() if how == "done"} == set(), results
+    after = {k: v for k, v in fingerprint(home).items() if k != "nb.ipynb"}
+    # Nothing changed, except empty folders the server made to cover (IPython's, say).
+    made = {k for k in after.keys() - before.keys() if not any((home / k).iterdir())}
+    assert {k: v for k, v in after.items() if k not in made} == before
+    assert any("home directory" in warning for warning in runtime["warnings"])
