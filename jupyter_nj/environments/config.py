@@ -87,7 +87,9 @@ class RuntimesConfig(Configurable):
         help="""Container runtimes kept started and waiting per environment version, so that a
         kernel start only hands over its arguments (much faster). 0 turns the pool off. Pooled
         containers mount the whole server root (the working directory is still the notebook's
-        folder), because they start before anyone knows the notebook.""",
+        folder), because they start before anyone knows the notebook; what the server trusts is
+        covered there too (docs/runtimes.md), and a root holding the home folder is never
+        pooled.""",
     )
     runtime_env_allowlist = List(
         Unicode(),

@@ -176,12 +176,22 @@ def run_cli(
 def test_cli_status_json_matches_the_backends(tmp_path: Path, openbao: OpenBaoServer) -> None:
     import os
 
-    env = {**os.environ, "VAULT_ADDR": openbao.url, "VAULT_TOKEN": openbao.token}
-    result = run_cli("status", "--json", cwd=tmp_path, env=env)
+    data = tmp_path / "jupyter-data"
+    env = {
+        **os.environ,
+        "VAULT_ADDR": openbao.url,
+        "VAULT_TOKEN": openbao.token,
+        "JUPYTER_DATA_DIR": str(data),
+    }
+    root = tmp_path / "root"
+    root.mkdir()
+    result = run_cli("status", "--json", cwd=root, env=env)
     assert result.returncode == 0, result.stderr
     backends = by_name(json.loads(result.stdout))
     assert backends["vault"]["live"] is True
-    assert backends["history"]["facts"]["path"] == str(tmp_path / ".nj")
+    # jupyter-nj's data is its own folder under the Jupyter data dir, never in the root.
+    history_path = Path(backends["history"]["facts"]["path"])
+    assert data in history_path.parents and root.name in history_path.name
     assert openbao.token not in result.stdout
 
 

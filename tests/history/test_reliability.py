@@ -137,7 +137,18 @@ def test_sigkill_while_writing_versions_leaves_a_consistent_store(tmp_path: Path
         (tmp_path / name).mkdir()
         env[f"JUPYTER_{name.upper()}_DIR"] = str(tmp_path / name)
     token = "history-crash-test"
-    store_path = root / ".nj" / "history.git"
+    # The server's data folder, as `jupyter nj` finds it: out of the root, under the data dir.
+    from jupyter_nj.data_dir import default_data_dir
+
+    saved = os.environ.get("JUPYTER_DATA_DIR")
+    os.environ["JUPYTER_DATA_DIR"] = env["JUPYTER_DATA_DIR"]
+    try:
+        store_path = default_data_dir(root) / "history.git"
+    finally:
+        if saved is None:
+            del os.environ["JUPYTER_DATA_DIR"]
+        else:
+            os.environ["JUPYTER_DATA_DIR"] = saved
     last_saved: dict[str, str] = {}
     for round_ in range(3):
         port = free_loopback_port()

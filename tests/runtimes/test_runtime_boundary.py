@@ -117,10 +117,11 @@ def runtime_backend() -> str:
     return "docker"
 
 
-@pytest.fixture(params=["default", ".nj", "srv/nj-data"])
+@pytest.fixture(params=["default", ".nj", "srv/nj-data", "pooled/.nj"])
 def data_layout(request: pytest.FixtureRequest) -> str:
     """Where jupyter-nj's data is: its default (out of the root), or put in the root by an
-    operator, directly or below a folder a runtime could rename."""
+    operator, directly or below a folder a runtime could rename; `pooled/` runs the attack from
+    a warm-pool container, which mounts the whole root."""
     return str(request.param)
 
 
@@ -129,10 +130,13 @@ def nj_config(
     nj_config: dict[str, Any], data_layout: str, jp_root_dir: Path
 ) -> Iterator[dict[str, Any]]:
     config = dict(nj_config, history_quiet_period=0.0)
-    if data_layout == "default":
+    layout = data_layout.removeprefix("pooled/")
+    if layout != data_layout:
+        config["runtime_pool_size"] = 1
+    if layout == "default":
         config.pop("nj_dir")
     else:
-        config["nj_dir"] = str(jp_root_dir / data_layout)
+        config["nj_dir"] = str(jp_root_dir / layout)
     yield config
 
 
@@ -190,6 +194,37 @@ def _notebook() -> dict[str, Any]:
     return dict(nb)
 
 
+async def a_waiting_pool_container(
+    jp_fetch: Any, jp_serverapp: Any, root: Path, docker_client: Any
+) -> str:
+    """Start (and stop) one kernel, so the pool fills; the id of the container now waiting."""
+    from jupyter_nj.runtimes.pool import WarmPool
+
+    write_notebook(root, "warm-up.ipynb")
+    first = await start_session_kernel(jp_fetch, jp_serverapp, "warm-up.ipynb", "nj-mini")
+    await first.shutdown()
+    for _ in range(900):
+        ready = [r for runtimes in WarmPool.instance().ready.values() for r in runtimes]
+        if ready:
+            return ready[0].container_id
+        await asyncio.sleep(0.1)
+    raise AssertionError("the warm pool never filled")
+
+
+async def drained_pool(docker_client: Any) -> None:
+    from jupyter_nj.runtimes.pool import WarmPool
+
+    pool = WarmPool.instance()
+    for _ in range(900):
+        with pool.lock:
+            if not any(pool.starting.values()):
+                break
+        await asyncio.sleep(0.1)
+    await asyncio.to_thread(
+        pool.drain, lambda r: docker_client.containers.get(r.container_id).remove(force=True)
+    )
+
+
 async def test_a_container_runtime_cannot_touch_what_the_server_runs_or_records(
     docker_mini: dict[str, Any],
     docker_client: Any,
@@ -215,8 +250,14 @@ async def test_a_container_runtime_cannot_touch_what_the_server_runs_or_records(
     before = fingerprint(nj)
 
     parents = [str(p) for p in (nj.parent,) if p != root and root in p.parents]
+    pooled = data_layout.startswith("pooled/")
+    if pooled:
+        waiting = await a_waiting_pool_container(jp_fetch, jp_serverapp, root, docker_client)
     session = await start_session_kernel(jp_fetch, jp_serverapp, "attack.ipynb", "nj-mini")
     try:
+        if pooled:
+            claimed = docker_client.containers.get(f"nj-kernel-{session.kernel_id}")
+            assert claimed.id == waiting, "the attack must run in the pooled container"
         code = (
             ATTACK.replace("NJ, ROOT, RECORD", f"{str(nj)!r}, {str(root)!r}, {str(record_path)!r}")
             .replace("FORGED)", f"{FORGED_SPEC!r})")
@@ -267,6 +308,8 @@ async def test_a_container_runtime_cannot_touch_what_the_server_runs_or_records(
         if not kernel_containers(docker_client, catalog):
             break
         await asyncio.sleep(0.1)
+    if pooled:
+        await drained_pool(docker_client)
     assert not kernel_containers(docker_client, catalog)
 
 
