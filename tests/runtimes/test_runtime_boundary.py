@@ -38,11 +38,9 @@ FORGED_SPEC = json.dumps(
     }
 )
 
-# Runs in the container kernel: every attempt, and what the kernel answered (errno name or done).
-ATTACK = r"""
+# Kernel-side: each attempt and what the kernel answered (an errno name, or done).
+ATTEMPTS = r"""
 import errno, json, os, shutil
-nj, root, record = NJ, ROOT, RECORD
-spec = os.path.join(nj, "kernels", "nj-mini", "kernel.json")
 results = {}
 def attempt(name, action):
     try:
@@ -53,6 +51,14 @@ def attempt(name, action):
 def write(path, text):
     with open(path, "w") as handle:
         handle.write(text)
+"""
+
+# Runs in the container kernel, after ATTEMPTS.
+ATTACK = (
+    ATTEMPTS
+    + r"""
+nj, root, record = NJ, ROOT, RECORD
+spec = os.path.join(nj, "kernels", "nj-mini", "kernel.json")
 def through_symlink():
     os.symlink(nj, os.path.join(root, "into-data"))
     write(os.path.join(root, "into-data", "kernels", "nj-mini", "kernel.json"), FORGED)
@@ -81,6 +87,7 @@ attempt("swap env.sh for a link", lambda: swap_for_link("env.sh"))
 attempt("rewrite the connection file", lambda: write(get_connection_file(), "{}"))
 print(json.dumps(results))
 """
+)
 
 
 def owned_by_kernel(path: Path) -> None:
@@ -313,19 +320,10 @@ async def test_a_container_runtime_cannot_touch_what_the_server_runs_or_records(
     assert not kernel_containers(docker_client, catalog)
 
 
-HOME_ATTACK = r"""
-import errno, json, os
+HOME_ATTACK = (
+    ATTEMPTS
+    + r"""
 home = HOME
-results = {}
-def attempt(name, action):
-    try:
-        action()
-        results[name] = "done"
-    except OSError as err:
-        results[name] = errno.errorcode.get(err.errno, str(err.errno))
-def write(path, text):
-    with open(path, "w") as handle:
-        handle.write(text)
 attempt("new login script", lambda: write(os.path.join(home, ".bash_profile"), "touch /tmp/x"))
 attempt("jupyter config", lambda: write(
     os.path.join(home, ".jupyter", "jupyter_server_config.py"), "c.X = 1"))
@@ -336,6 +334,7 @@ with open(os.path.join(home, ".bashrc")) as handle:
     results["read .bashrc"] = "done" if handle.read() else "hidden"
 print(json.dumps(results))
 """
+)
 
 
 @pytest.mark.parametrize("data_layout", ["default"])
