@@ -216,12 +216,12 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
         """
         if self._runtime_boundary is None:
             manager = getattr(self, "environment_manager", None)
-            trusted_by_builds = [
-                *(manager.definition_dirs if manager is not None else []),
-                self.build_wheelhouse,
-                self.build_ca_bundle,
-            ]
-            self._runtime_boundary = server_boundary(self.nj_data_path, trusted_by_builds)
+            definitions = manager.definition_dirs if manager is not None else []
+            self._runtime_boundary = server_boundary(
+                self.nj_data_path,
+                read_only=[self.build_wheelhouse, self.build_ca_bundle],
+                read_only_folders=definitions,
+            )
         return self._runtime_boundary
 
     _runtime_boundary: RuntimeBoundary | None = None

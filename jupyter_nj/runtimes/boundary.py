@@ -41,17 +41,26 @@ class BoundaryError(RuntimeError):
 
 @dataclass(frozen=True)
 class RuntimeBoundary:
-    """The paths a runtime must not write (`hidden` it must not even see)."""
+    """The paths a runtime must not write (`hidden` it must not even see).
+
+    `hidden` and `read_only_folders` are folders, made (empty, as the server's user) when they
+    are missing inside a runtime's folder, so that the runtime cannot make them; `read_only`
+    paths (files too) are covered only when they exist.
+    """
 
     hidden: tuple[str, ...]
     read_only: tuple[str, ...] = ()
+    read_only_folders: tuple[str, ...] = ()
     home: str = ""
 
 
 def server_boundary(
-    nj_dir: str | os.PathLike[str], read_only: Iterable[str | os.PathLike[str]] = ()
+    nj_dir: str | os.PathLike[str],
+    read_only: Iterable[str | os.PathLike[str]] = (),
+    read_only_folders: Iterable[str | os.PathLike[str]] = (),
 ) -> RuntimeBoundary:
-    """The boundary of this server process: its data, Jupyter's and Python's folders."""
+    """The boundary of this server process: its data, Jupyter's and Python's folders, and what
+    its builds trust (environment definitions as `read_only_folders`)."""
     hidden = [
         os.fspath(nj_dir),
         jupyter_runtime_dir(),
@@ -65,6 +74,7 @@ def server_boundary(
     return RuntimeBoundary(
         hidden=_unique(hidden),
         read_only=_unique(os.fspath(p) for p in read_only if os.fspath(p)),
+        read_only_folders=_unique(os.fspath(p) for p in read_only_folders if os.fspath(p)),
         home=os.path.realpath(os.path.expanduser("~")),
     )
 
@@ -98,7 +108,8 @@ def plan_folder_mounts(folder: str, boundary: RuntimeBoundary) -> MountPlan:
     plan = MountPlan()
     home = Path(boundary.home) if boundary.home else None
     holds_home = home is not None and _within(home, work)
-    read_only = holds_home or any(_within(work, Path(p)) for p in boundary.read_only)
+    protected = (*boundary.read_only, *boundary.read_only_folders)
+    read_only = holds_home or any(_within(work, Path(p)) for p in protected)
     plan.mounts.append(bind_mount(str(work), str(work), read_only=read_only))
     if holds_home:
         assert home is not None
@@ -114,14 +125,19 @@ def plan_folder_mounts(folder: str, boundary: RuntimeBoundary) -> MountPlan:
     for path in sorted(p for p in hidden if p != work and _within(p, work)):
         if not any(_within(path, done) for done, hide in covers.items() if hide):
             covers[path] = True
+    made_when_missing = {*hidden, *(Path(os.path.realpath(p)) for p in boundary.read_only_folders)}
     if not read_only:
-        for name in sorted(boundary.read_only):
+        for name in sorted(protected):
             path = Path(os.path.realpath(name))
             if path != work and _within(path, work) and not any(_within(path, c) for c in covers):
                 covers[path] = False
     # Folders already mounted onto themselves (covers included): each is mounted once.
     mounted = set(covers)
     for path, hide in sorted(covers.items()):
+        if not path.exists() and not path.is_symlink():
+            if path not in made_when_missing:
+                continue  # a file that is not there yet: nothing to protect
+            path.mkdir(parents=True, exist_ok=True)
         _cover(plan, work, path, hide=hide, skip=mounted)
     return plan
 
@@ -132,10 +148,6 @@ def _cover(plan: MountPlan, work: Path, path: Path, *, hide: bool, skip: set[Pat
 
     from ..environments.docker_backend import bind_mount
 
-    if not path.exists() and not path.is_symlink():
-        if not hide:
-            return  # nothing to protect yet; builds find no definition there either
-        path.mkdir(parents=True, exist_ok=True)
     for parent in reversed(path.relative_to(work).parents):
         step = work / parent
         if step != work and step not in skip:

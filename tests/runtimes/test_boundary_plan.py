@@ -26,7 +26,8 @@ def test_covered_paths_are_hidden_pinned_and_made_when_missing(tmp_path: Path) -
             str(work / "srv" / "data" / "inner"),
             str(work / "cfg"),
         ),
-        read_only=(str(work / "environments"), str(work / "missing-definitions")),
+        read_only=(str(work / "environments"), str(work / "missing-bundle.crt")),
+        read_only_folders=(str(work / "missing-definitions"),),
         home=str(tmp_path / "home"),
     )
     mounts = targets(plan_folder_mounts(str(work), boundary))
@@ -36,9 +37,11 @@ def test_covered_paths_are_hidden_pinned_and_made_when_missing(tmp_path: Path) -
         str(work / "srv" / "data"): ("tmpfs", True),  # its inner folder goes with it
         str(work / "cfg"): ("tmpfs", True),
         str(work / "environments"): ("bind", True),
+        str(work / "missing-definitions"): ("bind", True),
     }
-    assert (work / "cfg").is_dir()  # made by the server, so that a runtime cannot make it
-    assert not (work / "missing-definitions").exists()
+    # Folders are made by the server, so that a runtime cannot make (and fill) them.
+    assert (work / "cfg").is_dir() and (work / "missing-definitions").is_dir()
+    assert not (work / "missing-bundle.crt").exists()
 
 
 def test_a_folder_inside_what_runtimes_must_not_reach_is_refused(tmp_path: Path) -> None:
