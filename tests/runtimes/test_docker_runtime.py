@@ -124,9 +124,7 @@ async def test_container_kernel_is_confined_and_sees_the_notebook_folder(
         info = json.loads((await jp_fetch("nj", "api", "runtimes", session.kernel_id)).body)
         assert info["warnings"] == []
 
-        msg_id = session.client.execute(
-            "import time; print('sleeping', flush=True); time.sleep(60)"
-        )
+        msg_id = session.client.execute("import time; print('asleep', flush=True); time.sleep(60)")
         await cell_prints(session, msg_id, "asleep")  # the cell runs: now interrupt it
         await jp_serverapp.kernel_manager.interrupt_kernel(session.kernel_id)
         reply = await reply_to(session, msg_id)
