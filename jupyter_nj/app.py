@@ -23,6 +23,7 @@ from .history.config import HistoryTraits
 from .history.setup import history_handlers, start_history, stop_history
 from .links import LinkGuard, install_link_guard
 from .runtimes.boundary import RuntimeBoundary, server_boundary
+from .runtimes.kernels import use_settling_kernel_managers
 from .runtimes.setup import runtimes_handlers, start_runtimes, stop_runtimes
 from .secrets.config import SecretsTraits, build_secrets_manager
 from .secrets.handlers import SecretAttachmentsHandler, SecretHandler, SecretsListHandler
@@ -161,6 +162,12 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
             "collaboration": partial(_probe_collaboration, serverapp),
         }
         return StatusManager(__version__, probes, timeout=timeout + 1)
+
+    def _link_jupyter_server_extension(self, serverapp: Any) -> None:
+        super()._link_jupyter_server_extension(serverapp)
+        # Before the server builds its kernel manager: container kernels must survive a
+        # shutdown during a restart (see runtimes/kernels.py).
+        use_settling_kernel_managers(serverapp, self.log)
 
     def initialize_settings(self) -> None:
         self.adopt_legacy_data()

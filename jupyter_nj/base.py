@@ -60,10 +60,39 @@ def resolve_api_path(root: str | os.PathLike[str], api_path: str) -> Path:
     decoded = unquote(api_path or "")
     if "\x00" in decoded or decoded.startswith(("/", "\\")) or os.path.isabs(decoded):
         raise PathOutsideRoot(api_path)
+    _refuse_names_the_os_refuses(root_path, decoded.replace("\\", "/"))
     candidate = (root_path / decoded.replace("\\", "/")).resolve()
     if candidate != root_path and root_path not in candidate.parents:
         raise PathOutsideRoot(api_path)
     return candidate
+
+
+def _refuse_names_the_os_refuses(root: Path, relative: str) -> None:
+    """A 400 for a name the file system would refuse (too long, not encodable), checked before
+    any file operation so it never surfaces later as an OSError (a 500). The name itself is not
+    repeated in the message: it may be thousands of characters long."""
+    try:
+        encoded = os.fsencode(relative)
+    except UnicodeEncodeError:
+        raise NJError(
+            400, "bad-path", "The path cannot be encoded for the file system: rename the file."
+        ) from None
+    name_max, path_max = _fs_limit(root, "PC_NAME_MAX", 255), _fs_limit(root, "PC_PATH_MAX", 4096)
+    too_long = len(os.fsencode(str(root))) + 1 + len(encoded) >= path_max
+    if too_long or any(len(part) > name_max for part in encoded.split(b"/")):
+        raise NJError(
+            400,
+            "path-too-long",
+            f"The path is longer than the file system allows ({name_max} bytes per name, "
+            f"{path_max} in all): use a shorter name.",
+        )
+
+
+def _fs_limit(folder: Path, name: str, fallback: int) -> int:
+    try:
+        return int(os.pathconf(folder, name))
+    except (OSError, ValueError):
+        return fallback
 
 
 class NJHandler(APIHandler):

@@ -314,7 +314,10 @@ class EnvironmentManager:
                 "display_name": f"{definition.display_name} @ {label}"
                 + (" (docker)" if backend == "docker" else ""),
                 "language": definition.language,
-                "interrupt_mode": "signal",
+                # A container kernel is interrupted over its control channel: a signal that
+                # reaches it while it boots (before it handles SIGINT) kills it, while a message
+                # waits in the socket until the kernel reads it.
+                "interrupt_mode": "message" if backend == "docker" else "signal",
                 "env": {},
                 "metadata": {
                     "kernel_provisioner": {

@@ -42,10 +42,16 @@ def check_name(name: str) -> str:
         raise NJError(
             400,
             "bad-name",
-            f"{name!r} is not a valid environment name: use 1 to 40 lower-case letters, digits "
-            "and inner dashes (for example `python` or `my-env`).",
+            f"{_shown(name)} is not a valid environment name: use 1 to 40 lower-case letters, "
+            "digits and inner dashes (for example `python` or `my-env`).",
         )
     return name
+
+
+def _shown(name: object) -> str:
+    """A name as an error message repeats it: shortened, since it may be thousands long."""
+    text = repr(name)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def check_version(version: str) -> str:

@@ -849,15 +849,19 @@ def remove_container_once(client: Any, container_id: str | None, wait: float = 1
         time.sleep(0.1)
 
 
-def remove_orphan_kernels(client: Any, catalog: str) -> int:
+def remove_orphan_kernels(client: Any, catalog: str, created_before: float | None = None) -> int:
     """Remove kernel containers this catalog's server started and no longer tracks.
 
     Jupyter Server does not re-attach kernels across restarts, so on start every kernel container
-    left by an earlier run of this server is an orphan holding memory and CPU.
+    left by an earlier run of this server is an orphan holding memory and CPU. The sweep runs
+    beside the new server, which may already start kernels: with `created_before` (a Unix time,
+    the server's start), only containers created earlier count as orphans.
     """
     orphans = client.containers.list(
         all=True, filters={"label": [f"{ROLE_LABEL}={KERNEL_ROLE}", f"{CATALOG_LABEL}={catalog}"]}
     )
+    if created_before is not None:
+        orphans = [c for c in orphans if _created_at(c) < created_before]
     for container in orphans:
         remove_container_once(client, container.id)
         # Its private folder (connection file, variables) goes too; only ours, by its prefix.
@@ -865,6 +869,20 @@ def remove_orphan_kernels(client: Any, catalog: str) -> int:
         if folder.startswith(KERNEL_DIR_PREFIX) and "/.." not in folder:
             shutil.rmtree(folder, ignore_errors=True)
     return len(orphans)
+
+
+def _created_at(container: Any) -> float:
+    """When the engine created a container, as a Unix time (its `Created` is RFC 3339 in UTC
+    with nanoseconds, which `datetime` cannot parse as is)."""
+    from datetime import datetime, timezone
+
+    created = str(container.attrs.get("Created", ""))
+    stamp, _, fraction = created.rstrip("Z").partition(".")
+    try:
+        when = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return 0.0  # unreadable: old enough to be an orphan
+    return when.timestamp() + float(f"0.{fraction or 0}")
 
 
 def _same_recipe(a: EnvironmentVersion, b: EnvironmentVersion) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import threading
+import time
 from typing import Any
 
 from jupyter_server.utils import url_path_join
@@ -47,19 +48,25 @@ def start_runtimes(app: Any) -> EnvironmentManager:
             dirs.append(str(manager.kernelspec_dir))
     if docker_up:
         # Off the startup path: listing and removing containers can take a while.
-        threading.Thread(
-            target=_remove_orphans, args=(app, manager), name="nj-orphans", daemon=True
-        ).start()
+        # Only containers created before now: kernels this server starts meanwhile are not
+        # orphans. Joined on stop, so no sweep outlives its server.
+        app._nj_orphan_sweep = threading.Thread(
+            target=_remove_orphans,
+            args=(app, manager, time.time()),
+            name="nj-orphans",
+            daemon=True,
+        )
+        app._nj_orphan_sweep.start()
     return manager
 
 
-def _remove_orphans(app: Any, manager: EnvironmentManager) -> None:
+def _remove_orphans(app: Any, manager: EnvironmentManager, created_before: float) -> None:
     try:
         client = docker_client(manager.docker_host)
     except NJError:
         return
     try:
-        removed = remove_orphan_kernels(client, manager.runtime.catalog)
+        removed = remove_orphan_kernels(client, manager.runtime.catalog, created_before)
         if removed:
             app.log.info("jupyter-nj: removed %d orphaned kernel container(s)", removed)
     except Exception as err:  # noqa: BLE001  clean-up must never take the server down
@@ -70,6 +77,9 @@ def _remove_orphans(app: Any, manager: EnvironmentManager) -> None:
 
 async def stop_runtimes(app: Any) -> None:
     """Remove the warm pool's waiting containers (running kernels are the kernel manager's)."""
+    sweep = getattr(app, "_nj_orphan_sweep", None)
+    if sweep is not None:
+        await asyncio.to_thread(sweep.join)
     manager: EnvironmentManager | None = getattr(app, "environment_manager", None)
     if manager is None or not WarmPool.instance().ready:
         return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import nbformat
@@ -39,20 +38,14 @@ async def test_process_diff_matches_nbdime_is_cached_and_times_out(tmp_path: Pat
         diff = await service.diff(("version", va.id), ("version", vb.id), notebook=True)
         expected = diff_notebooks(nbformat.from_dict(a), nbformat.from_dict(b))
         assert diff == expected
-        start = time.perf_counter()
         again = await service.diff(("version", va.id), ("version", vb.id), notebook=True)
-        assert again == diff and time.perf_counter() - start < 0.05
+        assert again is diff  # the cached answer itself: nbdime did not run again
 
-        # A diff that runs past the limit is stopped, and the next diff still works.
-        # 400 cells without ids, every one edited: about 1.5 s of nbdime on a quiet 2-core machine,
-        # far past the 0.2 s limit (150 cells took 0.21 s, too close to the limit to be reliable).
-        big_a = without_ids(make_notebook("x", cells=400))
-        big_b = without_ids(make_notebook("y", cells=400))
-        for cell in big_b["cells"]:
-            cell["source"] = cell["source"] + " edited"
-        service.timeout = 0.2
+        # A diff that runs past the limit is stopped, and the next diff still works. A limit of
+        # zero is past for any diff, however fast the machine.
+        service.timeout = 0
         with pytest.raises(DiffTimeout):
-            await service.diff(("content", big_a), ("content", big_b), notebook=True)
+            await service.diff(("content", a), ("content", b), notebook=True)
         service.timeout = 60
         inputs_only = await service.diff(
             ("version", va.id), ("version", vb.id), notebook=True, ignore_outputs=True

@@ -21,7 +21,13 @@ from jupyter_nj.runtimes.provisioner import (
     remove_orphan_kernels,
 )
 
-from .conftest import make_wheel, reply_to, start_session_kernel, write_notebook
+from .conftest import (
+    KernelSession,
+    make_wheel,
+    reply_to,
+    start_session_kernel,
+    write_notebook,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -36,6 +42,18 @@ def kernel_container(docker_client: Any, kernel_id: str) -> Any:
         all=True, filters={"label": f"org.jupyter-nj.kernel-id={kernel_id}"}
     )
     return found[0] if found else None
+
+
+async def cell_prints(session: KernelSession, msg_id: str, text: str) -> None:
+    """Wait until the cell `msg_id` printed `text` (it is running)."""
+    while True:
+        msg = await session.client.get_iopub_msg(timeout=120)
+        if (
+            msg["parent_header"].get("msg_id") == msg_id
+            and msg["msg_type"] == "stream"
+            and text in msg["content"]["text"]
+        ):
+            return
 
 
 def writable_folder(root: Path, name: str) -> Path:
@@ -106,8 +124,8 @@ async def test_container_kernel_is_confined_and_sees_the_notebook_folder(
         info = json.loads((await jp_fetch("nj", "api", "runtimes", session.kernel_id)).body)
         assert info["warnings"] == []
 
-        msg_id = session.client.execute("import time; time.sleep(60)")
-        await asyncio.sleep(1.0)
+        msg_id = session.client.execute("import time; print('asleep', flush=True); time.sleep(60)")
+        await cell_prints(session, msg_id, "asleep")  # the cell runs: now interrupt it
         await jp_serverapp.kernel_manager.interrupt_kernel(session.kernel_id)
         reply = await reply_to(session, msg_id)
         assert reply["content"]["ename"] == "KeyboardInterrupt"
@@ -293,10 +311,9 @@ def test_docker_build_is_cached_by_content(
     manager = RuntimesConfig(environment_paths=[str(definitions_dir)]).build_environment_manager(
         str(nj_session_dir), nj_session_dir / "data", ""
     )
-    started = time.monotonic()
     again = manager.build("mini", "docker")
+    # The version is the image ID: a build that ran again would commit a new image (a new ID).
     assert again.version == docker_mini["version"]
-    assert time.monotonic() - started < 10
 
 
 async def test_save_environment_commits_the_container_and_repins(
@@ -318,11 +335,9 @@ async def test_save_environment_commits_the_container_and_repins(
         assert status == "ok", out
         info = json.loads((await jp_fetch("nj", "api", "runtimes", session.kernel_id)).body)
         assert info["changed"] is True  # a UI warns before closing: not saved yet
-        started = time.monotonic()
         response = await jp_fetch(
             "nj", "api", "runtimes", session.kernel_id, "snapshot", method="POST", body="{}"
         )
-        seconds = time.monotonic() - started
         saved = json.loads(response.body)["version"]
         info = json.loads((await jp_fetch("nj", "api", "runtimes", session.kernel_id)).body)
         assert info["changed"] is False  # saved
@@ -332,7 +347,6 @@ async def test_save_environment_commits_the_container_and_repins(
         env = image.attrs["Config"]["Env"]
         assert not any(e.startswith(("JPY_SESSION_NAME", "SSL_CERT_FILE")) for e in env)
         assert image.attrs["Config"]["User"] == "1000:100"
-        assert seconds < 30
 
         await jp_serverapp.kernel_manager.restart_kernel(session.kernel_id)
         await session.ready()
@@ -385,9 +399,14 @@ def test_docker_build_steps_report_their_output_line_by_line_as_they_run(
     from jupyter_nj.environments.local import find_uv
 
     settings = BuildSettings(uv=find_uv(), ca_bundle="/etc/ssl/certs/ca-certificates.crt")
-    seen: list[tuple[float, str]] = []
+    seen: list[tuple[bool, str]] = []
+
+    def step_running() -> bool:
+        running = docker_client.containers.list(filters={"label": "org.jupyter-nj.role=build"})
+        return any("first step" in " ".join(c.attrs["Config"]["Cmd"] or []) for c in running)
+
     script = "echo first step; sleep 1.5; printf 'no newline at the end'; exit 3"
-    follower = follow_build(lambda line: seen.append((time.monotonic(), line)))
+    follower = follow_build(lambda line: seen.append((step_running(), line)))
     with follower, pytest.raises(NJError) as failed:
         run_build_container(
             docker_client,
@@ -400,7 +419,7 @@ def test_docker_build_steps_report_their_output_line_by_line_as_they_run(
             commit_conf={},
         )
     assert [line for _, line in seen] == ["first step", "no newline at the end"]
-    # The first line was reported while the step was still running, not when it ended.
-    assert seen[1][0] - seen[0][0] > 1.0
+    # The first line was reported while the step's container still ran, not when it ended.
+    assert seen[0][0] is True
     assert failed.value.status == 422 and "exit 3" in failed.value.message
     assert not docker_client.images.list(name="nj-test/never")
