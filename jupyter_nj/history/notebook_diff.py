@@ -57,7 +57,7 @@ def diff_notebooks(a: Any, b: Any) -> list[Any]:
         or predicates != expected
         or not (_well_formed(a.get("cells")) and _well_formed(b.get("cells")))
     ):
-        return nbd.diff_notebooks(a, b)  # type: ignore[no-any-return]
+        return nbd.diff_notebooks(a, b)
     equal_is_unchanged = not (_holds_nan(a) or _holds_nan(b))
     config = DiffConfig(
         predicates=nbd.notebook_predicates,
@@ -65,10 +65,10 @@ def diff_notebooks(a: Any, b: Any) -> list[Any]:
         # nbdime keeps these only on its config object (`/cells/*/id` is atomic).
         atomic_paths=getattr(nbd.notebook_config, "_atomic_paths", {"/cells/*/id": True}),
     )
-    return diff(a, b, path="", config=config)  # type: ignore[no-any-return]
+    return diff(a, b, path="", config=config)
 
 
-class _CellsOverride(dict):  # type: ignore[type-arg]
+class _CellsOverride(dict[str, Any]):
     """nbdime's differs as they are configured at this moment, with ours for `/cells`.
 
     A view, not a copy: `defaultdict2.copy()` drops the entries `set_notebook_diff_targets`
@@ -210,4 +210,4 @@ def _diff_from_snakes(
             if entry:
                 builder.patch(i + k, entry)
         i0, j0 = i + n, j + n
-    return builder.validated()  # type: ignore[no-any-return]
+    return builder.validated()
