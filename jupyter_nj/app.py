@@ -179,8 +179,11 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
         # Every pillar that writes into notebooks goes through the open real-time rooms.
         self.documents = LiveDocuments(self.serverapp)
         self.init_secrets()
-        # After secrets: its pre-save hook redacts the content that history then captures.
-        self.history_manager = start_history(self, redact=self.secrets_manager.redact)
+        # After secrets: its pre-save hook redacts the content that history then captures, so
+        # history redacts again only what reaches it without a save (live rooms, checkpoints).
+        self.history_manager = start_history(
+            self, redact=self.secrets_manager.redact, saves_redacted=self.serverapp is not None
+        )
         self.environment_manager = start_runtimes(self)
         self.settings.update({"nj_app": self})
 

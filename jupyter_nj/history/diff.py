@@ -60,9 +60,12 @@ def _load(store_path: str, side: Side, notebook: bool) -> Any:
 def compute_diff(
     store_path: str, base: Side, remote: Side, notebook: bool, ignore_outputs: bool
 ) -> list[Any]:
-    """nbdime's diff of two sides (run in the worker process or thread)."""
+    """nbdime's diff of two sides (run in the worker process or thread); for notebooks the
+    same result computed without diffing cells that did not change (`notebook_diff`)."""
     from nbdime.diffing.generic import diff_strings_linewise
-    from nbdime.diffing.notebooks import diff_notebooks, set_notebook_diff_targets
+    from nbdime.diffing.notebooks import set_notebook_diff_targets
+
+    from .notebook_diff import diff_notebooks
 
     a = _load(store_path, base, notebook)
     b = _load(store_path, remote, notebook)

@@ -74,6 +74,7 @@ class HistoryManager:
         results_max_total_size: int = 200 * 1024 * 1024,
         results_ignore: Sequence[str] = (),
         redact: Redactor | None = None,
+        saves_redacted: bool = False,
         repack_every: int = 500,
         diff_executor: str = "process",
         diff_timeout: float = 60.0,
@@ -89,7 +90,6 @@ class HistoryManager:
                 max_file_size=results_max_file_size,
                 max_total_size=results_max_total_size,
                 ignore=results_ignore,
-                root_dir=str(root_dir),
             )
             if results_folder
             else None
@@ -101,6 +101,7 @@ class HistoryManager:
             max_file_size=max_file_size,
             results=self.results,
             redact=redact,
+            saves_redacted=saves_redacted,
             repack_every=repack_every,
             file_id_lookup=self._index_file_id,
             authors_lookup=self._authors,
@@ -531,8 +532,13 @@ def _contents_model(path: str, data: bytes) -> dict[str, Any]:
     return {"type": "file", "format": fields["format"], "content": fields["content"]}
 
 
-def build_history_manager(app: Any, redact: Callable[[Any], Any] | None = None) -> HistoryManager:
-    """A HistoryManager configured from NJApp's traits (used by app.py and the command line)."""
+def build_history_manager(
+    app: Any, redact: Callable[[Any], Any] | None = None, *, saves_redacted: bool = False
+) -> HistoryManager:
+    """A HistoryManager configured from NJApp's traits (used by app.py and the command line).
+
+    `saves_redacted`: a pre-save hook registered before history's applies `redact` to saves.
+    """
     root = str(app.root_dir)
     data_path = Path(app.nj_data_path)
     ignore = [".ipynb_checkpoints"]
@@ -552,6 +558,7 @@ def build_history_manager(app: Any, redact: Callable[[Any], Any] | None = None) 
         results_max_total_size=app.history_results_max_total_size,
         results_ignore=list(app.history_results_ignore),
         redact=redact,
+        saves_redacted=saves_redacted,
         repack_every=app.history_repack_every,
         diff_executor=app.history_diff_executor,
         diff_timeout=app.history_diff_timeout,

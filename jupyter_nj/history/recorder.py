@@ -8,7 +8,8 @@ saved, the file id, the time and who saved); one worker thread turns that into v
   stayed saved for at least `quiet_period` is always written, even when the worker runs late,
   because the decision uses the save times taken in the hook;
 - a save whose bytes (and results folder) equal the newest version makes no version;
-- the content passes through `redact` before it is written;
+- the content passes through `redact` before it is written, unless a pre-save hook already
+  redacted it (`saves_redacted`; content recorded without a save is always redacted here);
 - every `repack_every` versions a background thread repacks the store.
 """
 
@@ -22,6 +23,7 @@ import json
 import logging
 import os
 import queue
+import stat
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -32,7 +34,8 @@ from typing import Any
 import nbformat
 from nbformat.v4 import nbjson
 
-from ..links import open_inside, read_inside
+from .disk import read_regular_file, read_saved_file, walk_folder
+from .split import SplitNotebook
 from .store import HistoryStore, ResultsSnapshot, Version, canonical_notebook_bytes, notebook_kind
 
 log = logging.getLogger(__name__)
@@ -71,7 +74,7 @@ class _Pending:
     history_id: str
     path: str
     os_path: str | None
-    content: bytes
+    content: bytes | SplitNotebook
     created: float
     first_monotonic: float
     last_monotonic: float
@@ -98,12 +101,8 @@ class ResultsCapture:
         max_file_size: int = 50 * 1024 * 1024,
         max_total_size: int = 200 * 1024 * 1024,
         ignore: Sequence[str] = (),
-        root_dir: str = "",
     ) -> None:
         self.store = store
-        # Runtimes can plant links in results folders: files are read without following any
-        # link below this folder (the server root; else each notebook's own folder).
-        self.root_dir = root_dir
         self.folder = folder
         self.max_file_size = max_file_size
         self.max_total_size = max_total_size
@@ -125,20 +124,18 @@ class ResultsCapture:
             return None
         snap = ResultsSnapshot()
         total = 0
-        for dirpath, dirnames, filenames in os.walk(folder):  # never follows symlinks
-            rel_dir = os.path.relpath(dirpath, folder)
-            rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
+        for rel_dir, dirnames, filenames, dir_fd in walk_folder(str(folder)):
             dirnames[:] = sorted(d for d in dirnames if not self._ignored(rel_dir + d))
             for name in sorted(filenames):
                 rel = rel_dir + name
-                full = os.path.join(dirpath, name)
+                full = os.path.join(folder, rel)
                 if self._ignored(rel):
                     continue
                 try:
-                    st = os.lstat(full)
+                    st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
                 except OSError:
                     continue
-                if not os.path.isfile(full) or os.path.islink(full):
+                if not stat.S_ISREG(st.st_mode):
                     continue
                 if st.st_size > self.max_file_size or total + st.st_size > self.max_total_size:
                     snap.skipped.append(rel)
@@ -148,9 +145,11 @@ class ResultsCapture:
                     oid = known[3]
                 else:
                     try:
-                        oid = self.store.add_result_blob(
-                            read_inside(self.root_dir or os.path.dirname(os_path), full)
-                        )
+                        data = read_regular_file(name, self.max_file_size, dir_fd=dir_fd)
+                        if len(data) > self.max_file_size:
+                            snap.skipped.append(rel)
+                            continue
+                        oid = self.store.add_result_file(data)
                     except (OSError, ValueError):
                         continue
                     self._known[full] = (st.st_size, st.st_mtime_ns, st.st_ino, oid)
@@ -171,6 +170,7 @@ class HistoryRecorder:
         max_file_size: int = 100 * 1024 * 1024,
         results: ResultsCapture | None = None,
         redact: Redactor | None = None,
+        saves_redacted: bool = False,
         repack_every: int = 500,
         file_id_lookup: Callable[[str], str | None] | None = None,
         authors_lookup: Callable[[str | None, str], list[str]] | None = None,
@@ -178,14 +178,17 @@ class HistoryRecorder:
         root_dir: str = "",
     ) -> None:
         self.store = store
-        # Saved files are re-read without following any link below this folder (the server
-        # root; else the file's own folder): a runtime may swap a saved file for a link.
+        # Saved files are re-read with no link followed below this folder (the server root;
+        # else the file's own folder): a runtime may swap a saved file or a folder for a link.
         self.root_dir = root_dir
         self.quiet_period = max(0.0, quiet_period)
         self.max_delay = max(self.quiet_period, max_delay)
         self.max_file_size = max_file_size
         self.results = results
         self.redact = redact
+        # True when a pre-save hook that runs before ours already applied `redact` to what
+        # saves write: then only content that never went through a save is redacted here.
+        self.saves_redacted = saves_redacted and redact is not None
         self.repack_every = repack_every
         self.file_id_lookup = file_id_lookup
         self.authors_lookup = authors_lookup
@@ -383,8 +386,12 @@ class HistoryRecorder:
         return item.action == "stop"
 
     def _handle(self, event: SaveEvent) -> None:
-        contents = self._event_contents(event)
-        history_id = self.store.history_for(event.file_id, event.path) if contents else None
+        history_id = (
+            self.store.history_for(event.file_id, event.path)
+            if event.content is not None or event.captured or event.os_path
+            else None
+        )
+        contents = self._event_contents(event, history_id) if history_id else []
         for content in contents:
             assert history_id is not None
             self._stage(history_id, event, content)
@@ -401,48 +408,78 @@ class HistoryRecorder:
                     version = latest
             event.done.set_result(version)
 
-    def _event_contents(self, event: SaveEvent) -> list[bytes]:
+    def _event_contents(self, event: SaveEvent, history_id: str) -> list[bytes | SplitNotebook]:
+        """What the event saved, ready for the store: the notebook written as objects from the
+        model the save hook captured when that is exactly what reached the disk, else bytes."""
+        found: list[bytes | SplitNotebook | None] = []
         if event.content is not None:
-            raw = [event.content]
+            # A live room, a restore or a checkpoint: no pre-save hook redacted this content.
+            found = [
+                None
+                if self._too_big(event.path, event.content)
+                else self._redacted(event.path, event.content)
+            ]
         elif (
             len(event.captured) == 1
             and event.alone
             and event.os_path
             and self._unchanged_since(event)
         ):
-            # The usual case: read the bytes the save wrote (I/O, which frees the GIL) rather
-            # than serialize the captured notebook again in Python. That is only sound when no
-            # other save of the file was under way when this one finished (its write could
-            # land later) and none has begun since; otherwise the captured copy is used.
+            # The usual case. The model is split into objects (unchanged outputs cost a
+            # comparison), and the saved file, read as I/O, confirms the split is exact; a
+            # mismatch (a hook that changed the model, nbformat repairing cell ids) falls back
+            # to the bytes. The file is trusted only when no other save of it was under way
+            # when this one finished and none has begun since; otherwise the captured copy is.
+            split = self._split_captured(history_id, event.captured[0])
             data = self._read(event.os_path)
             if data is None or not self._unchanged_since(event):
-                data = self.captured_bytes(event.captured[0])
-            raw = [data] if data is not None else []
+                captured = event.captured[0]
+                found = [
+                    split if split is not None else self._captured_content(event.path, captured)
+                ]
+            elif split is not None and split.matches(data):
+                found = [split]
+            else:
+                found = [self._saved(event.path, data)]
         elif event.captured:
-            raw = []
             for captured in event.captured:
-                data = self.captured_bytes(captured)
-                if data is None and event.os_path:
-                    data = self._read(event.os_path)
-                if data is not None:
-                    raw.append(data)
+                content: bytes | SplitNotebook | None = self._split_captured(history_id, captured)
+                if content is None:
+                    content = self._captured_content(event.path, captured)
+                if content is None and event.os_path:
+                    content = self._saved_file(event)
+                found.append(content)
         elif event.os_path:
-            data = self._read(event.os_path)
-            raw = [data] if data is not None else []
-        else:
-            raw = []
-        prepared = []
-        for data in raw:
-            if len(data) > self.max_file_size:
-                log.warning(
-                    "history: %s is %d bytes, over the %d-byte limit: no version recorded",
-                    event.path,
-                    len(data),
-                    self.max_file_size,
-                )
-                continue
-            prepared.append(self._redacted(event.path, data))
-        return prepared
+            found = [self._saved_file(event)]
+        return [c for c in found if c is not None and not self._too_big(event.path, c)]
+
+    def _too_big(self, path: str, content: bytes | SplitNotebook) -> bool:
+        if len(content) <= self.max_file_size:
+            return False
+        log.warning(
+            "history: %s is over the %d-byte limit: no version recorded", path, self.max_file_size
+        )
+        return True
+
+    def _split_captured(self, history_id: str, captured: Captured) -> SplitNotebook | None:
+        """The captured notebook model as store objects, when it needs no redaction here."""
+        if captured.model_type != "notebook" or not self.saves_redacted and self.redact:
+            return None
+        return self.store.split_notebook(history_id, captured.content)
+
+    def _captured_content(self, path: str, captured: Captured) -> bytes | None:
+        data = self.captured_bytes(captured)
+        return None if data is None else self._saved(path, data)
+
+    def _saved_file(self, event: SaveEvent) -> bytes | None:
+        data = self._read(event.os_path) if event.os_path else None
+        return None if data is None else self._saved(event.path, data)
+
+    def _saved(self, path: str, data: bytes) -> bytes | None:
+        """Bytes a save wrote, redacted here only when no pre-save hook did it already."""
+        if self._too_big(path, data):
+            return None
+        return data if self.saves_redacted else self._redacted(path, data)
 
     def _unchanged_since(self, event: SaveEvent) -> bool:
         """No other save of this file has started since the event's save finished."""
@@ -456,19 +493,17 @@ class HistoryRecorder:
         beside it until the write is done, so a read racing a save can see it truncated (even
         empty, with size and time holding still). A read counts only when no backup exists
         before or after it and size and time did not move. Giving up is safe: the save that was
-        under way enqueues its own version when it finishes.
+        under way enqueues its own version when it finishes. A symlink is never followed.
         """
         folder, name = os.path.split(os_path)
         intermediate = os.path.join(folder, ".~" + name)
         for _attempt in range(40):
             try:
-                busy = os.path.exists(intermediate)
-                before = os.stat(os_path)
-                fd = open_inside(self.root_dir or folder, os_path)
-                with os.fdopen(fd, "rb") as handle:
-                    data = handle.read(self.max_file_size + 1)
-                after = os.stat(os_path)
-                busy = busy or os.path.exists(intermediate)
+                busy = os.path.lexists(intermediate)
+                before = os.lstat(os_path)
+                data = read_saved_file(self.root_dir or folder, os_path, self.max_file_size)
+                after = os.lstat(os_path)
+                busy = busy or os.path.lexists(intermediate)
             except OSError as err:
                 log.warning("history: cannot read %s: %s", os_path, err)
                 return None
@@ -518,7 +553,7 @@ class HistoryRecorder:
             return redacted if isinstance(redacted, bytes) else data
         return str(self.redact(text)).encode("utf-8")
 
-    def _stage(self, history_id: str, event: SaveEvent, content: bytes) -> None:
+    def _stage(self, history_id: str, event: SaveEvent, content: bytes | SplitNotebook) -> None:
         pending = self._pending.get(history_id)
         authors = list(event.authors)
         first = event.monotonic

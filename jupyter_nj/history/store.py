@@ -5,9 +5,10 @@ Layout (git itself can read all of it: `git log`, `git show`, `git fsck`):
 - one ref per history, `refs/nj/files/<history id>`, a linear chain of commits (the history id is
   the jupyter_server_fileid file id of the file's first version);
 - a notebook version's tree holds `notebook.json` (the notebook with every code cell's outputs
-  removed, cell ids kept) and `outputs/<cell key>/<n>` (one blob per output). Blobs are
-  content-addressed, so outputs that did not change cost nothing and an edit to one cell's source
-  adds only a new `notebook.json`, a root tree and a commit;
+  removed, cell ids kept) and `outputs/<cell key>/<n>` (one blob per output), written by
+  `split.NotebookSplitter`. Blobs are content-addressed, so outputs that did not change cost
+  nothing and an edit to one cell's source adds only a new `notebook.json`, a root tree and a
+  commit;
 - a notebook whose bytes are not nbformat's canonical form is kept whole as `notebook.ipynb`, so
   reassembly is always exact; any other file is kept as `file`;
 - the results folder captured with a version is the subtree `results/`;
@@ -32,7 +33,6 @@ import subprocess
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -40,6 +40,9 @@ from pathlib import Path
 from typing import Any
 
 import pygit2
+
+from .objects import BLOB_MODE, TREE_MODE, ObjectWriter, valid_entry_name
+from .split import NotebookSplitter, SplitNotebook, canonical_notebook_bytes, cell_keys
 
 REF_PREFIX = "refs/nj/files/"
 NOTES_PREFIX = "refs/notes/nj/"
@@ -51,12 +54,7 @@ NOTEBOOK_RAW = "notebook.ipynb"
 FILE_BLOB = "file"
 OUTPUTS_TREE = "outputs"
 RESULTS_TREE = "results"
-BLOB_MODE = pygit2.enums.FileMode.BLOB
-TREE_MODE = pygit2.enums.FileMode.TREE
-_VALID_CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _TRAILER = re.compile(r"^(Nj-[A-Za-z-]+): ?(.*)$")
-# Canonical text of recently seen outputs, kept to skip re-encoding them (bytes of text).
-OUTPUT_CACHE_BYTES = 64 * 1024 * 1024
 _SAFE_HISTORY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 
 
@@ -123,61 +121,12 @@ def notebook_kind(path: str) -> bool:
     return path.lower().endswith(".ipynb")
 
 
-def canonical_notebook_bytes(nb: Any) -> bytes:
-    """The bytes nbformat (and so jupyter_server) writes for a notebook dict."""
-    text = json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False, separators=(",", ": "))
-    return (text + "\n").encode("utf-8")
-
-
 def git_blob_id(content: bytes) -> str:
     """The id git gives a blob of these bytes (plain SHA-1 is several times faster than the
     collision-detecting one libgit2 uses, and equal for anything but a crafted collision)."""
     digest = hashlib.sha1(b"blob %d\x00" % len(content), usedforsecurity=False)
     digest.update(content)
     return digest.hexdigest()
-
-
-def _cell_keys(cells: Sequence[Any]) -> list[str]:
-    """A stable tree-entry name per cell: its id, or `#<index>` when the id is missing or reused.
-
-    `#` cannot appear in an nbformat cell id, so the two forms never collide.
-    """
-    seen: set[str] = set()
-    keys = []
-    for index, cell in enumerate(cells):
-        cell_id = cell.get("id") if isinstance(cell, dict) else None
-        if isinstance(cell_id, str) and _VALID_CELL_ID.match(cell_id) and cell_id not in seen:
-            seen.add(cell_id)
-            keys.append(cell_id)
-        else:
-            keys.append(f"#{index}")
-    return keys
-
-
-def _splices_back(inputs: str, spliced: list[str | None], content: bytes) -> bool:
-    """Whether the inputs text with each cell's outputs text put back is exactly `content`."""
-    marker = '\n   "outputs": []'
-    pieces = []
-    position = 0
-    for fragment in spliced:
-        found = inputs.find(marker, position)
-        if found < 0:
-            return False
-        end = found + len(marker)
-        if fragment is None:
-            pieces.append(inputs[position:end])
-        else:
-            pieces.append(inputs[position : end - 2])
-            pieces.append(fragment)
-        position = end
-    if inputs.find(marker, position) >= 0:
-        return False
-    pieces.append(inputs[position:])
-    return "".join(pieces).encode("utf-8") == content
-
-
-def _dump_output(output: Any) -> bytes:
-    return json.dumps(output, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class HistoryStore:
@@ -193,8 +142,8 @@ class HistoryStore:
         self.committer = committer
         self._local = threading.local()
         self._write_lock = threading.RLock()
-        self._output_cache: OrderedDict[bytes, tuple[pygit2.Oid, str]] = OrderedDict()
-        self._output_cache_bytes = 0
+        self.objects = ObjectWriter(self.path)
+        self._splitter = NotebookSplitter(self.objects)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not (self.path / "HEAD").exists():
             pygit2.init_repository(str(self.path), bare=True)
@@ -469,7 +418,7 @@ class HistoryStore:
         self,
         history_id: str,
         path: str,
-        content: bytes,
+        content: bytes | SplitNotebook,
         *,
         created: float | None = None,
         authors: Sequence[str] = (),
@@ -480,13 +429,17 @@ class HistoryStore:
     ) -> Version | None:
         """Record `content` as the newest version of a history; None if nothing changed.
 
-        "Nothing changed" means the same bytes and the same results folder as the newest version.
-        A checkpoint request for unchanged content marks the newest version as a checkpoint.
+        `content` is the saved bytes, or a notebook already written as objects by
+        `split_notebook` (what a save hands over: no bytes to parse, hash or encode again).
+        "Nothing changed" means the same content and the same results folder as the newest
+        version. A checkpoint request for unchanged content marks the newest version as a
+        checkpoint.
         """
         if not _SAFE_HISTORY_ID.match(history_id):
             raise HistoryError(f"Invalid history id {history_id!r}.")
         created = time.time() if created is None else created
-        content_oid = git_blob_id(content)
+        # A split notebook is identified by its tree, which says the same as a hash of its bytes.
+        content_oid = None if isinstance(content, SplitNotebook) else git_blob_id(content)
         with self._writing():
             repo = self.repo
             ref_name = REF_PREFIX + history_id
@@ -500,7 +453,12 @@ class HistoryStore:
                 else None
             )
             results_tree = self._results_tree(results) if results is not None else None
-            if parent is not None and tip_row is not None and tip_row[0] == content_oid:
+            if (
+                parent is not None
+                and tip_row is not None
+                and content_oid is not None
+                and tip_row[0] == content_oid
+            ):
                 assert isinstance(parent, pygit2.Commit)
                 parent_results = (
                     parent.tree[RESULTS_TREE].id if RESULTS_TREE in parent.tree else None
@@ -509,10 +467,10 @@ class HistoryStore:
                     if checkpoint and not tip_row[1]:
                         self._annotate(history_id, str(parent.id), checkpoint=True)
                     return None
-            kind, tree = self._content_tree(path, content)
+            kind, entries = self._content_entries(history_id, path, content)
             if results_tree is not None:
-                tree.insert(RESULTS_TREE, results_tree, TREE_MODE)
-            tree_oid = tree.write()
+                entries.append((RESULTS_TREE, TREE_MODE, results_tree))
+            tree_oid = self.objects.tree(entries)
             if parent is not None:
                 assert isinstance(parent, pygit2.Commit)
                 if parent.tree_id == tree_oid:
@@ -527,7 +485,7 @@ class HistoryStore:
                 f"Nj-Kind: {kind}",
                 f"Nj-Size: {len(content)}",
                 f"Nj-Time: {created:.6f}",
-                f"Nj-Content: {content_oid}",
+                *([f"Nj-Content: {content_oid}"] if content_oid else []),
                 *(f"Nj-Author: {_one_line(name)}" for name in names),
             ]
             if checkpoint:
@@ -535,14 +493,17 @@ class HistoryStore:
             if restored_from:
                 trailers.append(f"Nj-Restored-From: {restored_from}")
             full_message = _one_line(first_line) + "\n\n" + "\n".join(trailers) + "\n"
-            author = pygit2.Signature(_sig_name(names[0]), SIGNATURE_EMAIL, int(created), 0)
-            committer = pygit2.Signature(self.committer, SIGNATURE_EMAIL, int(created), 0)
-            commit_oid = repo.create_commit(
-                None, author, committer, full_message, tree_oid, [parent.id] if parent else []
+            commit_oid = self.objects.commit(
+                tree_oid,
+                [parent.id] if parent else [],
+                (_sig_name(names[0]), int(created)),
+                (_sig_name(self.committer), int(created)),
+                SIGNATURE_EMAIL,
+                full_message,
             )
             # The ref moves only after every object it needs exists: a crash before this line
             # leaves unreferenced objects, never a ref to something missing.
-            self._set_ref(ref_name, commit_oid, parent.id if parent else None)
+            self.objects.set_ref(ref_name, commit_oid)
             seq_row = (
                 self.db.execute(
                     "SELECT seq FROM versions WHERE id = ?", (str(parent.id),)
@@ -571,19 +532,7 @@ class HistoryStore:
                 self._index_version(version, content_oid)
             return version
 
-    def _set_ref(self, name: str, target: pygit2.Oid, expected: pygit2.Oid | None) -> None:
-        repo = self.repo
-        for attempt in range(2):
-            try:
-                repo.references.create(name, target, force=True)
-                return
-            except (pygit2.GitError, OSError):
-                if attempt:
-                    raise
-                # A writer killed while holding the ref's lock file; we hold the store lock.
-                self._remove_stale_ref_locks()
-
-    def _index_version(self, v: Version, content_oid: str) -> None:
+    def _index_version(self, v: Version, content_oid: str | None) -> None:
         with self.db as con:
             con.execute(
                 "INSERT OR REPLACE INTO versions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -610,112 +559,65 @@ class HistoryStore:
                 (v.history_id, v.path, v.id),
             )
 
-    def _content_tree(self, path: str, content: bytes) -> tuple[str, pygit2.TreeBuilder]:
-        repo = self.repo
-        tree = repo.TreeBuilder()
-        if notebook_kind(path):
-            split = self._split_notebook(content)
-            if split is not None:
-                inputs, outputs_tree = split
-                tree.insert(NOTEBOOK_INPUTS, repo.create_blob(inputs), BLOB_MODE)
-                if outputs_tree is not None:
-                    tree.insert(OUTPUTS_TREE, outputs_tree, TREE_MODE)
-                return "notebook", tree
-            tree.insert(NOTEBOOK_RAW, repo.create_blob(content), BLOB_MODE)
-            return "notebook-raw", tree
-        tree.insert(FILE_BLOB, repo.create_blob(content), BLOB_MODE)
-        return "file", tree
+    def split_notebook(self, history_id: str, notebook: Any) -> SplitNotebook | None:
+        """Write a contents-API notebook's objects for `commit`; None: commit its bytes instead."""
+        with self._writing():
+            return self._splitter.split(history_id, notebook)
 
-    def _split_notebook(self, content: bytes) -> tuple[bytes, pygit2.Oid | None] | None:
-        """(inputs blob bytes, outputs tree) when `content` is a canonical nbformat notebook.
+    def _content_entries(
+        self, history_id: str, path: str, content: bytes | SplitNotebook
+    ) -> tuple[str, list[tuple[str, int, pygit2.Oid]]]:
+        """The kind of a version and the root tree entries that hold its content."""
+        if isinstance(content, bytes) and notebook_kind(path):
+            split = self._split_bytes(history_id, content)
+            if split is None:
+                return "notebook-raw", [(NOTEBOOK_RAW, BLOB_MODE, self.objects.blob(content))]
+            content = split
+        if isinstance(content, SplitNotebook):
+            entries = [(NOTEBOOK_INPUTS, BLOB_MODE, content.inputs_blob)]
+            if content.outputs_tree is not None:
+                entries.append((OUTPUTS_TREE, TREE_MODE, content.outputs_tree))
+            return "notebook", entries
+        return "file", [(FILE_BLOB, BLOB_MODE, self.objects.blob(content))]
 
-        The split is only used when joining the parts again gives `content` byte for byte; that
-        is checked by splicing each output's canonical text (cached per output, so unchanged
-        outputs are neither re-encoded nor re-hashed) into the inputs' canonical text.
-        """
+    def _split_bytes(self, history_id: str, content: bytes) -> SplitNotebook | None:
+        """The split of saved notebook bytes, used only when joining it again gives `content`
+        byte for byte (anything else, such as a hand-edited file, is kept whole)."""
         try:
-            nb = json.loads(content)
-        except ValueError:
+            notebook = notebook_model(content)
+        except (HistoryError, UnicodeDecodeError, ValueError, TypeError, AttributeError):
             return None
-        cells = nb.get("cells") if isinstance(nb, dict) else None
-        if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
+        split = self._splitter.split(history_id, notebook)
+        if split is None or not split.matches(content):
             return None
-        repo = self.repo
-        outputs = repo.TreeBuilder()
-        count = 0
-        # One entry per cell that has an "outputs" key, in order: its outputs' canonical text,
-        # or None when it has none (the inputs text then already holds the right "[]").
-        spliced: list[str | None] = []
-        for key, cell in zip(_cell_keys(cells), cells, strict=True):
-            if "outputs" not in cell:
-                continue
-            cell_outputs = cell["outputs"]
-            if not isinstance(cell_outputs, list) or not cell_outputs:
-                spliced.append(None)
-                continue
-            cell_tree = repo.TreeBuilder()
-            parts = []
-            for n, output in enumerate(cell_outputs):
-                oid, fragment = self._stored_output(output)
-                cell_tree.insert(str(n), oid, BLOB_MODE)
-                parts.append(fragment)
-            outputs.insert(key, cell_tree.write(), TREE_MODE)
-            spliced.append("[\n" + ",\n".join(parts) + "\n   ]")
-            cell["outputs"] = []
-            count += 1
-        inputs = canonical_notebook_bytes(nb)
-        if not _splices_back(inputs.decode("utf-8"), spliced, content):
-            return None
-        return inputs, (outputs.write() if count else None)
-
-    def _stored_output(self, output: Any) -> tuple[pygit2.Oid, str]:
-        """The blob of one output (written if new) and its canonical text inside a notebook."""
-        data = _dump_output(output)
-        # A fast digest spares libgit2's collision-detecting SHA-1 and the pure-Python indented
-        # encoding for outputs seen before (most outputs of most saves).
-        digest = hashlib.blake2b(data, digest_size=20).digest()
-        cached = self._output_cache.get(digest)
-        if cached is not None:
-            self._output_cache.move_to_end(digest)
-            return cached
-        oid = self.repo.create_blob(data)
-        text = json.dumps(
-            output, sort_keys=True, indent=1, ensure_ascii=False, separators=(",", ": ")
-        )
-        fragment = "\n".join("    " + line for line in text.split("\n"))
-        self._output_cache[digest] = (oid, fragment)
-        self._output_cache_bytes += len(fragment)
-        while self._output_cache_bytes > OUTPUT_CACHE_BYTES and self._output_cache:
-            _, (_, dropped) = self._output_cache.popitem(last=False)
-            self._output_cache_bytes -= len(dropped)
-        return oid, fragment
+        return split
 
     def _results_tree(self, results: ResultsSnapshot) -> pygit2.Oid | None:
         if not results.files:
             return None
-        repo = self.repo
         nested: dict[str, Any] = {}
         for rel, (oid, _size) in results.files.items():
-            node = nested
             parts = rel.split("/")
+            if not all(valid_entry_name(part) for part in parts):
+                continue
+            node = nested
             for part in parts[:-1]:
                 node = node.setdefault(part, {})
             node[parts[-1]] = oid
 
         def write(node: dict[str, Any]) -> pygit2.Oid:
-            builder = repo.TreeBuilder()
-            for name, child in node.items():
-                if isinstance(child, dict):
-                    builder.insert(name, write(child), TREE_MODE)
-                else:
-                    builder.insert(name, child, BLOB_MODE)
-            return builder.write()
+            return self.objects.tree(
+                (name, TREE_MODE, write(child))
+                if isinstance(child, dict)
+                else (name, BLOB_MODE, child)
+                for name, child in node.items()
+            )
 
         return write(nested)
 
-    def add_result_blob(self, data: bytes) -> pygit2.Oid:
-        """Store one results-folder file as a blob (deduplicated by content)."""
-        return self.repo.create_blob(data)
+    def add_result_file(self, data: bytes) -> pygit2.Oid:
+        """Store one results-folder file's bytes as a blob (deduplicated by content)."""
+        return self.objects.blob(data)
 
     # -- annotations: labels and checkpoint marks ------------------------------------------
 
@@ -963,7 +865,7 @@ def _assemble_notebook(repo: pygit2.Repository, tree: pygit2.Tree) -> dict[str, 
     outputs_tree = repo[tree[OUTPUTS_TREE].id]
     assert isinstance(outputs_tree, pygit2.Tree)
     cells = nb.get("cells", [])
-    for key, cell in zip(_cell_keys(cells), cells, strict=True):
+    for key, cell in zip(cell_keys(cells), cells, strict=True):
         if key in outputs_tree:
             cell_tree = repo[outputs_tree[key].id]
             assert isinstance(cell_tree, pygit2.Tree)

@@ -7,8 +7,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jupyter_nj.history.recorder import HistoryRecorder
+import nbformat
+
+from jupyter_nj.history.recorder import HistoryRecorder, ResultsCapture
 from jupyter_nj.history.store import HistoryStore
+
+from .conftest import make_notebook
 
 
 def save(recorder: HistoryRecorder, path: Path, text: str) -> None:
@@ -103,3 +107,63 @@ def test_redaction_runs_before_a_version_is_written_and_big_files_are_skipped(
     assert b"hunter2" not in every_object and b"[secret]" in every_object
     assert seen == ["str"]
     assert texts(store, "big.txt") == []
+
+
+def test_symlinks_planted_in_the_notebook_folder_are_never_followed(tmp_path: Path) -> None:
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("outside the root\n")
+    root = tmp_path / "root"
+    (root / "nb.results" / "linked").parent.mkdir(parents=True)
+    (root / "nb.results" / "kept.txt").write_text("kept\n")
+    (root / "nb.results" / "leak.txt").symlink_to(secret)
+    (root / "nb.results" / "linked").symlink_to(secret.parent, target_is_directory=True)
+    (root / "notes.txt").symlink_to(secret)
+    store = HistoryStore(tmp_path / "h.git")
+    recorder = HistoryRecorder(store, quiet_period=0, results=ResultsCapture(store, ignore=[]))
+    recorder.start()
+    # A save with no captured content makes the recorder read the file: a symlink is refused.
+    recorder.post_save_hook(
+        model={"type": "file", "path": "notes.txt"}, os_path=str(root / "notes.txt")
+    )
+    nb = make_notebook("x", cells=2)
+    data = (nbformat.writes(nbformat.from_dict(nb)) + "\n").encode()
+    (root / "nb.ipynb").write_bytes(data)
+    recorder.post_save_hook(
+        model={"type": "notebook", "path": "nb.ipynb"}, os_path=str(root / "nb.ipynb")
+    )
+    recorder.flush().result(10)
+    recorder.stop()
+    assert texts(store, "notes.txt") == []
+    hid = store.find_history(None, "nb.ipynb")
+    assert hid is not None
+    latest = store.latest(hid)
+    assert latest is not None and store.content(latest.id) == data
+    assert [r.path for r in store.results(latest.id)] == ["kept.txt"]
+
+
+def test_a_saved_notebook_is_stored_from_its_model_and_the_file_decides_when_they_differ(
+    tmp_path: Path,
+) -> None:
+    store = HistoryStore(tmp_path / "h.git")
+    recorder = HistoryRecorder(store, quiet_period=0)
+    recorder.start()
+    path = tmp_path / "nb.ipynb"
+    written = []
+    for n, hand_edited in enumerate([False, False, True]):
+        nb = make_notebook(f"v{n}", cells=4)
+        model = {"type": "notebook", "format": "json", "content": nb, "path": path.name}
+        recorder.pre_save_hook(model=model, path=path.name)
+        data = (nbformat.writes(nbformat.from_dict(nb)) + "\n").encode()
+        if hand_edited:  # the file is not what the model gives (another writer, a repair)
+            data = data.replace(b'"nbformat": 4', b'"nbformat":   4')
+        path.write_bytes(data)
+        written.append(data)
+        recorder.post_save_hook(model={"type": "notebook", "path": path.name}, os_path=str(path))
+        recorder.flush().result(10)
+    recorder.stop()
+    hid = store.find_history(None, "nb.ipynb")
+    assert hid is not None
+    versions, _ = store.versions(hid, 10)
+    assert [store.content(v.id) for v in reversed(versions)] == written
+    assert [v.kind for v in reversed(versions)] == ["notebook", "notebook", "notebook-raw"]

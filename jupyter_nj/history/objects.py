@@ -1,0 +1,121 @@
+"""Writing git objects and refs without holding the interpreter lock through disk waits.
+
+pygit2 keeps Python's global interpreter lock while libgit2 writes a loose object or moves a ref.
+On a busy disk one such write can wait 100 ms for the filesystem journal, and for all that time
+no other thread runs: the server's event loop (every collaborator's edits) stalls behind a
+history write. The few object kinds a version needs (blobs, trees, commits, and its ref) are
+simple to write in git's own loose format with the standard library, whose hashing, compression
+and file calls release the lock; everything else (reading, notes, repacks) stays with pygit2 and
+the git CLI, which read these objects like any others (`git fsck` checks them in the tests).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+
+import pygit2
+
+BLOB_MODE = 0o100644
+TREE_MODE = 0o040000
+# Loose objects are read far more often than written, but they are repacked every few hundred
+# versions anyway; fast compression keeps the write cheap.
+COMPRESSION = 1
+_FORBIDDEN_NAMES = {"", ".", ".."}
+
+
+def valid_entry_name(name: str) -> bool:
+    """Whether git accepts `name` as one tree entry (no separators, no `.git`)."""
+    return (
+        name not in _FORBIDDEN_NAMES
+        and "/" not in name
+        and "\0" not in name
+        and name.lower() != ".git"
+    )
+
+
+class ObjectWriter:
+    """Loose objects and refs of one bare repository, written as git writes them."""
+
+    def __init__(self, git_dir: str | os.PathLike[str]) -> None:
+        self.git_dir = Path(git_dir)
+        self.objects = self.git_dir / "objects"
+
+    def blob(self, data: bytes) -> pygit2.Oid:
+        return self._write(b"blob", data)
+
+    def tree(self, entries: Iterable[tuple[str, int, pygit2.Oid]]) -> pygit2.Oid:
+        """A tree of (name, mode, id) entries, in git's order (a subtree sorts as `name/`)."""
+        rows = []
+        for name, mode, oid in entries:
+            if not valid_entry_name(name):
+                raise ValueError(f"{name!r} cannot be a tree entry")
+            raw = name.encode("utf-8")
+            rows.append((raw + b"/" if mode == TREE_MODE else raw, b"%o %s\0" % (mode, raw), oid))
+        rows.sort(key=lambda row: row[0])
+        return self._write(b"tree", b"".join(head + oid.raw for _key, head, oid in rows))
+
+    def commit(
+        self,
+        tree: pygit2.Oid,
+        parents: Iterable[pygit2.Oid],
+        author: tuple[str, int],
+        committer: tuple[str, int],
+        email: str,
+        message: str,
+    ) -> pygit2.Oid:
+        """A commit; `author` and `committer` are (name, unix time), both in UTC."""
+        lines = [f"tree {tree}"]
+        lines += [f"parent {parent}" for parent in parents]
+        lines.append(f"author {author[0]} <{email}> {author[1]} +0000")
+        lines.append(f"committer {committer[0]} <{email}> {committer[1]} +0000")
+        return self._write(b"commit", ("\n".join(lines) + "\n\n" + message).encode("utf-8"))
+
+    def set_ref(self, name: str, target: pygit2.Oid) -> None:
+        """Point ref `name` at `target`: a lock file renamed into place, as git does.
+
+        The caller holds the store's lock, so a lock file found here was left by a writer
+        that died; it is replaced.
+        """
+        path = self.git_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = path.with_name(path.name + ".lock")
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        try:
+            _write_all(fd, f"{target}\n".encode("ascii"))
+        finally:
+            os.close(fd)
+        os.replace(lock, path)
+
+    def _write(self, kind: bytes, body: bytes) -> pygit2.Oid:
+        header = b"%s %d\0" % (kind, len(body))
+        digest = hashlib.sha1(header, usedforsecurity=False)
+        digest.update(body)
+        oid = pygit2.Oid(raw=digest.digest())
+        hexid = str(oid)
+        folder = self.objects / hexid[:2]
+        target = folder / hexid[2:]
+        if os.path.exists(target):
+            return oid
+        compressor = zlib.compressobj(COMPRESSION)
+        data = compressor.compress(header) + compressor.compress(body) + compressor.flush()
+        folder.mkdir(exist_ok=True)
+        temporary = folder / f"tmp_obj_{secrets.token_hex(8)}"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        try:
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
+        # Another writer may have stored the same object meanwhile: either copy is the object.
+        os.replace(temporary, target)
+        return oid
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
