@@ -1,6 +1,6 @@
-"""History's failure answers through REST, on the server's default `process` diff executor: a store
-that cannot be opened is a 503 (and saves keep working), a diff past its time limit is a 504 (and
-the next diff still works)."""
+"""History's failure answers through REST, on the server's default `process` diff executor: a
+store that cannot be opened is a 503 (and saves and runtimes keep working), a diff past its time
+limit is a 504 (and the next diff still works)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from ..runtimes.conftest import start_session_kernel, write_mini_definition
 from .conftest import flush, history, history_manager, make_notebook, save_notebook
 
 EXTENSIONS = {"jupyter_nj": True, "jupyter_server_fileid": True, "nbdime": True}
@@ -38,10 +39,17 @@ class TestStoreThatCannotBeOpened:
         data.mkdir()
         # A plain file where the store's folder belongs: no store can be opened there.
         (data / "history.git").write_text("not a git repository\n")
-        return server_config({"nj_dir": str(data)})
+        write_mini_definition(tmp_path / "definitions")
+        return server_config(
+            {
+                "nj_dir": str(data),
+                "environment_paths": [str(tmp_path / "definitions")],
+                "runtime_backend": "local",
+            }
+        )
 
-    async def test_every_history_call_is_a_clear_503_and_saves_still_work(
-        self, jp_fetch: Any
+    async def test_every_history_call_is_a_clear_503_and_saves_and_runtimes_still_work(
+        self, jp_fetch: Any, jp_serverapp: Any
     ) -> None:
         response = await save_notebook(jp_fetch, "nb.ipynb", make_notebook("one"))
         assert response.code in {200, 201}
@@ -61,6 +69,15 @@ class TestStoreThatCannotBeOpened:
         assert status["version"]
         saved = await jp_fetch("api", "contents", "nb.ipynb")
         assert "one" in json.loads(saved.body)["content"]["cells"][0]["source"]
+
+        # A runtime starts for the notebook and runs a cell, with no store to record into.
+        await jp_fetch("nj", "api", "environments", "mini", "build", method="POST", body="{}")
+        session = await start_session_kernel(jp_fetch, jp_serverapp, "nb.ipynb", "nj-mini")
+        try:
+            status, out, ename = await session.run("print('ran', 6 * 7)")
+        finally:
+            await session.shutdown()
+        assert (status, ename, out.split()) == ("ok", "", ["ran", "42"])
 
 
 class TestDiffPastItsTimeLimit:

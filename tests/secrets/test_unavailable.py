@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from ..runtimes.conftest import BUILTIN, start_session_kernel
+from ..runtimes.conftest import start_session_kernel, write_mini_definition
 from ..services import free_loopback_port
 
 
 @pytest.fixture
 def jp_server_config(tmp_path: Path) -> dict[str, Any]:
-    # `mini`: ipykernel only, on the local backend (a venv from bash's small lock).
-    mini = tmp_path / "definitions" / "mini"
-    mini.mkdir(parents=True)
-    (mini / "environment.toml").write_text(
-        'name = "mini"\ndisplay_name = "Mini"\nlanguage = "python"\npython = "3.11"\n'
-        'kernel = ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]\n'
-    )
-    shutil.copyfile(BUILTIN / "bash" / "requirements.lock", mini / "requirements.lock")
+    definitions = tmp_path / "definitions"
+    write_mini_definition(definitions)
     return {
         "ServerApp": {
             "jpserver_extensions": {"jupyter_nj": True},
@@ -35,7 +28,7 @@ def jp_server_config(tmp_path: Path) -> dict[str, Any]:
             "vault_token": "nj-unused-token-1234",
             "vault_timeout": 2,
             "nj_dir": str(tmp_path / "nj"),
-            "environment_paths": [str(mini.parent)],
+            "environment_paths": [str(definitions)],
             "runtime_backend": "local",
         },
     }
