@@ -28,15 +28,21 @@ def definitions_dir(nj_session_dir: Path) -> Path:
     folder = nj_session_dir / "definitions"
     for name in ("python", "bash"):
         shutil.copytree(BUILTIN / name, folder / name)
+    write_mini_definition(folder)
+    return folder
+
+
+def write_mini_definition(folder: Path) -> Path:
+    """`folder/mini`: an environment with ipykernel and nothing heavy, quick to build locally."""
     mini = folder / "mini"
-    mini.mkdir()
+    mini.mkdir(parents=True)
     (mini / "environment.toml").write_text(
         'name = "mini"\ndisplay_name = "Mini"\nlanguage = "python"\npython = "3.11"\n'
         'kernel = ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]\n'
     )
     # bash's lock holds ipykernel, pip and uv and nothing heavy.
     shutil.copyfile(BUILTIN / "bash" / "requirements.lock", mini / "requirements.lock")
-    return folder
+    return mini
 
 
 @pytest.fixture(scope="module", autouse=True)

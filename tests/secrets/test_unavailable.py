@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from ..runtimes.conftest import start_session_kernel, write_mini_definition
 from ..services import free_loopback_port
 
 
 @pytest.fixture
-def jp_server_config() -> dict[str, Any]:
+def jp_server_config(tmp_path: Path) -> dict[str, Any]:
+    definitions = tmp_path / "definitions"
+    write_mini_definition(definitions)
     return {
         "ServerApp": {
             "jpserver_extensions": {"jupyter_nj": True},
@@ -23,6 +27,9 @@ def jp_server_config() -> dict[str, Any]:
             "vault_url": f"http://127.0.0.1:{free_loopback_port()}",
             "vault_token": "nj-unused-token-1234",
             "vault_timeout": 2,
+            "nj_dir": str(tmp_path / "nj"),
+            "environment_paths": [str(definitions)],
+            "runtime_backend": "local",
         },
     }
 
@@ -53,9 +60,21 @@ async def test_unreachable_vault_is_a_clear_503_and_runtimes_still_start(
         },
     }
     await jp_fetch("api", "contents", "nb.ipynb", method="PUT", body=json.dumps(notebook))
-    manager = jp_serverapp.web_app.settings["nj_app"].secrets_manager
-    runtime = await manager.runtime_environment("nb.ipynb", "someone")
-    assert runtime.attached == ["KEY"]
-    assert runtime.injected == []
-    assert runtime.skipped == {"KEY": "vault-unreachable"}
-    assert runtime.env["NJ_SECRETS_TOKEN"]
+    await jp_fetch("nj", "api", "environments", "mini", "build", method="POST", body=json.dumps({}))
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "nb.ipynb", "nj-mini")
+    try:
+        status, out, ename = await session.run(
+            "import os\n"
+            "from jupyter_nj import secrets\n"
+            "print('KEY' in os.environ)\n"
+            "try:\n"
+            "    secrets.get('KEY')\n"
+            "except secrets.SecretsUnavailableError as err:\n"
+            "    print('unavailable', err.reason)\n"
+            "print('ran', 6 * 7)\n"
+        )
+    finally:
+        await session.shutdown()
+    assert (status, ename) == ("ok", ""), out
+    assert out.split() == ["False", "unavailable", "vault-unreachable", "ran", "42"], out
+    assert "nj-unused-token-1234" not in out
