@@ -9,8 +9,8 @@ server runs. Two guards close that:
   target is outside the server root or inside a folder runtimes must not reach (jupyter-nj's
   data, Jupyter's folders). Paths without links are untouched; `NJApp.follow_links_out_of_root`
   turns the guard off for sites that trust every runtime and link data in from elsewhere.
-- `read_inside` is how jupyter-nj itself reads a file a runtime can reach (history's re-read of a
-  saved file, results folders): each path component is opened without following links, so
+- `open_inside` is how jupyter-nj itself opens a file a runtime can reach (history's reads of
+  saved files, `history/disk.py`): each path component is opened without following links, so
   neither a swapped file nor a swapped parent folder leads it anywhere else, whatever the timing.
 """
 
@@ -80,18 +80,12 @@ def install_link_guard(contents_manager: Any, guard: LinkGuard) -> None:
         contents_manager.get = guarded_get_sync
 
 
-def read_inside(root: str, os_path: str) -> bytes:
-    """Read a file under `root` without following any link on the way (blocking).
-
-    Raises `OSError` (ELOOP for a link, ENOTDIR, ENOENT, EXDEV for a path outside the root).
-    """
-    fd = open_inside(root, os_path)
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read()
-
-
 def open_inside(root: str, os_path: str) -> int:
-    """A read-only descriptor of the regular file `os_path` under `root`, no link followed."""
+    """A read-only descriptor of the regular file `os_path` under `root`, no link followed.
+
+    Raises `OSError` (ELOOP for a link, ENOTDIR, ENOENT, EINVAL for a FIFO or device, EXDEV for
+    a path outside the root).
+    """
     real_root = os.path.realpath(root)
     # `os_path` may be spelled from the root as given or from its resolved form.
     for base in (os.path.abspath(root), real_root):

@@ -28,6 +28,17 @@ def jp_server_config(jp_root_dir: Any) -> dict[str, Any]:
     }
 
 
+def nj_server_config(nj: dict[str, Any]) -> dict[str, Any]:
+    """Server config with jupyter-nj alone, every request authenticated, and these NJApp traits."""
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"jupyter_nj": True},
+            "allow_unauthenticated_access": False,
+        },
+        "NJApp": nj,
+    }
+
+
 def collaborative_server_config(nj: dict[str, Any]) -> dict[str, Any]:
     """Server config with real-time rooms (jupyter_server_ydoc, file ids) that save quickly."""
     return {

@@ -88,6 +88,8 @@ class EnvironmentManager:
         self.backend_preference = backend_preference
         self.docker_host = docker_host
         self.event_logger: Any = None
+        # The server's start-up sweep of containers an earlier run left (runtimes/setup.py).
+        self.orphan_sweep: threading.Thread | None = None
         self._build_locks: dict[tuple[str, str], threading.Lock] = {}
 
     def use_event_logger(self, event_logger: Any) -> None:

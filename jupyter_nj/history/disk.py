@@ -1,10 +1,11 @@
 """The only places history reads files under the server root, and how they refuse symlinks.
 
 Code running in a runtime can write into the notebook's folder, so it can plant a symlink where
-the saved notebook or a results file should be, pointing anywhere the server can read. Every read
-here opens without following a final symlink (`O_NOFOLLOW`), accepts only regular files, and the
-results folder is walked through directory descriptors that never follow a symlinked folder
-(`os.fwalk`), so a folder swapped for a link mid-walk is not entered either.
+the saved notebook or a results file should be, pointing anywhere the server can read. Saved
+files (the recorder's check, the manager's "current" and checkpoint reads) are opened component
+by component from the server root with no link followed (`links.open_inside`); results files are
+opened with `O_NOFOLLOW`, regular files only, while the folder is walked through directory
+descriptors that never follow a symlinked folder (`os.fwalk`).
 """
 
 from __future__ import annotations
@@ -27,23 +28,24 @@ def read_regular_file(path: str, limit: int, *, dir_fd: int | None = None) -> by
     return _read_up_to(fd, limit)
 
 
-def read_saved_file(root: str, path: str, limit: int) -> bytes:
-    """Up to `limit` + 1 bytes of the regular file `path` under `root`, with no link followed
-    anywhere on the way (a parent folder swapped for a link is refused too)."""
+def read_saved_file(root: str, path: str, limit: int | None = None) -> bytes:
+    """Up to `limit` + 1 bytes (all of it when None) of the regular file `path` under `root`,
+    with no link followed anywhere on the way (a parent folder swapped for a link is refused)."""
     return _read_up_to(open_inside(root, path), limit)
 
 
-def _read_up_to(fd: int, limit: int) -> bytes:
+def _read_up_to(fd: int, limit: int | None) -> bytes:
     """Reads and closes `fd`."""
     try:
         chunks = []
-        left = limit + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 24))
+        left = None if limit is None else limit + 1
+        while left is None or left > 0:
+            chunk = os.read(fd, 1 << 24 if left is None else min(left, 1 << 24))
             if not chunk:
                 break
             chunks.append(chunk)
-            left -= len(chunk)
+            if left is not None:
+                left -= len(chunk)
         return b"".join(chunks) if len(chunks) != 1 else chunks[0]
     finally:
         os.close(fd)

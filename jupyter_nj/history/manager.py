@@ -22,9 +22,9 @@ from jupyter_server.utils import ensure_async
 
 from ..base import NJError, resolve_api_path
 from ..documents import LiveDocuments
-from ..links import read_inside
 from .checkpoints import AsyncHistoryCheckpoints, HistoryCheckpoints
 from .diff import DiffService, DiffTimeout
+from .disk import read_saved_file
 from .recorder import Captured, HistoryRecorder, Redactor, ResultsCapture
 from .store import (
     HistoryError,
@@ -317,7 +317,7 @@ class HistoryManager:
             return document.get()
         if not loc.exists:
             raise NJError(404, "not-found", f"{loc.path!r} no longer exists; diff two versions.")
-        data = await asyncio.to_thread(read_inside, str(self.root_dir), str(loc.os_path))
+        data = await asyncio.to_thread(read_saved_file, self.root_dir, str(loc.os_path))
         if notebook:
             try:
                 return await asyncio.to_thread(notebook_model, data)
@@ -410,7 +410,7 @@ class HistoryManager:
     def _checkpoint_bytes_sync(self, contents_mgr: Any, path: str) -> tuple[str | None, bytes]:
         os_path = contents_mgr._get_os_path(path) if hasattr(contents_mgr, "_get_os_path") else None
         if os_path is not None:
-            return os_path, read_inside(str(self.root_dir), os_path)
+            return os_path, read_saved_file(self.root_dir, os_path)
         raise FileNotFoundError(path)
 
     async def _checkpoint_bytes(self, contents_mgr: Any, path: str) -> tuple[str | None, bytes]:

@@ -50,13 +50,13 @@ def start_runtimes(app: Any) -> EnvironmentManager:
         # Off the startup path: listing and removing containers can take a while.
         # Only containers created before now: kernels this server starts meanwhile are not
         # orphans. Joined on stop, so no sweep outlives its server.
-        app._nj_orphan_sweep = threading.Thread(
+        manager.orphan_sweep = threading.Thread(
             target=_remove_orphans,
             args=(app, manager, time.time()),
             name="nj-orphans",
             daemon=True,
         )
-        app._nj_orphan_sweep.start()
+        manager.orphan_sweep.start()
     return manager
 
 
@@ -77,10 +77,9 @@ def _remove_orphans(app: Any, manager: EnvironmentManager, created_before: float
 
 async def stop_runtimes(app: Any) -> None:
     """Remove the warm pool's waiting containers (running kernels are the kernel manager's)."""
-    sweep = getattr(app, "_nj_orphan_sweep", None)
-    if sweep is not None:
-        await asyncio.to_thread(sweep.join)
     manager: EnvironmentManager | None = getattr(app, "environment_manager", None)
+    if manager is not None and manager.orphan_sweep is not None:
+        await asyncio.to_thread(manager.orphan_sweep.join)
     if manager is None or not WarmPool.instance().ready:
         return
     await asyncio.to_thread(_drain_pool, app, manager)

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from jupyter_nj.links import read_inside
+from jupyter_nj.links import open_inside
 
 
 def notebook_text(marker: str) -> str:
@@ -87,7 +87,12 @@ async def test_an_operator_can_let_the_server_follow_links(
     assert await status_of(jp_fetch, "api", "contents", "escape.ipynb") == 200
 
 
-def test_read_inside_follows_no_link_on_the_way(tmp_path: Path) -> None:
+def read_inside(root: str, path: str) -> bytes:
+    with os.fdopen(open_inside(root, path), "rb") as handle:
+        return handle.read()
+
+
+def test_open_inside_follows_no_link_on_the_way(tmp_path: Path) -> None:
     root = tmp_path / "root"
     (root / "sub").mkdir(parents=True)
     (root / "sub" / "nb.ipynb").write_text("mine")

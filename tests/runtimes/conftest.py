@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from ..conftest import nj_server_config
+
 REPO = Path(__file__).resolve().parents[2]
 BUILTIN = REPO / "environments"
 
@@ -85,13 +87,7 @@ def nj_config(nj_session_dir: Path, definitions_dir: Path, runtime_backend: str)
 
 @pytest.fixture
 def jp_server_config(jp_root_dir: Any, nj_config: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_nj": True},
-            "allow_unauthenticated_access": False,
-        },
-        "NJApp": nj_config,
-    }
+    return nj_server_config(nj_config)
 
 
 @pytest.fixture

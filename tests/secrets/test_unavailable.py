@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from ..conftest import nj_server_config
 from ..runtimes.conftest import start_session_kernel, write_mini_definition
 from ..services import free_loopback_port
 
@@ -17,12 +18,8 @@ from ..services import free_loopback_port
 def jp_server_config(tmp_path: Path) -> dict[str, Any]:
     definitions = tmp_path / "definitions"
     write_mini_definition(definitions)
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_nj": True},
-            "allow_unauthenticated_access": False,
-        },
-        "NJApp": {
+    return nj_server_config(
+        {
             "secrets_backend": "vault",
             "vault_url": f"http://127.0.0.1:{free_loopback_port()}",
             "vault_token": "nj-unused-token-1234",
@@ -30,8 +27,8 @@ def jp_server_config(tmp_path: Path) -> dict[str, Any]:
             "nj_dir": str(tmp_path / "nj"),
             "environment_paths": [str(definitions)],
             "runtime_backend": "local",
-        },
-    }
+        }
+    )
 
 
 async def test_unreachable_vault_is_a_clear_503_and_runtimes_still_start(

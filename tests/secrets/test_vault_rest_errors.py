@@ -12,25 +12,22 @@ import hvac
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from ..conftest import nj_server_config
 from ..services import OpenBaoServer, service_missing, start_openbao_dev_server
 
 pytestmark = pytest.mark.openbao
 
 
 def server_config(url: str, token: str) -> dict[str, Any]:
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_nj": True},
-            "allow_unauthenticated_access": False,
-        },
-        "NJApp": {
+    return nj_server_config(
+        {
             "secrets_backend": "vault",
             "vault_url": url,
             "vault_token": token,
             "vault_path_prefix": f"nj-tests/{uuid.uuid4().hex[:12]}",
             "vault_timeout": 5,
-        },
-    }
+        }
+    )
 
 
 async def secrets_calls_fail_with(jp_fetch: Any, reason: str, *never: str) -> list[str]:
