@@ -13,24 +13,29 @@ from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
-from traitlets import Bool, Float, Unicode, Union, default
+from traitlets import Bool, Float, Instance, Unicode, Union, default
 
 from . import __version__
 from .data_dir import LEGACY_FOLDER, default_data_dir, migrate_legacy_data
 from .documents import LiveDocuments
 from .environments.config import RuntimesConfig
+from .environments.manager import EnvironmentManager
 from .history.config import HistoryTraits
-from .history.setup import history_handlers, start_history, stop_history
+from .history.handlers import default_handlers as history_handlers
+from .history.manager import HistoryManager
+from .history.setup import start_history, stop_history
 from .links import LinkGuard, install_link_guard
 from .runtimes.boundary import RuntimeBoundary, server_boundary
+from .runtimes.handlers import default_handlers as runtimes_handlers
 from .runtimes.kernels import use_settling_kernel_managers
-from .runtimes.setup import runtimes_handlers, start_runtimes, stop_runtimes
+from .runtimes.setup import start_runtimes, stop_runtimes
 from .secrets.config import SecretsTraits, build_secrets_manager
-from .secrets.handlers import SecretAttachmentsHandler, SecretHandler, SecretsListHandler
+from .secrets.handlers import default_handlers as secrets_handlers
+from .secrets.manager import SecretsManager
 from .secrets.redaction import install_log_redaction, uninstall_log_redaction
 from .secrets.websocket import install_websocket_redaction
 from .status import BackendStatus, StatusManager
-from .status.handlers import StatusHandler
+from .status.handlers import default_handlers as status_handlers
 from .status.probes import probe_docker, probe_history_store, probe_vault
 
 API_PREFIX = "nj/api"
@@ -106,6 +111,18 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
         sites that trust every runtime.""",
     )
 
+    # -- the pillars' managers, built in initialize_settings (None: that pillar is off) ----------
+
+    status_manager = Instance(StatusManager, allow_none=True)
+    documents = Instance(LiveDocuments, allow_none=True)
+    secrets_manager = Instance(SecretsManager, allow_none=True)
+    history_manager = Instance(HistoryManager, allow_none=True)
+    history_unavailable = Unicode(
+        "History is turned off on this server (NJApp.history_enabled).",
+        help="Why history_manager is None, as the 503 of the history routes says it.",
+    )
+    environment_manager = Instance(EnvironmentManager, allow_none=True)
+
     @default("vault_url")
     def _default_vault_url(self) -> str:
         return os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or ""
@@ -178,44 +195,43 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
         self.status_manager = self.build_status_manager(self.serverapp)
         # Every pillar that writes into notebooks goes through the open real-time rooms.
         self.documents = LiveDocuments(self.serverapp)
-        self.init_secrets()
+        secrets = self.init_secrets()
         # After secrets: its pre-save hook redacts the content that history then captures, so
         # history redacts again only what reaches it without a save (live rooms, checkpoints).
         self.history_manager = start_history(
-            self, redact=self.secrets_manager.redact, saves_redacted=self.serverapp is not None
+            self, redact=secrets.redact, saves_redacted=self.serverapp is not None
         )
         self.environment_manager = start_runtimes(self)
         self.settings.update({"nj_app": self})
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend([(url_path_join("/", API_PREFIX, "status"), StatusHandler)])
-        self.handlers.extend(
-            [
-                (url_path_join("/", API_PREFIX, "secrets"), SecretsListHandler),
-                (url_path_join("/", API_PREFIX, r"secrets/([^/]+)"), SecretHandler),
-                (
-                    url_path_join("/", API_PREFIX, r"secret-attachments/(.+)"),
-                    SecretAttachmentsHandler,
-                ),
-            ]
-        )
-        self.handlers.extend(runtimes_handlers(url_path_join("/", API_PREFIX)))
-        self.handlers.extend(history_handlers(url_path_join("/", API_PREFIX)))
+        # Each pillar's handlers.py ends in `default_handlers`, patterns relative to /nj/api.
+        for pillar_handlers in (
+            status_handlers,
+            secrets_handlers,
+            runtimes_handlers,
+            history_handlers,
+        ):
+            self.handlers.extend(
+                (url_path_join("/", API_PREFIX, pattern), handler)
+                for pattern, handler in pillar_handlers
+            )
 
-    def init_secrets(self) -> None:
+    def init_secrets(self) -> SecretsManager:
         """Secrets manager, plus redaction of saved files and of the server log.
 
-        `self.secrets_manager.redact` is the callable to hand to other pillars (history).
+        Its `redact` is the callable to hand to other pillars (history).
         """
-        self.secrets_manager = build_secrets_manager(
-            self, self.serverapp, documents=getattr(self, "documents", None)
+        manager = self.secrets_manager = build_secrets_manager(
+            self, self.serverapp, documents=self.documents
         )
-        redactor = self.secrets_manager.redactor
+        redactor = manager.redactor
         if self.serverapp is not None:
             self.serverapp.contents_manager.register_pre_save_hook(redactor.pre_save_hook)
             install_websocket_redaction(self.settings)
         install_log_redaction(redactor)
-        self.secrets_manager.start()
+        manager.start()
+        return manager
 
     def runtime_boundary(self) -> RuntimeBoundary:
         """What container runtimes must never write, or see (runtimes/boundary.py).
@@ -225,7 +241,7 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
         wheelhouse, CA bundle) read-only.
         """
         if self._runtime_boundary is None:
-            manager = getattr(self, "environment_manager", None)
+            manager = self.environment_manager
             definitions = manager.definition_dirs if manager is not None else []
             self._runtime_boundary = server_boundary(
                 self.nj_data_path,
@@ -244,7 +260,7 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
         secrets pillar is off. It never raises for an unavailable store: the runtime then starts
         without those secrets.
         """
-        manager = getattr(self, "secrets_manager", None)
+        manager = self.secrets_manager
         if manager is None:
             return None
         return await manager.runtime_environment(notebook_path, user=None, kernel_id=kernel_id)
@@ -252,7 +268,7 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
     async def stop_extension(self) -> None:
         await stop_runtimes(self)
         stop_history(self)
-        manager = getattr(self, "secrets_manager", None)
+        manager = self.secrets_manager
         if manager is not None:
             await manager.stop()
             uninstall_log_redaction(manager.redactor)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+from http.client import responses
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -30,18 +32,30 @@ def nj_app_of(configurable: Any) -> Any:
     return None
 
 
-class NJError(Exception):
+class NJError(web.HTTPError):
     """An error the caller can act on: carries the HTTP status, a reason code and advice.
 
-    Managers raise it; `NJHandler` turns it into `{"message", "reason"}` with the status.
-    The message must never contain a secret value.
+    Managers raise it; as an `HTTPError`, tornado hands it to `NJHandler.write_error`, which
+    writes `{"message", "reason"}` with the status. The message must never contain a secret
+    value. (It is passed as an argument of the log format, so a `%` in it is kept as it is.)
     """
 
     def __init__(self, status: int, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.reason = reason
+        super().__init__(status, "%s", message, reason=reason)
+        self.reason: str = reason
         self.message = message
+
+    @property
+    def status(self) -> int:
+        return self.status_code
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> Any:
+        # Raised in the diff worker processes too: pickled as a plain NJError (subclasses take
+        # other arguments), with everything the handler writes.
+        return (NJError, (self.status_code, self.reason, self.message))
 
 
 class PathOutsideRoot(NJError):
@@ -98,10 +112,12 @@ def _fs_limit(folder: Path, name: str, fallback: int) -> int:
 class NJHandler(APIHandler):
     """Base of every jupyter-nj REST handler.
 
-    Every verb of a subclass must be wrapped with `@web.authenticated`; the test suite checks it by
-    calling every registered route without credentials. Errors are written as JSON
-    `{"message", "reason"}`; anything unexpected becomes a 500 with a generic message and the
-    traceback only in the server log.
+    Every verb of a subclass carries `@web.authenticated` and `@authorized`: the server's
+    Authorizer decides on `auth_resource` (one per pillar, `nj:<pillar>`) with the action of the
+    HTTP verb (GET reads, POST/PUT/DELETE write), so an operator can give a user read-only access
+    to history or none to secrets. `tests/foundation/test_auth.py` checks both decorators on every
+    registered route. Errors are written as JSON `{"message", "reason"}`; anything unexpected
+    becomes a 500 with a generic message and the traceback only in the server log.
     """
 
     auth_resource = "nj"
@@ -112,9 +128,18 @@ class NJHandler(APIHandler):
         return self.settings["nj_app"]
 
     def write_json(self, data: Any, status: int = 200) -> None:
+        """Answer with small JSON; large payloads go through `write_large_json`."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(data))
+
+    async def write_large_json(self, data: Any, status: int = 200) -> None:
+        """Answer with JSON that may be megabytes (a notebook version, a diff), serialised in a
+        worker thread so other requests and kernel messages are not held up meanwhile."""
+        body = await asyncio.to_thread(json.dumps, data)
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        await self.finish(body)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc_info = kwargs.get("exc_info")
@@ -132,18 +157,9 @@ class NJHandler(APIHandler):
                 "reason": "internal",
             }
         else:
-            body = {"message": self._reason, "reason": "http-error"}
+            body = {"message": responses.get(status_code, "HTTP error"), "reason": "http-error"}
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
-
-    def _handle_request_exception(self, e: BaseException) -> None:
-        if isinstance(e, NJError):
-            if self._finished:
-                return
-            self.set_status(e.status)
-            self.write_error(e.status, exc_info=(type(e), e, e.__traceback__))
-            return
-        super()._handle_request_exception(e)
 
     def read_json_body(self) -> dict[str, Any]:
         """The request body as a JSON object, or a 400 that says what is wrong with it."""

@@ -114,6 +114,8 @@ class LiveDocuments:
             raise NJError(500, "no-contents", "No contents manager is available.")
         try:
             model: dict[str, Any] = await ensure_async(cm.get(path, content=True, type="notebook"))
+        except NJError:
+            raise
         except HTTPError as err:
             if err.status_code == 404:
                 raise NJError(404, "not-found", f"No such notebook: {path!r}.") from None

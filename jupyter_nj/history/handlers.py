@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..base import NJError, NJHandler
@@ -12,28 +13,31 @@ from ..base import NJError, NJHandler
 class HistoryHandler(NJHandler):
     """GET lists versions (or returns one version, or a diff); POST restores or labels."""
 
+    auth_resource = "nj:history"
+
     @property
     def history(self) -> Any:
-        manager = getattr(self.nj, "history_manager", None)
+        manager = self.nj.history_manager
         if manager is None:
-            reason = getattr(self.nj, "history_unavailable", "") or "History is off on this server."
-            raise NJError(503, "history-unavailable", reason)
+            raise NJError(503, "history-unavailable", self.nj.history_unavailable)
         return manager
 
     @web.authenticated
+    @authorized
     async def get(self, path: str = "") -> None:
         version = self.get_query_argument("version", None)
         diff = self.get_query_argument("diff", None)
         if version is not None and diff is not None:
             raise NJError(400, "bad-query", "Ask for `version` or `diff`, not both.")
         if version is not None:
-            self.write_json(await self.history.get_version(path, version))
+            await self.write_large_json(await self.history.get_version(path, version))
         elif diff is not None:
             ignore = self.get_query_argument("ignore_outputs", "false").lower()
             if ignore not in {"true", "false", "1", "0", "yes", "no"}:
                 raise NJError(400, "bad-query", "`ignore_outputs` is true or false.")
             ignore_outputs = ignore in {"true", "1", "yes"}
-            self.write_json(await self.history.diff(path, diff, ignore_outputs=ignore_outputs))
+            diffed = await self.history.diff(path, diff, ignore_outputs=ignore_outputs)
+            await self.write_large_json(diffed)
         else:
             limit_arg = self.get_query_argument("limit", "50")
             try:
@@ -46,6 +50,7 @@ class HistoryHandler(NJHandler):
             self.write_json(await self.history.list_versions(path, limit=limit, before=before))
 
     @web.authenticated
+    @authorized
     async def post(self, path: str = "") -> None:
         body = self.read_json_body()
         if "restore" in body:
@@ -68,3 +73,7 @@ class HistoryHandler(NJHandler):
                 "bad-body",
                 'Send {"restore": "<version id>"} or {"label": "<text>", "version": "<id>"}.',
             )
+
+
+# Routes under /nj/api, mounted by NJApp.initialize_handlers like every pillar's.
+default_handlers = [(r"history/(.*)", HistoryHandler)]

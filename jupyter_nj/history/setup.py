@@ -1,4 +1,4 @@
-"""How app.py switches history on: build the manager, attach it, list its handlers, stop it."""
+"""How app.py switches history on: build the manager, attach it, stop it."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import sqlite3
 from typing import Any
 
 import pygit2
-from jupyter_server.utils import url_path_join
 
-from .handlers import HistoryHandler
 from .manager import HistoryManager, build_history_manager
 
 log = logging.getLogger(__name__)
@@ -42,18 +40,14 @@ def start_history(
         )
         return None
     if app.serverapp is not None:
-        manager.attach(app.serverapp, documents=getattr(app, "documents", None))
+        manager.attach(app.serverapp, documents=app.documents)
     else:
         manager.start()
     return manager
 
 
-def history_handlers(api_prefix: str) -> list[tuple[str, Any]]:
-    return [(url_path_join(api_prefix, r"history/(.*)"), HistoryHandler)]
-
-
 def stop_history(app: Any) -> None:
-    manager = getattr(app, "history_manager", None)
+    manager = app.history_manager
     if manager is not None:
         manager.stop()
         app.history_manager = None

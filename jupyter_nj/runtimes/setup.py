@@ -1,4 +1,4 @@
-"""How NJApp starts the runtimes pillar: manager, kernelspecs, orphan clean-up and routes."""
+"""How NJApp starts the runtimes pillar: manager, kernelspecs and orphan clean-up."""
 
 from __future__ import annotations
 
@@ -8,22 +8,11 @@ import threading
 import time
 from typing import Any
 
-from jupyter_server.utils import url_path_join
-
 from ..base import NJError
 from ..environments.docker_backend import docker_client
-from ..environments.handlers import (
-    EnvironmentBuildHandler,
-    EnvironmentHandler,
-    EnvironmentsHandler,
-)
 from ..environments.manager import EnvironmentManager
-from .handlers import RuntimeHandler, RuntimePinHandler, RuntimeSnapshotHandler
 from .pool import WarmPool
 from .provisioner import remove_orphan_kernels
-
-NAME = r"(?P<name>[^/]+)"
-KERNEL_ID = r"(?P<kernel_id>[^/]+)"
 
 
 def start_runtimes(app: Any) -> EnvironmentManager:
@@ -97,14 +86,3 @@ def _drain_pool(app: Any, manager: EnvironmentManager) -> None:
         app.log.info("jupyter-nj: removed %d waiting pooled runtime(s)", removed)
     finally:
         client.close()
-
-
-def runtimes_handlers(prefix: str) -> list[tuple[str, Any]]:
-    return [
-        (url_path_join(prefix, "environments"), EnvironmentsHandler),
-        (url_path_join(prefix, "environments", NAME), EnvironmentHandler),
-        (url_path_join(prefix, "environments", NAME, "build"), EnvironmentBuildHandler),
-        (url_path_join(prefix, "runtimes", KERNEL_ID), RuntimeHandler),
-        (url_path_join(prefix, "runtimes", KERNEL_ID, "pin"), RuntimePinHandler),
-        (url_path_join(prefix, "runtimes", KERNEL_ID, "snapshot"), RuntimeSnapshotHandler),
-    ]

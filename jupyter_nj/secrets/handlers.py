@@ -7,15 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..base import NJError, NJHandler
 
 
 class SecretsBaseHandler(NJHandler):
+    auth_resource = "nj:secrets"
+
     @property
     def manager(self) -> Any:
-        manager = getattr(self.nj, "secrets_manager", None)
+        manager = self.nj.secrets_manager
         if manager is None:
             raise NJError(503, "secrets-off", "Secrets are not available on this server.")
         return manager
@@ -26,16 +29,19 @@ class SecretsBaseHandler(NJHandler):
 
 class SecretsListHandler(SecretsBaseHandler):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         self.write_json(await self.manager.list_secrets(self.principal()))
 
 
 class SecretHandler(SecretsBaseHandler):
     @web.authenticated
+    @authorized
     async def get(self, name: str) -> None:
         self.write_json(await self.manager.get_secret(self.principal(), name))
 
     @web.authenticated
+    @authorized
     async def put(self, name: str) -> None:
         record, created = await self.manager.put_secret(
             self.principal(), name, self.read_json_body()
@@ -43,6 +49,7 @@ class SecretHandler(SecretsBaseHandler):
         self.write_json(record, status=201 if created else 200)
 
     @web.authenticated
+    @authorized
     async def delete(self, name: str) -> None:
         await self.manager.delete_secret(self.principal(), name)
         self.set_status(204)
@@ -53,12 +60,22 @@ class SecretAttachmentsHandler(SecretsBaseHandler):
     """`metadata.nj.secrets` of one notebook: GET lists, PUT `{"secrets": [names]}` replaces."""
 
     @web.authenticated
+    @authorized
     async def get(self, path: str) -> None:
         self.write_json(await self.manager.attachments(self.principal(), path))
 
     @web.authenticated
+    @authorized
     async def put(self, path: str) -> None:
         body = self.read_json_body()
         self.write_json(
             await self.manager.set_attachments(self.principal(), path, body.get("secrets"))
         )
+
+
+# Routes under /nj/api, mounted by NJApp.initialize_handlers like every pillar's.
+default_handlers = [
+    (r"secrets", SecretsListHandler),
+    (r"secrets/([^/]+)", SecretHandler),
+    (r"secret-attachments/(.+)", SecretAttachmentsHandler),
+]
