@@ -10,15 +10,23 @@ which goes through the shared document when a room is open and the contents mana
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import errno
+import json
 import logging
+import os
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from jupyter_server.services.contents.fileio import FileManagerMixin
 from jupyter_server.utils import ensure_async
+from jupyter_server_ydoc.utils import encode_file_path, room_id_from_encoded_path
 from tornado.web import HTTPError
 
 from .base import NJError, resolve_api_path
+from .links import open_inside
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +42,17 @@ class LiveDocuments:
     read and write goes through `contents_manager`.
     """
 
+    # Metadata of notebooks on disk, by file identity and modification: pins and attached
+    # secrets are read at every kernel start and every `secrets.get()`, and a large notebook must
+    # not be parsed each time.
+    METADATA_CACHE_SIZE = 256
+
     def __init__(self, serverapp: Any = None, contents_manager: Any = None) -> None:
         self.serverapp = serverapp
         self._contents_manager = contents_manager
+        self._metadata_cache: OrderedDict[str, tuple[tuple[int, ...], dict[str, Any]]] = (
+            OrderedDict()
+        )
 
     @property
     def contents_manager(self) -> Any:
@@ -71,8 +87,10 @@ class LiveDocuments:
         file_id = file_id or self.file_id(path)
         if server is None or not file_id:
             return None
-        kind = "json:notebook" if notebook_kind(path) else "text:file"
-        return server.rooms.get(f"{kind}:{file_id}")
+        # The room id as jupyter-collaboration spells it for the file's document.
+        spec = ("json", "notebook") if notebook_kind(path) else ("text", "file")
+        room_id = room_id_from_encoded_path(encode_file_path(*spec, file_id))
+        return server.rooms[room_id] if server.room_exists(room_id) else None
 
     async def shared_document(self, path: str, file_id: str | None = None) -> Any:
         """The live shared model of the file's open room (edits reach every collaborator and
@@ -127,13 +145,63 @@ class LiveDocuments:
         return model
 
     async def notebook_metadata(self, path: str) -> tuple[str, dict[str, Any]]:
-        """(API path, the notebook's metadata as collaborators see it now)."""
+        """(API path, the notebook's metadata as collaborators see it now).
+
+        The open room's shared document first; else, for notebooks on this server's disk, the
+        saved file, parsed in a worker thread and cached while it is unchanged; else the
+        contents manager (other stores, and notebooks reached through a link inside the root).
+        """
         path = self.notebook_path(path)
         document = await self.shared_document(path)
         if document is not None:
-            return path, _shared_metadata(document)
+            return path, SharedNotebookMetadata(document).read()
+        root = self._disk_root()
+        if root is not None:
+            metadata = await asyncio.to_thread(self._metadata_on_disk, root, path)
+            if metadata is not None:
+                return path, metadata
         model = await self._saved_notebook(path)
         return model["path"], dict(model["content"].get("metadata", {}))
+
+    def _disk_root(self) -> str | None:
+        """The root folder of a file-backed contents manager (jupyter_server's sync and async
+        ones share this mixin), or None for other stores."""
+        cm = self.contents_manager
+        if not isinstance(cm, FileManagerMixin):
+            return None
+        return str(getattr(cm, "root_dir", "")) or None
+
+    def _metadata_on_disk(self, root: str, path: str) -> dict[str, Any] | None:
+        """The saved notebook's metadata, or None where the contents manager must answer (a
+        link on the way: the contents API decides whether to follow it)."""
+        try:
+            fd = open_inside(root, os.path.join(root, path))
+        except FileNotFoundError:
+            raise NJError(404, "not-found", f"No such notebook: {path!r}.") from None
+        except OSError as err:
+            if err.errno in (errno.ELOOP, errno.ENOTDIR, errno.EXDEV):
+                return None
+            raise NJError(
+                400, "unreadable", f"The notebook {path!r} cannot be read ({err.strerror})."
+            ) from None
+        with os.fdopen(fd, "rb") as file:
+            info = os.fstat(file.fileno())
+            key = (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
+            cached = self._metadata_cache.get(path)
+            if cached is not None and cached[0] == key:
+                self._metadata_cache.move_to_end(path)
+                return copy.deepcopy(cached[1])
+            data = file.read()
+        try:
+            metadata = json.loads(data).get("metadata", {})
+        except (ValueError, AttributeError):
+            metadata = None
+        if not isinstance(metadata, dict):
+            raise NJError(400, "bad-notebook", f"{path!r} is not valid notebook JSON.")
+        self._metadata_cache[path] = (key, metadata)
+        while len(self._metadata_cache) > self.METADATA_CACHE_SIZE:
+            self._metadata_cache.popitem(last=False)
+        return copy.deepcopy(metadata)
 
     async def edit_notebook_metadata(
         self, path: str, edit: Callable[[dict[str, Any]], None]
@@ -150,13 +218,14 @@ class LiveDocuments:
         document = await self.shared_document(path)
         if document is not None:
             # No await between reading and writing: nothing else can edit the document between.
-            before = _shared_metadata(document)
+            shared = SharedNotebookMetadata(document)
+            before = shared.read()
             notebook = {"metadata": copy.deepcopy(before)}
             edit(notebook)
             after = notebook["metadata"]
             changed = {k: v for k, v in after.items() if before.get(k) != v}
             if changed:
-                _set_shared_metadata(document, changed)
+                shared.set(changed)
             return path, after
         model = await self._saved_notebook(path)
         content = model["content"]
@@ -167,19 +236,30 @@ class LiveDocuments:
         return model["path"], content["metadata"]
 
 
-# jupyter_ydoc's YNotebook has no public per-key metadata access: it keeps the metadata as a Map
-# under `_ymeta["metadata"]` (written whenever the room loads the file), which is what JupyterLab's
-# `setMetadata(key, value)` writes to.
+class SharedNotebookMetadata:
+    """The top-level metadata of a jupyter_ydoc `YNotebook`, read and set key by key.
 
+    jupyter_ydoc has no public per-key metadata access: the notebook keeps its metadata as a Map
+    under `_ymeta["metadata"]` (written whenever the room loads the file), which is what
+    JupyterLab's `setMetadata(key, value)` writes to. This is the one place that relies on it;
+    `tests/foundation/test_live_documents.py` checks it against jupyter_ydoc, so a release that
+    changes the layout fails that test rather than editing the wrong thing.
+    """
 
-def _shared_metadata(document: Any) -> dict[str, Any]:
-    """The metadata of a shared notebook, without converting every cell of a large one."""
-    return dict(document._ymeta["metadata"].to_py() or {})
+    def __init__(self, document: Any) -> None:
+        self.document = document
 
+    @property
+    def _map(self) -> Any:
+        return self.document._ymeta["metadata"]
 
-def _set_shared_metadata(document: Any, changed: dict[str, Any]) -> None:
-    """Set some top-level metadata keys of a shared notebook, in one transaction."""
-    shared = document._ymeta["metadata"]
-    with document.ydoc.transaction():
-        for key, value in changed.items():
-            shared[key] = copy.deepcopy(value)
+    def read(self) -> dict[str, Any]:
+        """The metadata, without converting every cell of a large notebook."""
+        return dict(self._map.to_py() or {})
+
+    def set(self, changed: dict[str, Any]) -> None:
+        """Set some top-level keys, in one transaction."""
+        shared = self._map
+        with self.document.ydoc.transaction():
+            for key, value in changed.items():
+                shared[key] = copy.deepcopy(value)

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..base import NJError, resolve_api_path
+from ..base import NJError
 from ..documents import LiveDocuments
 from .backends import BackendUnavailable, SecretsBackend
 from .model import (
@@ -140,7 +139,6 @@ class SecretsManager:
         self.max_value_bytes = max_value_bytes
         self.credentials = RuntimeCredentials(credential_ttl_seconds, kernel_alive)
         self.socket_server = SecretsSocketServer(socket_folder, self.handle_runtime_request)
-        self._attachment_cache: dict[str, tuple[tuple[int, int], list[str]]] = {}
         if event_logger is not None:
             event_logger.register_event_schema(EVENT_SCHEMA_PATH)
 
@@ -292,45 +290,9 @@ class SecretsManager:
     # -- attachments (metadata.nj.secrets of a notebook) ----------------------------------------
 
     async def _attached_names(self, path: str) -> list[str]:
-        """The names a notebook attaches now. Read on every runtime request.
-
-        An open real-time room is asked first (it holds what collaborators see). For files on
-        disk the metadata is parsed in a worker thread and cached by modification time and
-        size, so a large notebook is not parsed for every `secrets.get()`. Other contents
-        managers are asked through their API.
-        """
-        root = getattr(self.contents_manager, "root_dir", None)
-        if (
-            not root
-            or not hasattr(self.contents_manager, "_get_os_path")
-            or self.documents.room(path.strip("/")) is not None
-        ):
-            return attached_names((await self.documents.notebook_metadata(path))[1])
-        path = path.strip("/")
-        os_path = resolve_api_path(root, path)
-        if not path.endswith(".ipynb"):
-            raise NJError(400, "not-a-notebook", f"{path!r} is not a notebook (.ipynb).")
-
-        def read() -> list[str]:
-            try:
-                stat = os_path.stat()
-            except FileNotFoundError:
-                raise NJError(404, "not-found", f"No such notebook: {path!r}.") from None
-            key = (stat.st_mtime_ns, stat.st_size)
-            cached = self._attachment_cache.get(str(os_path))
-            if cached is not None and cached[0] == key:
-                return cached[1]
-            try:
-                metadata = json.loads(os_path.read_bytes()).get("metadata", {})
-            except (ValueError, AttributeError):
-                raise NJError(
-                    400, "bad-notebook", f"{path!r} is not valid notebook JSON."
-                ) from None
-            names = attached_names(metadata)
-            self._attachment_cache[str(os_path)] = (key, names)
-            return names
-
-        return await asyncio.to_thread(read)
+        """The names a notebook attaches now, as collaborators see it. Read on every runtime
+        request; `LiveDocuments` asks the open room first and caches what it parsed from disk."""
+        return attached_names((await self.documents.notebook_metadata(path))[1])
 
     async def attachments(self, principal: Principal, path: str) -> dict[str, Any]:
         api_path, metadata = await self.documents.notebook_metadata(path)
@@ -447,10 +409,6 @@ class SecretsManager:
                 "inject", name, user, "allowed", notebook=grant.notebook_path, kernel_id=kernel_id
             )
         return result
-
-    def release_runtime(self, kernel_id: str) -> int:
-        """Revoke the credentials of a runtime that stopped (the runtimes pillar calls this)."""
-        return self.credentials.revoke_kernel(kernel_id)
 
     async def _read_for(self, principal: Principal, name: str) -> str:
         record = await self._backend(self.backend.get_record, name)

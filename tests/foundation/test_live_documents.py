@@ -144,3 +144,65 @@ async def test_without_a_room_the_metadata_is_saved_through_the_contents_manager
     saved = json.loads((jp_root_dir / "closed.ipynb").read_text())
     assert saved["metadata"]["nj"] == {"secrets": ["A"]}
     assert first_source(saved) == "y = 2"
+
+
+def test_shared_metadata_reads_and_sets_what_jupyter_ydoc_holds() -> None:
+    # The adapter relies on jupyter_ydoc's private layout (`_ymeta["metadata"]`): if a release
+    # moves it, this fails instead of pins and attachments going to the wrong place.
+    from jupyter_ydoc import YNotebook
+
+    from jupyter_nj.documents import SharedNotebookMetadata
+
+    document = YNotebook()
+    notebook = new_notebook(cells=[new_code_cell("x = 1")])
+    notebook.metadata.update({"kernelspec": {"name": "nj-mini", "display_name": "mini"}})
+    document.set(json.loads(json.dumps(notebook)))
+    shared = SharedNotebookMetadata(document)
+    assert shared.read() == document.get()["metadata"]
+    assert shared.read()["kernelspec"]["name"] == "nj-mini"
+
+    shared.set({"nj": {"secrets": ["token"]}})
+    after = document.get()
+    assert after["metadata"]["nj"] == {"secrets": ["token"]}
+    assert after["metadata"]["kernelspec"]["name"] == "nj-mini"
+    assert after["cells"][0]["source"] == "x = 1"
+
+
+async def test_metadata_of_saved_notebooks_is_read_once_and_refreshed_after_a_save(
+    tmp_path: Path,
+) -> None:
+    from jupyter_server.services.contents.filemanager import AsyncFileContentsManager
+
+    from jupyter_nj.base import NJError
+    from jupyter_nj.documents import LiveDocuments
+
+    manager = AsyncFileContentsManager(root_dir=str(tmp_path))
+    documents = LiveDocuments(contents_manager=manager)
+    notebook = new_notebook(cells=[new_code_cell("x = 1")], metadata={"nj": {"secrets": ["a"]}})
+    (tmp_path / "nb.ipynb").write_text(json.dumps(notebook))
+
+    assert (await documents.notebook_metadata("nb.ipynb"))[1]["nj"] == {"secrets": ["a"]}
+    assert "nb.ipynb" in documents._metadata_cache
+    # A caller that changes what it got does not change what the next caller gets.
+    (await documents.notebook_metadata("nb.ipynb"))[1]["nj"]["secrets"].append("mutated")
+    assert (await documents.notebook_metadata("nb.ipynb"))[1]["nj"] == {"secrets": ["a"]}
+
+    await documents.edit_notebook_metadata(
+        "nb.ipynb", lambda nb: nb["metadata"].__setitem__("nj", {"secrets": ["b"]})
+    )
+    assert (await documents.notebook_metadata("nb.ipynb"))[1]["nj"] == {"secrets": ["b"]}
+
+    # A link inside the root is the contents manager's to follow; one out of it is not found.
+    (tmp_path / "linked.ipynb").symlink_to(tmp_path / "nb.ipynb")
+    assert (await documents.notebook_metadata("linked.ipynb"))[1]["nj"] == {"secrets": ["b"]}
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.ipynb"
+    outside.write_text(json.dumps(notebook))
+    (tmp_path / "escape.ipynb").symlink_to(outside)
+    for path, status in (("escape.ipynb", 404), ("missing.ipynb", 404)):
+        with pytest.raises(NJError) as refused:
+            await documents.notebook_metadata(path)
+        assert refused.value.status == status
+    (tmp_path / "broken.ipynb").write_text("{not json")
+    with pytest.raises(NJError) as broken:
+        await documents.notebook_metadata("broken.ipynb")
+    assert (broken.value.status, broken.value.reason) == (400, "bad-notebook")
