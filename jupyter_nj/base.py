@@ -115,9 +115,10 @@ class NJHandler(APIHandler):
     Every verb of a subclass carries `@web.authenticated` and `@authorized`: the server's
     Authorizer decides on `auth_resource` (one per pillar, `nj:<pillar>`) with the action of the
     HTTP verb (GET reads, POST/PUT/DELETE write), so an operator can give a user read-only access
-    to history or none to secrets. `tests/foundation/test_auth.py` checks both decorators on every
-    registered route. Errors are written as JSON `{"message", "reason"}`; anything unexpected
-    becomes a 500 with a generic message and the traceback only in the server log.
+    to history or none to secrets. On every registered route, `tests/foundation/test_auth.py`
+    checks the first and `test_authorizer.py` the second. Errors are written as JSON
+    `{"message", "reason"}`; anything unexpected becomes a 500 with a generic message and the
+    traceback only in the server log.
     """
 
     auth_resource = "nj"

@@ -16,6 +16,7 @@ import errno
 import json
 import logging
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -53,6 +54,8 @@ class LiveDocuments:
         self._metadata_cache: OrderedDict[str, tuple[tuple[int, ...], dict[str, Any]]] = (
             OrderedDict()
         )
+        # Reads run in worker threads, several at once.
+        self._metadata_lock = threading.Lock()
 
     @property
     def contents_manager(self) -> Any:
@@ -187,10 +190,11 @@ class LiveDocuments:
         with os.fdopen(fd, "rb") as file:
             info = os.fstat(file.fileno())
             key = (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
-            cached = self._metadata_cache.get(path)
-            if cached is not None and cached[0] == key:
-                self._metadata_cache.move_to_end(path)
-                return copy.deepcopy(cached[1])
+            with self._metadata_lock:
+                cached = self._metadata_cache.get(path)
+                if cached is not None and cached[0] == key:
+                    self._metadata_cache.move_to_end(path)
+                    return copy.deepcopy(cached[1])
             data = file.read()
         try:
             metadata = json.loads(data).get("metadata", {})
@@ -198,9 +202,10 @@ class LiveDocuments:
             metadata = None
         if not isinstance(metadata, dict):
             raise NJError(400, "bad-notebook", f"{path!r} is not valid notebook JSON.")
-        self._metadata_cache[path] = (key, metadata)
-        while len(self._metadata_cache) > self.METADATA_CACHE_SIZE:
-            self._metadata_cache.popitem(last=False)
+        with self._metadata_lock:
+            self._metadata_cache[path] = (key, metadata)
+            while len(self._metadata_cache) > self.METADATA_CACHE_SIZE:
+                self._metadata_cache.popitem(last=False)
         return copy.deepcopy(metadata)
 
     async def edit_notebook_metadata(
