@@ -107,15 +107,19 @@ class LiveDocuments:
             log.warning("could not reach the real-time room of %s", path, exc_info=True)
             return None
 
-    def room_users(self, path: str, file_id: str | None = None) -> list[str]:
-        """The user names present in the file's room, as their clients announce them."""
+    def room_users(self, path: str, file_id: str | None = None) -> dict[str, str]:
+        """The users present in the file's room, user name -> display name, as their clients
+        announce them in the room's awareness (JupyterLab sends the server's identity model)."""
         room = self.room(path, file_id)
-        names: list[str] = []
+        users: dict[str, str] = {}
         for state in list(room.awareness.states.values()) if room is not None else []:
             user = state.get("user") if isinstance(state, dict) else None
-            if isinstance(user, dict) and (user.get("username") or user.get("name")):
-                names.append(str(user.get("username") or user.get("name")))
-        return names
+            if not isinstance(user, dict):
+                continue
+            name = str(user.get("username") or user.get("name") or "")
+            if name:
+                users[name] = str(user.get("display_name") or user.get("name") or name)
+        return users
 
     # -- notebook metadata ----------------------------------------------------------------------
 

@@ -177,21 +177,24 @@ class HistoryManager:
             log.debug("history: no file id for %s", path, exc_info=True)
             return None
 
-    def _authors(self, file_id: str | None, path: str) -> list[str]:
-        """Who made this save: everyone in the file's real-time room, and the requesting user."""
-        names: list[str] = []
+    def _authors(self, file_id: str | None, path: str) -> dict[str, str]:
+        """Who made this save, user name -> display name: everyone in the file's real-time
+        room, and the requesting user (the identity jupyter_server authenticated)."""
+        authors: dict[str, str] = {}
         try:
-            names.extend(self.documents.room_users(path, file_id))
+            authors.update(self.documents.room_users(path, file_id))
             from jupyter_server.base.call_context import CallContext
 
             handler = CallContext.get(CallContext.JUPYTER_HANDLER)
             user = getattr(handler, "current_user", None) if handler is not None else None
             name = getattr(user, "username", None) or getattr(user, "name", None)
             if name:
-                names.append(str(name))
+                authors[str(name)] = str(
+                    getattr(user, "display_name", None) or getattr(user, "name", None) or name
+                )
         except Exception:  # attribution must never fail a save
             log.debug("history: could not tell who saved %s", path, exc_info=True)
-        return list(dict.fromkeys(names))
+        return authors
 
     # -- locating files ---------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ import queue
 import stat
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,8 @@ class SaveEvent:
     file_id: str | None
     time: float
     monotonic: float
-    authors: list[str]
+    # User name -> display name of everyone who took part in the save.
+    authors: dict[str, str]
     captured: list[Captured] = field(default_factory=list)
     content: bytes | None = None
     checkpoint: bool = False
@@ -79,7 +80,7 @@ class _Pending:
     first_monotonic: float
     last_monotonic: float
     deadline: float
-    authors: list[str]
+    authors: dict[str, str]
     restored_from: str | None = None
 
 
@@ -173,7 +174,7 @@ class HistoryRecorder:
         saves_redacted: bool = False,
         repack_every: int = 500,
         file_id_lookup: Callable[[str], str | None] | None = None,
-        authors_lookup: Callable[[str | None, str], list[str]] | None = None,
+        authors_lookup: Callable[[str | None, str], dict[str, str]] | None = None,
         ignore_prefixes: Sequence[str] = (),
         root_dir: str = "",
     ) -> None:
@@ -274,7 +275,7 @@ class HistoryRecorder:
             if self._ignored(path):
                 return
             file_id = self.file_id_lookup(path) if self.file_id_lookup else None
-            authors = self.authors_lookup(file_id, path) if self.authors_lookup else []
+            authors = self.authors_lookup(file_id, path) if self.authors_lookup else {}
             self._queue.put(
                 SaveEvent(
                     path=path,
@@ -303,7 +304,7 @@ class HistoryRecorder:
         content: bytes,
         *,
         file_id: str | None,
-        authors: Sequence[str] = (),
+        authors: Sequence[str] | Mapping[str, str] = (),
         checkpoint: bool = False,
         restored_from: str | None = None,
     ) -> concurrent.futures.Future[Version | None]:
@@ -316,7 +317,7 @@ class HistoryRecorder:
                 file_id=file_id,
                 time=time.time(),
                 monotonic=time.monotonic(),
-                authors=list(authors),
+                authors=dict(authors) if isinstance(authors, Mapping) else {a: a for a in authors},
                 content=content,
                 checkpoint=checkpoint,
                 restored_from=restored_from,
@@ -555,7 +556,7 @@ class HistoryRecorder:
 
     def _stage(self, history_id: str, event: SaveEvent, content: bytes | SplitNotebook) -> None:
         pending = self._pending.get(history_id)
-        authors = list(event.authors)
+        authors = dict(event.authors)
         first = event.monotonic
         if pending is not None:
             if pending.content != content and event.monotonic - pending.last_monotonic >= (
@@ -566,7 +567,7 @@ class HistoryRecorder:
                 self._write(pending)
                 pending = None
             else:
-                authors = list(dict.fromkeys([*pending.authors, *authors]))
+                authors = {**pending.authors, **authors}
                 first = pending.first_monotonic
         deadline = min(event.monotonic + self.quiet_period, first + self.max_delay)
         self._pending[history_id] = _Pending(

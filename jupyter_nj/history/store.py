@@ -13,6 +13,8 @@ Layout (git itself can read all of it: `git log`, `git show`, `git fsck`):
   reassembly is always exact; any other file is kept as `file`;
 - the results folder captured with a version is the subtree `results/`;
 - when, who, which path and how big go into commit trailers (`Nj-Path:`, `Nj-Author:`, ...);
+  each `Nj-Author:` (the user name, the stable key) is followed by its `Nj-Author-Name:` (the
+  display name the identity had at that save);
   labels and checkpoint marks added later are git notes under `refs/notes/nj/<history id>`.
 
 `index.sqlite3` next to the repository is a derived index (listing 50 of 10,000 versions costs a
@@ -33,7 +35,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -55,6 +57,11 @@ FILE_BLOB = "file"
 OUTPUTS_TREE = "outputs"
 RESULTS_TREE = "results"
 _TRAILER = re.compile(r"^(Nj-[A-Za-z-]+): ?(.*)$")
+# The versions table's columns, in the order the index writes them.
+_INDEX_COLUMNS = (
+    "id, hid, seq, created, authors, message, label, checkpoint, committed_checkpoint, size, "
+    "path, kind, restored_from, content_oid, author_names"
+)
 _SAFE_HISTORY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 
 
@@ -82,6 +89,16 @@ class Version:
     kind: str
     restored_from: str | None = None
     seq: int = 0
+    # Display names, one per entry of `authors` (older versions may have none).
+    author_names: list[str] = field(default_factory=list)
+
+    @property
+    def author_display_names(self) -> list[str]:
+        """One display name per author, the user name where none was recorded."""
+        names = self.author_names if len(self.author_names) == len(self.authors) else []
+        return [
+            (names[i] if names and names[i] else author) for i, author in enumerate(self.authors)
+        ]
 
     def to_json(self) -> dict[str, Any]:
         """The REST representation (`V` in the history API)."""
@@ -90,6 +107,7 @@ class Version:
             "id": self.id,
             "created": created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "authors": list(self.authors),
+            "author_display_names": self.author_display_names,
             "message": self.message,
             "label": self.label,
             "checkpoint": self.checkpoint,
@@ -214,11 +232,15 @@ class HistoryStore:
                     created REAL NOT NULL, authors TEXT NOT NULL, message TEXT NOT NULL,
                     label TEXT, checkpoint INTEGER NOT NULL, committed_checkpoint INTEGER NOT NULL,
                     size INTEGER NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL,
-                    restored_from TEXT, content_oid TEXT);
+                    restored_from TEXT, content_oid TEXT, author_names TEXT);
                 CREATE INDEX IF NOT EXISTS versions_by_hid ON versions(hid, seq);
                 CREATE INDEX IF NOT EXISTS versions_checkpoints ON versions(hid, checkpoint, seq);
                 """
             )
+            # Stores written before display names were recorded lack the column.
+            columns = {row[1] for row in con.execute("PRAGMA table_info(versions)")}
+            if "author_names" not in columns:
+                con.execute("ALTER TABLE versions ADD COLUMN author_names TEXT")
 
     def _remove_stale_ref_locks(self) -> None:
         """Remove `*.lock` files a killed writer left behind; called with the store lock held.
@@ -267,7 +289,8 @@ class HistoryStore:
             for offset, commit in enumerate(reversed(pending), start=1):
                 meta = _parse_trailers(commit.message)
                 con.execute(
-                    "INSERT OR REPLACE INTO versions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    f"INSERT OR REPLACE INTO versions({_INDEX_COLUMNS}) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         str(commit.id),
                         hid,
@@ -283,6 +306,7 @@ class HistoryStore:
                         meta.get("Nj-Kind", ["file"])[0],
                         meta.get("Nj-Restored-From", [None])[0],
                         meta.get("Nj-Content", [None])[0],
+                        json.dumps(meta.get("Nj-Author-Name", [])),
                     ),
                 )
             last = pending[0] if pending else None
@@ -421,7 +445,7 @@ class HistoryStore:
         content: bytes | SplitNotebook,
         *,
         created: float | None = None,
-        authors: Sequence[str] = (),
+        authors: Sequence[str] | Mapping[str, str] = (),
         checkpoint: bool = False,
         message: str | None = None,
         restored_from: str | None = None,
@@ -477,7 +501,8 @@ class HistoryStore:
                     if checkpoint and not (tip_row and tip_row[1]):
                         self._annotate(history_id, str(parent.id), checkpoint=True)
                     return None
-            names = [a for a in dict.fromkeys(a.strip() for a in authors) if a] or ["unknown"]
+            display = _author_names(authors)
+            names = list(display)
             first_line = message or f"Save {path}"
             trailers = [
                 f"Nj-History: {history_id}",
@@ -486,7 +511,14 @@ class HistoryStore:
                 f"Nj-Size: {len(content)}",
                 f"Nj-Time: {created:.6f}",
                 *([f"Nj-Content: {content_oid}"] if content_oid else []),
-                *(f"Nj-Author: {_one_line(name)}" for name in names),
+                *(
+                    line
+                    for name in names
+                    for line in (
+                        f"Nj-Author: {_one_line(name)}",
+                        f"Nj-Author-Name: {_one_line(display[name])}",
+                    )
+                ),
             ]
             if checkpoint:
                 trailers.append("Nj-Checkpoint: true")
@@ -516,6 +548,7 @@ class HistoryStore:
                 history_id=history_id,
                 created=created,
                 authors=names,
+                author_names=[_one_line(display[name]) for name in names],
                 message=_one_line(first_line),
                 label=None,
                 checkpoint=checkpoint,
@@ -535,7 +568,8 @@ class HistoryStore:
     def _index_version(self, v: Version, content_oid: str | None) -> None:
         with self.db as con:
             con.execute(
-                "INSERT OR REPLACE INTO versions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT OR REPLACE INTO versions({_INDEX_COLUMNS}) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     v.id,
                     v.history_id,
@@ -551,6 +585,7 @@ class HistoryStore:
                     v.kind,
                     v.restored_from,
                     content_oid,
+                    json.dumps(v.author_names),
                 ),
             )
             con.execute(
@@ -665,7 +700,7 @@ class HistoryStore:
 
     _COLUMNS = (
         "id, hid, seq, created, authors, message, label, checkpoint, size, path, kind, "
-        "restored_from"
+        "restored_from, author_names"
     )
 
     def _row_to_version(self, row: Sequence[Any]) -> Version:
@@ -682,6 +717,7 @@ class HistoryStore:
             path=row[9],
             kind=row[10],
             restored_from=row[11],
+            author_names=json.loads(row[12]) if row[12] else [],
         )
 
     def versions(
@@ -923,6 +959,17 @@ def _sig_name(name: str) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split()) or "-"
+
+
+def _author_names(authors: Sequence[str] | Mapping[str, str]) -> dict[str, str]:
+    """User name -> display name, in order, blanks dropped; "unknown" when nobody is known."""
+    pairs = authors.items() if isinstance(authors, Mapping) else ((a, a) for a in authors)
+    names: dict[str, str] = {}
+    for user, display in pairs:
+        user = str(user).strip()
+        if user and user not in names:
+            names[user] = str(display or "").strip() or user
+    return names or {"unknown": "unknown"}
 
 
 def _parse_trailers(message: str) -> dict[str, list[str]]:

@@ -35,7 +35,9 @@ def project(tmp_path: Path, monkeypatch: Any) -> tuple[Path, list[str]]:
     ids = []
     for marker in ("one", "two", "three"):
         (root / "nb.ipynb").write_bytes(nb_bytes(marker))
-        version = store.commit(hid, "nb.ipynb", nb_bytes(marker), authors=["ann"])
+        version = store.commit(
+            hid, "nb.ipynb", nb_bytes(marker), authors={"ann-7f3a": "Ann Example"}
+        )
         assert version is not None
         ids.append(version.id)
     store.close()
@@ -53,7 +55,11 @@ def test_log_lists_versions_newest_first(project: Any, capsys: Any) -> None:
     assert [v["id"] for v in listing["versions"]] == list(reversed(ids))
     assert run(root, "log", "nb.ipynb") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith(ids[2][:12]) and "ann" in lines[0]
+    # People are named by their display names; the user name stays in the JSON.
+    assert lines[0].startswith(ids[2][:12]) and "Ann Example" in lines[0]
+    assert "ann-7f3a" not in lines[0]
+    assert listing["versions"][0]["authors"] == ["ann-7f3a"]
+    assert listing["versions"][0]["author_display_names"] == ["Ann Example"]
 
 
 def test_show_label_diff_and_restore(project: Any, capsys: Any, tmp_path: Path) -> None:
