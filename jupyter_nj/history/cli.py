@@ -107,9 +107,8 @@ def cmd_log(args: argparse.Namespace) -> int:
         marks = "".join(
             [" [checkpoint]" if v.checkpoint else "", f" [{v.label}]" if v.label else ""]
         )
-        print(
-            f"{v.id[:12]}  {when}  {', '.join(v.author_display_names):<16} {v.size:>9} B  {v.path}{marks}"
-        )
+        who = ", ".join(v.author_display_names)
+        print(f"{v.id[:12]}  {when}  {who:<16} {v.size:>9} B  {v.path}{marks}")
     if cursor:
         print(f"... more: --before {cursor[:12]}")
     return 0

@@ -15,9 +15,9 @@ from typing import Any
 
 import pycrdt
 import pytest
+from jupyter_server.auth.identity import IdentityProvider, User
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
-from jupyter_server.auth.identity import IdentityProvider, User
 
 from jupyter_nj.history.store import HistoryStore
 

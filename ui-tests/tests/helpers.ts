@@ -1,10 +1,33 @@
-import { expect } from '@jupyterlab/galata';
+import { expect, IJupyterLabPageFixture } from '@jupyterlab/galata';
 import type { APIRequestContext } from '@playwright/test';
 
 /**
- * Contents API helpers the specs share: files written the way no browser writes them (a save
- * from another client, a file set up before the test).
+ * Helpers the specs share: files written the way no browser writes them (a save from another
+ * client, a file set up before the test), and a save that answers what a user would.
  */
+
+/**
+ * Save the current notebook as a user does (Ctrl-S). In a real-time room the server also saves
+ * the room on its own, and JupyterLab may then ask whether to overwrite a file "changed on disk"
+ * (the same content): answer it as a user would, so the explicit save goes through. (galata's
+ * own `page.notebook.save()` waits for the save command, which waits for that dialog: forever.)
+ */
+export async function saveNotebook(page: IJupyterLabPageFixture): Promise<void> {
+  let done = false;
+  const saving = page.notebook.save().finally(() => {
+    done = true;
+  });
+  const changedOnDisk = page.locator('.jp-Dialog', {
+    hasText: 'has changed on disk'
+  });
+  while (!done) {
+    if ((await changedOnDisk.count()) > 0) {
+      await changedOnDisk.getByRole('button', { name: 'Overwrite' }).click();
+    }
+    await page.waitForTimeout(200);
+  }
+  await saving;
+}
 
 /** Write a notebook through the contents API, with `metadata` over a python3 kernelspec. */
 export async function putNotebook(

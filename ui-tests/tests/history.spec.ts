@@ -1,8 +1,8 @@
-import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import { expect, test } from '@jupyterlab/galata';
 import type { APIRequestContext, Page } from '@playwright/test';
 import * as path from 'path';
 
-import { getNotebook, putNotebook, putText } from './helpers';
+import { getNotebook, putNotebook, putText, saveNotebook } from './helpers';
 
 /**
  * The History pillar end to end, against the real server: every save becomes a version (recorded
@@ -102,28 +102,6 @@ async function diskSources(
   return (await getNotebook(request, file)).cells.map((cell: any) =>
     Array.isArray(cell.source) ? cell.source.join('') : cell.source
   );
-}
-
-/**
- * Save the current notebook as a user does (Ctrl-S). In a real-time room the server also saves
- * the room on its own, and JupyterLab may then ask whether to overwrite a file "changed on disk"
- * (the same content): answer it as a user would, so the explicit save goes through.
- */
-async function saveNotebook(page: IJupyterLabPageFixture): Promise<void> {
-  let done = false;
-  const saving = page.notebook.save().finally(() => {
-    done = true;
-  });
-  const changedOnDisk = page.locator('.jp-Dialog', {
-    hasText: 'has changed on disk'
-  });
-  while (!done) {
-    if ((await changedOnDisk.count()) > 0) {
-      await changedOnDisk.getByRole('button', { name: 'Overwrite' }).click();
-    }
-    await page.waitForTimeout(200);
-  }
-  await saving;
 }
 
 /** Run a JupyterLab command in the page without waiting for it to finish. */

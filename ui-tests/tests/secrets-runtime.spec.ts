@@ -3,6 +3,8 @@ import type { APIRequestContext } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { saveNotebook } from './helpers';
+
 /**
  * A secret attached to a notebook, end to end in a Docker runtime: the kernel reads it (as an
  * environment variable and through the kernel-side client), the browser shows `[secret NAME]`
@@ -49,7 +51,8 @@ test('a secret reaches a Docker runtime and never the browser, the file or histo
   request,
   tmpPath
 }) => {
-  test.setTimeout(300000);
+  // The image build alone may take up to four minutes on a machine that has none yet.
+  test.setTimeout(480000);
   // The python environment's image (reused when the runtimes tests already built it).
   const build = await ok(
     await request.post('/nj/api/environments/python/build', {
@@ -110,7 +113,7 @@ test('a secret reaches a Docker runtime and never the browser, the file or histo
     path: path.resolve(__dirname, '../../docs/images/secret-in-runtime.png')
   });
 
-  await page.notebook.save();
+  await saveNotebook(page);
   const saved = await (
     await ok(await request.get(`/api/contents/${file}?type=file&format=text&content=1`))
   ).json();

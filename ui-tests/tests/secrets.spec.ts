@@ -2,7 +2,7 @@ import { expect, test } from '@jupyterlab/galata';
 import type { APIRequestContext, Page } from '@playwright/test';
 import * as path from 'path';
 
-import { getNotebook } from './helpers';
+import { getNotebook, saveNotebook } from './helpers';
 
 /**
  * The Secrets panel end to end, against the real server and its real store (the embedded
@@ -99,7 +99,7 @@ async function exercisePanel(
   newValue: string
 ): Promise<void> {
   await page.notebook.createNew('secrets.ipynb', { kernel: null });
-  await page.notebook.save();
+  await saveNotebook(page);
   await page.locator('.jp-SideBar [data-id="jp-nj-secrets"]').click();
   await expect(panel(page)).toBeVisible();
   await expect(panel(page)).toHaveAttribute('data-nj-state', 'ready', {
