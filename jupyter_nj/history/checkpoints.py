@@ -5,18 +5,29 @@ checkpoint (there is one store, not a second copy). "Revert to checkpoint" lists
 versions newest first and restores one (which appends a version). nbdime's "diff to checkpoint"
 reads `list_checkpoints()[0]`, the newest. Renaming or deleting a file keeps its history, so the
 rename/delete hooks do nothing.
+
+One implementation, async, for jupyter_server's async contents managers (its default). A server
+configured with a synchronous contents manager keeps that manager's own checkpoints; its saves
+are still versioned.
 """
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.services.contents.checkpoints import (
     AsyncCheckpoints,
     AsyncGenericCheckpointsMixin,
-    Checkpoints,
-    GenericCheckpointsMixin,
 )
+from jupyter_server.utils import ensure_async
+
+from ..base import NJError, resolve_api_path
+from .contents import contents_model, normalize_api_path
+from .disk import read_saved_file
+from .recorder import Captured
+from .store import UnknownVersion, Version
 
 if TYPE_CHECKING:
     from .manager import HistoryManager
@@ -29,24 +40,62 @@ def _checkpoint_id(checkpoint_id: Any) -> str:
     return str(checkpoint_id)
 
 
-class AsyncHistoryCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
-    """Checkpoints for async contents managers (jupyter_server's default)."""
+def _checkpoint_model(version: Version) -> dict[str, Any]:
+    return {
+        "id": version.id,
+        "last_modified": datetime.fromtimestamp(version.created, tz=timezone.utc),
+    }
+
+
+class HistoryCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
+    """Checkpoints that are history versions marked as checkpoints."""
 
     def __init__(self, history: HistoryManager, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.history = history
 
-    async def create_checkpoint(self, contents_mgr: Any, path: str) -> dict[str, Any]:
-        return await self.history.create_checkpoint(contents_mgr, path)
+    # -- what jupyter_server calls ----------------------------------------------------------
 
-    async def restore_checkpoint(self, contents_mgr: Any, checkpoint_id: Any, path: str) -> None:
-        await self.history.restore_checkpoint(contents_mgr, _checkpoint_id(checkpoint_id), path)
+    async def create_checkpoint(self, contents_mgr: Any, path: str) -> dict[str, Any]:
+        path = normalize_api_path(path)
+        os_path, data = await self._saved_bytes(contents_mgr, path)
+        history = self.history
+        version = await asyncio.wrap_future(
+            history.recorder.record(
+                path,
+                os_path,
+                data,
+                file_id=history.index_file_id(path),
+                authors=history.authors(history.documents.file_id(path), path),
+                checkpoint=True,
+            )
+        )
+        if version is None:
+            # Recording was refused (too big, unreadable): the checkpoint marks the moment.
+            return {"id": "none", "last_modified": datetime.now(timezone.utc)}
+        return _checkpoint_model(version)
 
     async def list_checkpoints(self, path: str) -> list[dict[str, Any]]:
-        return self.history.list_checkpoints(path)
+        # Called inside every notebook save: an indexed query of a few rows.
+        hid = self._history_id(path)
+        if hid is None:
+            return []
+        return [_checkpoint_model(v) for v in self.history.store.checkpoints(hid, limit=50)]
+
+    async def restore_checkpoint(self, contents_mgr: Any, checkpoint_id: Any, path: str) -> None:
+        path = normalize_api_path(path)
+        hid, version = await asyncio.to_thread(self._checkpoint, checkpoint_id, path)
+        data = await asyncio.to_thread(self.history.store.content, version.id)
+        model = await asyncio.to_thread(contents_model, path, data)
+        self.history.recorder.expect_restore(hid, version.id)
+        await ensure_async(contents_mgr.save(model, path))
 
     async def delete_checkpoint(self, checkpoint_id: Any, path: str) -> None:
-        await self.history.delete_checkpoint(_checkpoint_id(checkpoint_id), path)
+        def unmark() -> None:
+            hid, version = self._checkpoint(checkpoint_id, path)
+            self.history.store.set_checkpoint(hid, version.id, False)
+
+        await asyncio.to_thread(unmark)
 
     async def rename_checkpoint(self, checkpoint_id: Any, old_path: str, new_path: str) -> None:
         return None
@@ -59,42 +108,46 @@ class AsyncHistoryCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
         return None
 
     async def get_notebook_checkpoint(self, checkpoint_id: Any, path: str) -> dict[str, Any]:
-        return await self.history.checkpoint_model(_checkpoint_id(checkpoint_id), path, True)
+        return await asyncio.to_thread(self._checkpoint_contents, checkpoint_id, path, True)
 
     async def get_file_checkpoint(self, checkpoint_id: Any, path: str) -> dict[str, Any]:
-        return await self.history.checkpoint_model(_checkpoint_id(checkpoint_id), path, False)
+        return await asyncio.to_thread(self._checkpoint_contents, checkpoint_id, path, False)
 
+    # -- helpers ----------------------------------------------------------------------------
 
-class HistoryCheckpoints(GenericCheckpointsMixin, Checkpoints):
-    """Checkpoints for synchronous contents managers."""
+    def _history_id(self, path: str) -> str | None:
+        path = normalize_api_path(path)
+        return self.history.store.find_history(self.history.documents.file_id(path), path)
 
-    def __init__(self, history: HistoryManager, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.history = history
+    def _checkpoint(self, checkpoint_id: Any, path: str) -> tuple[str, Version]:
+        hid = self._history_id(path)
+        if hid is None:
+            raise NJError(404, "unknown-version", f"{path!r} has no checkpoints.")
+        try:
+            return hid, self.history.store.version(hid, _checkpoint_id(checkpoint_id))
+        except UnknownVersion as err:
+            raise NJError(404, "unknown-version", str(err)) from None
 
-    def create_checkpoint(self, contents_mgr: Any, path: str) -> dict[str, Any]:
-        return self.history.create_checkpoint_sync(contents_mgr, path)
+    def _checkpoint_contents(self, checkpoint_id: Any, path: str, notebook: bool) -> dict[str, Any]:
+        _, version = self._checkpoint(checkpoint_id, path)
+        data = self.history.store.content(version.id)
+        model = contents_model(normalize_api_path(path), data)
+        if not notebook and model["type"] == "notebook":
+            model = {"type": "file", "format": "text", "content": data.decode()}
+        return model
 
-    def restore_checkpoint(self, contents_mgr: Any, checkpoint_id: Any, path: str) -> None:
-        self.history.restore_checkpoint_sync(contents_mgr, _checkpoint_id(checkpoint_id), path)
-
-    def list_checkpoints(self, path: str) -> list[dict[str, Any]]:
-        return self.history.list_checkpoints(path)
-
-    def delete_checkpoint(self, checkpoint_id: Any, path: str) -> None:
-        self.history.delete_checkpoint_sync(_checkpoint_id(checkpoint_id), path)
-
-    def rename_checkpoint(self, checkpoint_id: Any, old_path: str, new_path: str) -> None:
-        return None
-
-    def rename_all_checkpoints(self, old_path: str, new_path: str) -> None:
-        return None
-
-    def delete_all_checkpoints(self, path: str) -> None:
-        return None
-
-    def get_notebook_checkpoint(self, checkpoint_id: Any, path: str) -> dict[str, Any]:
-        return self.history.checkpoint_model_sync(_checkpoint_id(checkpoint_id), path, True)
-
-    def get_file_checkpoint(self, checkpoint_id: Any, path: str) -> dict[str, Any]:
-        return self.history.checkpoint_model_sync(_checkpoint_id(checkpoint_id), path, False)
+    async def _saved_bytes(self, contents_mgr: Any, path: str) -> tuple[str | None, bytes]:
+        """What the save just wrote: the file's bytes (no link followed) when the contents
+        manager keeps files under the server root, else the bytes of its model."""
+        root = getattr(contents_mgr, "root_dir", None)
+        if root and root == self.history.root_dir:
+            # The path is already decoded: keep a literal "%" in a name from being decoded again.
+            os_path = str(resolve_api_path(root, path.replace("%", "%25")))
+            return os_path, await asyncio.to_thread(read_saved_file, root, os_path)
+        model = await ensure_async(contents_mgr.get(path, content=True))
+        data = self.history.recorder.captured_bytes(
+            Captured(model["type"], model["content"], model.get("format"))
+        )
+        if data is None:
+            raise NJError(400, "unsupported", f"Cannot checkpoint {path!r}.")
+        return None, data

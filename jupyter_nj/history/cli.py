@@ -72,7 +72,7 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _history(store: Any, root: str, path: str) -> tuple[str, str]:
-    from .manager import normalize_api_path
+    from .contents import normalize_api_path
 
     api_path = normalize_api_path(path)
     resolve_api_path(root, api_path)
@@ -141,7 +141,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from jupyter_server.services.contents.filemanager import FileContentsManager
 
-    from .manager import _contents_model
+    from .contents import contents_model
 
     app, store = _open(args)
     try:
@@ -149,7 +149,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         version = store.version(hid, args.version)
         data = store.content(version.id)
         contents = FileContentsManager(root_dir=app.root_dir)
-        contents.save(_contents_model(api_path, data), api_path)
+        contents.save(contents_model(api_path, data), api_path)
         os_path = resolve_api_path(app.root_dir, api_path)
         new = store.commit(
             hid,
@@ -166,8 +166,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from .contents import content_fields
     from .diff import compute_diff
-    from .manager import _content_fields
     from .store import notebook_kind
 
     app, store = _open(args)
@@ -178,13 +178,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
         for ref in (args.base, args.remote):
             if ref == "current":
                 data = resolve_api_path(app.root_dir, api_path).read_bytes()
-                fields = _content_fields(api_path, data)
+                fields = content_fields(api_path, data)
                 sides.append(("content", fields["content"]))
             else:
                 sides.append(("version", store.version(hid, ref).id))
         diff = compute_diff(str(store.path), sides[0], sides[1], notebook, args.ignore_outputs)
         base = (
-            _content_fields(api_path, store.content(sides[0][1]))["content"]
+            content_fields(api_path, store.content(sides[0][1]))["content"]
             if sides[0][0] == "version"
             else sides[0][1]
         )

@@ -9,12 +9,10 @@ where they live.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,8 @@ from jupyter_server.utils import ensure_async
 
 from ..base import NJError, resolve_api_path
 from ..documents import LiveDocuments
-from .checkpoints import AsyncHistoryCheckpoints, HistoryCheckpoints
+from .checkpoints import HistoryCheckpoints
+from .contents import content_fields, contents_model, normalize_api_path
 from .diff import DiffService, DiffTimeout
 from .disk import read_saved_file
 from .recorder import Captured, HistoryRecorder, Redactor, ResultsCapture
@@ -49,13 +48,6 @@ class Located:
     exists: bool
     file_id: str | None
     history_id: str | None
-
-
-def normalize_api_path(path: str) -> str:
-    path = (path or "").strip()
-    # JupyterLab's collaborative drive prefixes paths with "RTC:".
-    path = path.removeprefix("RTC:")
-    return path.strip("/")
 
 
 class HistoryManager:
@@ -103,8 +95,8 @@ class HistoryManager:
             redact=redact,
             saves_redacted=saves_redacted,
             repack_every=repack_every,
-            file_id_lookup=self._index_file_id,
-            authors_lookup=self._authors,
+            file_id_lookup=self.index_file_id,
+            authors_lookup=self.authors,
             ignore_prefixes=ignore_prefixes,
             root_dir=str(root_dir),
         )
@@ -131,11 +123,14 @@ class HistoryManager:
         if checkpoints:
             from jupyter_server.services.contents.manager import AsyncContentsManager
 
-            kwargs = {"parent": cm, "log": cm.log}
             if isinstance(cm, AsyncContentsManager):
-                cm.checkpoints = AsyncHistoryCheckpoints(self, **kwargs)
+                cm.checkpoints = HistoryCheckpoints(self, parent=cm, log=cm.log)
             else:
-                cm.checkpoints = HistoryCheckpoints(self, **kwargs)
+                log.warning(
+                    "history: %s is synchronous, so it keeps its own checkpoints; saves are "
+                    "still versioned. Use an async contents manager for checkpoints in history.",
+                    type(cm).__name__,
+                )
         event_logger = getattr(serverapp, "event_logger", None)
         if event_logger is not None:
             event_logger.add_listener(schema_id=CONTENTS_EVENTS, listener=self._on_contents_event)
@@ -167,7 +162,7 @@ class HistoryManager:
             return None
         return self.serverapp.web_app.settings.get("file_id_manager")
 
-    def _index_file_id(self, path: str) -> str | None:
+    def index_file_id(self, path: str) -> str | None:
         manager = self._fileids
         if manager is None:
             return None
@@ -177,7 +172,7 @@ class HistoryManager:
             log.debug("history: no file id for %s", path, exc_info=True)
             return None
 
-    def _authors(self, file_id: str | None, path: str) -> dict[str, str]:
+    def authors(self, file_id: str | None, path: str) -> dict[str, str]:
         """Who made this save, user name -> display name: everyone in the file's real-time
         room, and the requesting user (the identity jupyter_server authenticated)."""
         authors: dict[str, str] = {}
@@ -255,7 +250,7 @@ class HistoryManager:
             version = self._version(loc, version_id)
             data = self.store.content(version.id)
             body = version.to_json()
-            body.update(_content_fields(loc.path, data))
+            body.update(content_fields(loc.path, data))
             if version.kind.startswith("notebook"):
                 body["results"] = [
                     {"path": r.path, "size": r.size} for r in self.store.results(version.id)
@@ -356,7 +351,7 @@ class HistoryManager:
             self.recorder.expect_restore(loc.history_id, version.id)
             document.set(value)
             return {"restored": version.id, "via": "shared-document", "version": None}
-        model = await asyncio.to_thread(_contents_model, loc.path, data)
+        model = await asyncio.to_thread(contents_model, loc.path, data)
         self.recorder.expect_restore(loc.history_id, version.id)
         cm = self.serverapp.contents_manager
         await ensure_async(cm.save(model, loc.path))
@@ -386,7 +381,7 @@ class HistoryManager:
                 None,
                 data,
                 file_id=loc.file_id,
-                authors=self._authors(loc.file_id, loc.path),
+                authors=self.authors(loc.file_id, loc.path),
             )
         )
 
@@ -399,140 +394,6 @@ class HistoryManager:
             return self.store.set_label(loc.history_id, version.id, label)
 
         return {"version": (await asyncio.to_thread(apply)).to_json()}
-
-    # -- checkpoints (called by the Checkpoints classes) -------------------------------------
-
-    def list_checkpoints(self, path: str) -> list[dict[str, Any]]:
-        # Called inside every notebook save; an indexed query of a few rows.
-        path = normalize_api_path(path)
-        hid = self.store.find_history(self.documents.file_id(path), path)
-        if hid is None:
-            return []
-        return [_checkpoint_model(v) for v in self.store.checkpoints(hid, limit=50)]
-
-    def _checkpoint_bytes_sync(self, contents_mgr: Any, path: str) -> tuple[str | None, bytes]:
-        os_path = contents_mgr._get_os_path(path) if hasattr(contents_mgr, "_get_os_path") else None
-        if os_path is not None:
-            return os_path, read_saved_file(self.root_dir, os_path)
-        raise FileNotFoundError(path)
-
-    async def _checkpoint_bytes(self, contents_mgr: Any, path: str) -> tuple[str | None, bytes]:
-        if hasattr(contents_mgr, "_get_os_path"):
-            return await asyncio.to_thread(self._checkpoint_bytes_sync, contents_mgr, path)
-        model = await ensure_async(contents_mgr.get(path, content=True))
-        data = self.recorder.captured_bytes(
-            Captured(model["type"], model["content"], model.get("format"))
-        )
-        if data is None:
-            raise NJError(400, "unsupported", f"Cannot checkpoint {path!r}.")
-        return None, data
-
-    async def create_checkpoint(self, contents_mgr: Any, path: str) -> dict[str, Any]:
-        path = normalize_api_path(path)
-        os_path, data = await self._checkpoint_bytes(contents_mgr, path)
-        version = await asyncio.wrap_future(self._record_checkpoint(path, os_path, data))
-        return _checkpoint_or_moment(version)
-
-    def create_checkpoint_sync(self, contents_mgr: Any, path: str) -> dict[str, Any]:
-        path = normalize_api_path(path)
-        os_path, data = self._checkpoint_bytes_sync(contents_mgr, path)
-        version = self._record_checkpoint(path, os_path, data).result(timeout=120)
-        return _checkpoint_or_moment(version)
-
-    def _record_checkpoint(self, path: str, os_path: str | None, data: bytes) -> Any:
-        """Queue `data` as a checkpoint version of `path` (a future of the Version or None)."""
-        return self.recorder.record(
-            path,
-            os_path,
-            data,
-            file_id=self._index_file_id(path),
-            authors=self._authors(self.documents.file_id(path), path),
-            checkpoint=True,
-        )
-
-    def _checkpoint_version(self, checkpoint_id: str, path: str) -> tuple[str, Version]:
-        path = normalize_api_path(path)
-        hid = self.store.find_history(self.documents.file_id(path), path)
-        if hid is None:
-            raise NJError(404, "unknown-version", f"{path!r} has no checkpoints.")
-        try:
-            return hid, self.store.version(hid, checkpoint_id)
-        except UnknownVersion as err:
-            raise NJError(404, "unknown-version", str(err)) from None
-
-    async def restore_checkpoint(self, contents_mgr: Any, checkpoint_id: str, path: str) -> None:
-        hid, version = await asyncio.to_thread(self._checkpoint_version, checkpoint_id, path)
-        data = await asyncio.to_thread(self.store.content, version.id)
-        model = await asyncio.to_thread(_contents_model, normalize_api_path(path), data)
-        self.recorder.expect_restore(hid, version.id)
-        await ensure_async(contents_mgr.save(model, normalize_api_path(path)))
-
-    def restore_checkpoint_sync(self, contents_mgr: Any, checkpoint_id: str, path: str) -> None:
-        hid, version = self._checkpoint_version(checkpoint_id, path)
-        model = _contents_model(normalize_api_path(path), self.store.content(version.id))
-        self.recorder.expect_restore(hid, version.id)
-        contents_mgr.save(model, normalize_api_path(path))
-
-    async def delete_checkpoint(self, checkpoint_id: str, path: str) -> None:
-        await asyncio.to_thread(self.delete_checkpoint_sync, checkpoint_id, path)
-
-    def delete_checkpoint_sync(self, checkpoint_id: str, path: str) -> None:
-        hid, version = self._checkpoint_version(checkpoint_id, path)
-        self.store.set_checkpoint(hid, version.id, False)
-
-    async def checkpoint_model(
-        self, checkpoint_id: str, path: str, notebook: bool
-    ) -> dict[str, Any]:
-        return await asyncio.to_thread(self.checkpoint_model_sync, checkpoint_id, path, notebook)
-
-    def checkpoint_model_sync(
-        self, checkpoint_id: str, path: str, notebook: bool
-    ) -> dict[str, Any]:
-        _, version = self._checkpoint_version(checkpoint_id, path)
-        model = _contents_model(normalize_api_path(path), self.store.content(version.id))
-        if not notebook and model["type"] == "notebook":
-            model = {
-                "type": "file",
-                "format": "text",
-                "content": self.store.content(version.id).decode(),
-            }
-        return model
-
-
-def _checkpoint_or_moment(version: Any) -> dict[str, Any]:
-    """The checkpoint model of a recorded version. When recording was refused (too big,
-    unreadable), the checkpoint marks the moment, not content."""
-    if version is None:
-        return {"id": "none", "last_modified": datetime.now(timezone.utc)}
-    return _checkpoint_model(version)
-
-
-def _checkpoint_model(version: Version) -> dict[str, Any]:
-    return {
-        "id": version.id,
-        "last_modified": datetime.fromtimestamp(version.created, tz=timezone.utc),
-    }
-
-
-def _content_fields(path: str, data: bytes) -> dict[str, Any]:
-    """`format` and `content` of a version for the REST API."""
-    if notebook_kind(path):
-        try:
-            return {"format": "json", "content": notebook_model(data)}
-        except (HistoryError, ValueError, TypeError, AttributeError):
-            pass
-    try:
-        return {"format": "text", "content": data.decode("utf-8")}
-    except UnicodeDecodeError:
-        return {"format": "base64", "content": base64.b64encode(data).decode("ascii")}
-
-
-def _contents_model(path: str, data: bytes) -> dict[str, Any]:
-    """A contents-manager model that saves exactly these bytes (as near as the API allows)."""
-    fields = _content_fields(path, data)
-    if fields["format"] == "json":
-        return {"type": "notebook", "format": "json", "content": fields["content"]}
-    return {"type": "file", "format": fields["format"], "content": fields["content"]}
 
 
 def build_history_manager(

@@ -864,14 +864,6 @@ class HistoryStore:
             capture_output=True,
         )
 
-    def size_on_disk(self) -> int:
-        total = 0
-        for root, _dirs, files in os.walk(self.path):
-            for name in files:
-                with contextlib.suppress(OSError):
-                    total += os.path.getsize(os.path.join(root, name))
-        return total
-
 
 def _version_commit(repo: pygit2.Repository, version_id: str) -> pygit2.Commit:
     try:
