@@ -36,6 +36,10 @@ OUTPUTS_MARKER = b'\n   "outputs": []'
 OUTPUT_CACHE_BYTES = 64 * 1024 * 1024
 # Histories whose previous outputs are remembered (each holds references to its strings).
 REMEMBERED_HISTORIES = 32
+# Canonical text of cells (outputs emptied) seen recently, to skip re-encoding unchanged cells.
+CELL_TEXT_CACHE_BYTES = 32 * 1024 * 1024
+# How the canonical text of a notebook with no cells begins (`cells` sorts first in nbformat 4).
+_NO_CELLS = b'{\n "cells": [],'
 
 
 def canonical_notebook_bytes(nb: Any) -> bytes:
@@ -72,6 +76,9 @@ def frozen(value: Any) -> Any:
     if isinstance(value, dict):
         return ("{", tuple(sorted((k, frozen(v)) for k, v in value.items())))
     if isinstance(value, list):
+        if set(map(type, value)) <= {str}:
+            # Lines of text, the common case: the same image, without a Python call per line.
+            return ("[", tuple(value))
         return ("[", tuple(frozen(v) for v in value))
     return (type(value).__name__, repr(value))
 
@@ -157,6 +164,22 @@ def _split_output_text(output: Any) -> tuple[bytes, bytes]:
     return blob.encode("utf-8"), "\n".join("    " + line for line in text.split("\n")).encode()
 
 
+def _canonical_inputs(notebook: dict[str, Any]) -> bytes:
+    """nbformat's write steps (split lines, drop transient fields), then its canonical text."""
+    from nbformat import from_dict
+    from nbformat.v4.rwbase import split_lines, strip_transient
+
+    # from_dict builds new containers (strings are shared), so nbformat's own write steps can
+    # run on it without touching the caller's notebook.
+    return canonical_notebook_bytes(strip_transient(split_lines(from_dict(notebook))))
+
+
+def inputs_whole(notebook: dict[str, Any], cells: list[dict[str, Any]]) -> bytes:
+    """The canonical text of the notebook with every cell's outputs emptied, in one go."""
+    emptied = [{**cell, "outputs": []} if "outputs" in cell else cell for cell in cells]
+    return _canonical_inputs({**notebook, "cells": emptied})
+
+
 class NotebookSplitter:
     """Writes notebooks into a repository as inputs + outputs, reusing what is already there."""
 
@@ -165,11 +188,17 @@ class NotebookSplitter:
         self._previous: OrderedDict[str, dict[str, _StoredCell]] = OrderedDict()
         self._known: OrderedDict[bytes, tuple[pygit2.Oid, bytes]] = OrderedDict()
         self._known_bytes = 0
+        # frozen(cell with outputs emptied) -> the cell's canonical text inside a notebook.
+        # Keyed by content, never by object identity: a caller may reuse and mutate its dicts.
+        self._cell_texts: OrderedDict[Any, bytes] = OrderedDict()
+        self._cell_texts_bytes = 0
 
     def forget(self) -> None:
         self._previous.clear()
         self._known.clear()
         self._known_bytes = 0
+        self._cell_texts.clear()
+        self._cell_texts_bytes = 0
 
     def split(self, history_id: str, notebook: Any) -> SplitNotebook | None:
         """Write the objects of a contents-API notebook (lines joined); None if it has no split.
@@ -217,15 +246,38 @@ class NotebookSplitter:
         return SplitNotebook(inputs, self._objects.blob(inputs), tree, pieces, size)
 
     def _inputs(self, notebook: dict[str, Any], cells: list[dict[str, Any]]) -> bytes:
-        """The canonical text of the notebook with every cell's outputs emptied."""
-        from nbformat import from_dict
-        from nbformat.v4.rwbase import split_lines, strip_transient
+        """The canonical text of the notebook with every cell's outputs emptied.
 
-        emptied = [{**cell, "outputs": []} if "outputs" in cell else cell for cell in cells]
-        # from_dict builds new containers (strings are shared), so nbformat's own write steps
-        # can run on it without touching the caller's notebook.
-        node = from_dict({**notebook, "cells": emptied})
-        return canonical_notebook_bytes(strip_transient(split_lines(node)))
+        Assembled from each cell's own canonical text (cached: an edit re-encodes one cell, not
+        the notebook) and the text of the rest; `inputs_whole` is the same, written in one go.
+        """
+        rest = {key: value for key, value in notebook.items() if key != "cells"}
+        if not cells or any(key < "cells" for key in rest):
+            return inputs_whole(notebook, cells)
+        head = _canonical_inputs({**rest, "cells": []})
+        if not head.startswith(_NO_CELLS):
+            return inputs_whole(notebook, cells)
+        body = b",\n".join(self._cell_text(cell) for cell in cells)
+        return b'{\n "cells": [\n' + body + b"\n ]," + head[len(_NO_CELLS) :]
+
+    def _cell_text(self, cell: dict[str, Any]) -> bytes:
+        emptied = {**cell, "outputs": []} if "outputs" in cell else cell
+        image = frozen(emptied)
+        text = self._cell_texts.get(image)
+        if text is not None:
+            self._cell_texts.move_to_end(image)
+            return text
+        whole = _canonical_inputs({"cells": [emptied], "metadata": {}, "nbformat": 4})
+        # The cell sits at indent 2 in the notebook's text; its lines are cut out of a one-cell
+        # notebook's text, whose lines around the cell are fixed.
+        lines = whole.split(b"\n")
+        text = b"\n".join(lines[2 : lines.index(b" ],")])
+        self._cell_texts[image] = text
+        self._cell_texts_bytes += len(text)
+        while self._cell_texts_bytes > CELL_TEXT_CACHE_BYTES and self._cell_texts:
+            _, dropped = self._cell_texts.popitem(last=False)
+            self._cell_texts_bytes -= len(dropped)
+        return text
 
     def _cell(self, outputs: list[Any], previous: _StoredCell | None) -> _StoredCell | None:
         image = tuple(frozen(output) for output in outputs)
