@@ -7,8 +7,8 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { Menu } from '@lumino/widgets';
 
 import type { RuntimesClient } from './client';
+import { apiPath } from '../paths';
 import {
-  apiPath,
   describeVersion,
   environmentOfKernel,
   installCommands,

@@ -4,7 +4,7 @@ import { addIcon, lockIcon, refreshIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
 import { iconButton } from '../dom';
-import { apiPath } from '../runtimes/format';
+import { apiPath } from '../paths';
 import type { SecretsClient } from './client';
 import {
   describeSharing,
