@@ -18,9 +18,18 @@ export type Child = Node | string | null | undefined | false;
  * - `attrs`: other attributes, set with `setAttribute` (`aria-label`, `role`),
  * - `on`: event listeners by event name.
  */
-export type Props<E extends HTMLElement> = Partial<
-  Omit<E, 'dataset' | 'style' | 'children'>
-> & {
+export type Props<E extends HTMLElement> = {
+  // Index signatures (a form's named controls) are left out: they would type every key as any.
+  [
+    K in keyof E as string extends K
+      ? never
+      : number extends K
+        ? never
+        : K extends 'dataset' | 'style' | 'children'
+          ? never
+          : K
+  ]?: E[K];
+} & {
   dataset?: Record<string, string>;
   attrs?: Record<string, string>;
   on?: {
@@ -37,7 +46,7 @@ export type Props<E extends HTMLElement> = Partial<
  */
 export function h<K extends keyof HTMLElementTagNameMap>(
   tag: K,
-  props: Props<HTMLElementTagNameMap[K]> = {},
+  props: NoInfer<Props<HTMLElementTagNameMap[K]>> = {},
   ...children: Child[]
 ): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
