@@ -19,6 +19,7 @@ import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import type { ITranslator } from '@jupyterlab/translation';
 import { historyIcon, ToolbarButton } from '@jupyterlab/ui-components';
 import type { CommandRegistry } from '@lumino/commands';
+import type { Widget } from '@lumino/widgets';
 
 import { apiPath } from '../paths';
 import type { ITrans } from '../translation';
@@ -329,16 +330,12 @@ namespace Private {
       editorFactory: editorServices.factoryService.newDocumentEditor,
       translator: options.translator
     });
-    const widget = new MainAreaWidget({ content: viewer });
-    widget.addClass('jp-nj-VersionViewer-main');
-    widget.title.label = `${PathExt.basename(path)} @ ${shortId(version)}`;
-    widget.title.caption = trans.__(
-      '%1, version %2 (read-only)',
-      path,
-      version
+    const widget = mainWidget(
+      viewer,
+      'jp-nj-VersionViewer-main',
+      `${PathExt.basename(path)} @ ${shortId(version)}`,
+      trans.__('%1, version %2 (read-only)', path, version)
     );
-    widget.title.icon = historyIcon;
-    widget.title.closable = true;
     widget.toolbar.addItem(
       'restore',
       new ToolbarButton({
@@ -384,13 +381,29 @@ namespace Private {
       baseLabel: titleOf(model, trans, base),
       remoteLabel: titleOf(model, trans, remote)
     });
-    const widget = new MainAreaWidget({ content: view });
-    widget.addClass('jp-nj-HistoryDiff-main');
-    widget.title.label = `${PathExt.basename(path)}: ${shortId(base)} ↔ ${shortId(remote)}`;
-    widget.title.caption = trans.__('Diff of %1: %2 → %3', path, base, remote);
+    const widget = mainWidget(
+      view,
+      'jp-nj-HistoryDiff-main',
+      `${PathExt.basename(path)}: ${shortId(base)} ↔ ${shortId(remote)}`,
+      trans.__('Diff of %1: %2 → %3', path, base, remote)
+    );
+    void view.load();
+    return widget;
+  }
+
+  /** A closable main-area tab of the History pillar around `content`. */
+  function mainWidget(
+    content: Widget,
+    className: string,
+    label: string,
+    caption: string
+  ): MainAreaWidget {
+    const widget = new MainAreaWidget({ content });
+    widget.addClass(className);
+    widget.title.label = label;
+    widget.title.caption = caption;
     widget.title.icon = historyIcon;
     widget.title.closable = true;
-    void view.load();
     return widget;
   }
 
