@@ -13,6 +13,14 @@ import type {
 } from './tokens';
 
 /**
+ * The calls the model makes: the REST client's, so tests can hand it an in-memory one.
+ */
+export type ISecretsCalls = Pick<
+  SecretsClient,
+  'list' | 'put' | 'remove' | 'attachments' | 'setAttachments'
+>;
+
+/**
  * The secrets the user can see and the current notebook's attachments, kept from the server's
  * answers. Answers that arrive after a newer refresh started are dropped, so switching notebooks
  * quickly never shows one notebook's attachments under another's name.
@@ -24,7 +32,7 @@ export class SecretsModel implements ISecretsModel {
    * @param trans - the jupyter-nj translation bundle (for the problems it reports).
    */
   constructor(
-    private readonly _client: SecretsClient,
+    private readonly _client: ISecretsCalls,
     private readonly _currentNotebook: () => NotebookPanel | null,
     private readonly _trans: ITrans = untranslated
   ) {}
