@@ -144,6 +144,12 @@ describe('author display names', () => {
     ).toEqual(['90dfda87', 'bob', 'carol']);
   });
 
+  it('shortens an anonymous id the server sent as its own display name', () => {
+    expect(
+      formatVersionAuthors({ authors: [anon], author_display_names: [anon] })
+    ).toBe('90dfda87');
+  });
+
   it('keeps the short form for more than two authors', () => {
     expect(
       formatVersionAuthors({
