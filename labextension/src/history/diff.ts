@@ -1,7 +1,7 @@
 import type { CodeEditor } from '@jupyterlab/codeeditor';
 import type * as nbformat from '@jupyterlab/nbformat';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
-import type { ITranslator } from '@jupyterlab/translation';
+import { type ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { Message } from '@lumino/messaging';
 import { Panel, Widget } from '@lumino/widgets';
 import { createNbdimeMergeView } from 'nbdime/lib/common/mergeview';
@@ -18,6 +18,8 @@ import {
   REMOVED_CHUNK_PANEL_CLASS
 } from 'nbdime/lib/diff/widget/common';
 
+import { h } from '../dom';
+import { TRANSLATION_DOMAIN, type ITrans } from '../translation';
 import { shortId } from './format';
 import type { IHistoryClient, IHistoryDiff } from './tokens';
 
@@ -34,12 +36,16 @@ export class HistoryDiffView extends Panel {
   constructor(options: HistoryDiffView.IOptions) {
     super();
     this._options = options;
+    const trans = (options.translator ?? nullTranslator).load(
+      TRANSLATION_DOMAIN
+    );
+    this._trans = trans;
     this.addClass('jp-nj-HistoryDiff');
     this.node.dataset.path = options.path;
     this.node.dataset.base = options.base;
     this.node.dataset.remote = options.remote;
 
-    const bar = new Widget({ node: Private.optionsBar() });
+    const bar = new Widget({ node: Private.optionsBar(trans) });
     bar.addClass('jp-nj-HistoryDiff-options');
     this._ignoreOutputs = bar.node.querySelector(
       'input[data-option="ignore-outputs"]'
@@ -75,7 +81,9 @@ export class HistoryDiffView extends Panel {
     const generation = ++this._generation;
     this._setState('loading');
     this._clear();
-    this._scroller.addWidget(Private.message('Computing the diff…'));
+    this._scroller.addWidget(
+      Private.message(this._trans.__('Computing the diff…'))
+    );
     let answer: IHistoryDiff;
     try {
       answer = await this._options.client.diff(
@@ -89,7 +97,10 @@ export class HistoryDiffView extends Panel {
         this._clear();
         this._scroller.addWidget(
           Private.message(
-            `Could not compute the diff: ${(error as Error).message}`,
+            this._trans.__(
+              'Could not compute the diff: %1',
+              (error as Error).message
+            ),
             true
           )
         );
@@ -158,7 +169,10 @@ export class HistoryDiffView extends Panel {
         this._clear();
         this._scroller.addWidget(
           Private.message(
-            `Could not draw the diff: ${(error as Error).message}`,
+            this._trans.__(
+              'Could not draw the diff: %1',
+              (error as Error).message
+            ),
             true
           )
         );
@@ -182,7 +196,10 @@ export class HistoryDiffView extends Panel {
     view.addClass('jp-nj-HistoryDiff-text');
     this._scroller.addWidget(view);
     if (model.unchanged) {
-      this._scroller.insertWidget(0, Private.message('No differences.'));
+      this._scroller.insertWidget(
+        0,
+        Private.message(this._trans.__('No differences.'))
+      );
     }
   }
 
@@ -265,8 +282,8 @@ export class HistoryDiffView extends Panel {
         0,
         Private.message(
           this.ignoreOutputs
-            ? 'No differences (outputs ignored).'
-            : 'No differences.'
+            ? this._trans.__('No differences (outputs ignored).')
+            : this._trans.__('No differences.')
         )
       );
     }
@@ -284,14 +301,17 @@ export class HistoryDiffView extends Panel {
 
   /** A bar standing for a run of unchanged cells; its cells are built on expand. */
   private _collapsedBar(cells: CellDiffModel[], mimetype: string): Widget {
-    const node = document.createElement('button');
-    node.type = 'button';
-    node.className = 'jp-nj-HistoryDiff-collapsed';
-    node.textContent =
+    const node = h(
+      'button',
+      {
+        type: 'button',
+        className: 'jp-nj-HistoryDiff-collapsed',
+        dataset: { cells: String(cells.length) }
+      },
       cells.length === 1
-        ? '1 unchanged cell (show)'
-        : `${cells.length} unchanged cells (show)`;
-    node.dataset.cells = String(cells.length);
+        ? this._trans.__('1 unchanged cell (show)')
+        : this._trans.__('%1 unchanged cells (show)', cells.length)
+    );
     const bar = new Widget({ node });
     this._collapsed.set(node, { widget: bar, cells, mimetype });
     return bar;
@@ -322,6 +342,7 @@ export class HistoryDiffView extends Panel {
   }
 
   private _options: HistoryDiffView.IOptions;
+  private _trans: ITrans;
   private _scroller: Panel;
   private _ignoreOutputs: HTMLInputElement;
   private _hideUnchanged: HTMLInputElement;
@@ -366,34 +387,32 @@ export namespace HistoryDiffView {
 
 namespace Private {
   /** The options bar: ignore outputs, hide unchanged cells. */
-  export function optionsBar(): HTMLElement {
-    const node = document.createElement('div');
-    for (const [option, text] of [
-      ['hide-unchanged', 'Hide unchanged cells'],
-      ['ignore-outputs', 'Ignore outputs']
-    ]) {
-      const label = document.createElement('label');
-      const input = document.createElement('input');
-      input.type = 'checkbox';
-      input.dataset.option = option;
-      label.append(input, document.createTextNode(` ${text}`));
-      node.appendChild(label);
-    }
-    return node;
+  export function optionsBar(trans: ITrans): HTMLElement {
+    return h(
+      'div',
+      {},
+      ...[
+        ['hide-unchanged', trans.__('Hide unchanged cells')],
+        ['ignore-outputs', trans.__('Ignore outputs')]
+      ].map(([option, text]) =>
+        h(
+          'label',
+          {},
+          h('input', { type: 'checkbox', dataset: { option } }),
+          ` ${text}`
+        )
+      )
+    );
   }
 
   /** The two sides' names over the diff. */
   export function banner(base: string, remote: string): HTMLElement {
-    const node = document.createElement('div');
-    node.className = 'jp-nj-HistoryDiff-banner';
-    const left = document.createElement('span');
-    left.className = 'jp-nj-HistoryDiff-base';
-    left.textContent = base;
-    const right = document.createElement('span');
-    right.className = 'jp-nj-HistoryDiff-remote';
-    right.textContent = remote;
-    node.append(left, right);
-    return node;
+    return h(
+      'div',
+      { className: 'jp-nj-HistoryDiff-banner' },
+      h('span', { className: 'jp-nj-HistoryDiff-base' }, base),
+      h('span', { className: 'jp-nj-HistoryDiff-remote' }, remote)
+    );
   }
 
   /** A line of text in the scroller (progress, "no differences", errors). */

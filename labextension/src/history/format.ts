@@ -2,34 +2,9 @@
  * Pure helpers of the History UI: API paths and endpoints, grouping by day, short labels. No
  * JupyterLab imports, so they are unit-tested in node.
  */
+import { apiPath } from '../paths';
+import { type ITrans, untranslated } from '../translation';
 import type { IHistoryVersion } from './tokens';
-
-/**
- * Drives whose prefix a front-end path may carry although the server knows the file by its plain
- * API path (`RTC:` is the real-time collaboration drive).
- */
-export const KNOWN_DRIVES = ['RTC'];
-
-/**
- * The server's API path of a front-end path: without a known drive prefix (`RTC:nb.ipynb` ->
- * `nb.ipynb`) and without leading or trailing slashes.
- */
-export function stripDrive(
-  path: string,
-  drives: string[] = KNOWN_DRIVES
-): string {
-  let result = path;
-  const colon = result.indexOf(':');
-  const slash = result.indexOf('/');
-  // A drive is a prefix of the first segment only: `a/b:c` has no drive.
-  if (colon > 0 && (slash === -1 || colon < slash)) {
-    const drive = result.slice(0, colon);
-    if (drives.includes(drive)) {
-      result = result.slice(colon + 1);
-    }
-  }
-  return result.replace(/^\/+|\/+$/g, '');
-}
 
 /**
  * The endpoint (relative to `/nj/api/`) for a file's history, each path segment URL-escaped and
@@ -39,7 +14,7 @@ export function historyEndpoint(
   path: string,
   query: Record<string, string | number | boolean | null | undefined> = {}
 ): string {
-  const segments = stripDrive(path)
+  const segments = apiPath(path)
     .split('/')
     .filter(segment => segment.length > 0)
     .map(segment => encodeURIComponent(segment));
@@ -87,7 +62,8 @@ export function dayKey(date: Date): string {
 export function groupByDay(
   versions: IHistoryVersion[],
   now: Date = new Date(),
-  formatDay: (date: Date) => string = Private.formatDay
+  formatDay: (date: Date) => string = Private.formatDay,
+  trans: ITrans = untranslated
 ): IVersionDay[] {
   const today = dayKey(now);
   const yesterdayDate = new Date(now);
@@ -101,11 +77,11 @@ export function groupByDay(
     if (day === null || day.key !== key) {
       const label =
         key === 'unknown'
-          ? 'Unknown date'
+          ? trans.__('Unknown date')
           : key === today
-            ? 'Today'
+            ? trans.__('Today')
             : key === yesterday
-              ? 'Yesterday'
+              ? trans.__('Yesterday')
               : formatDay(created);
       day = { key, label, versions: [] };
       days.push(day);
@@ -136,17 +112,44 @@ export function shortAuthor(name: string): string {
 }
 
 /**
- * The authors of a version in one short line.
+ * The names to show for a version's authors, in the order of `authors`: each author's display
+ * name when the server sent one, else the (shortened) username.
  */
-export function formatAuthors(authors: string[]): string {
+export function authorNames(
+  version: Pick<IHistoryVersion, 'authors' | 'author_display_names'>
+): string[] {
+  const display = version.author_display_names ?? [];
+  return version.authors.map(
+    (name, index) => display[index]?.trim() || shortAuthor(name)
+  );
+}
+
+/**
+ * The authors of a version in one short line. `authors` are shown as given (already display
+ * names) except anonymous ids, which are shortened.
+ */
+export function formatAuthors(
+  authors: string[],
+  trans: ITrans = untranslated
+): string {
   const names = authors.map(shortAuthor);
   if (names.length === 0) {
-    return 'unknown author';
+    return trans.__('unknown author');
   }
   if (names.length <= 2) {
     return names.join(', ');
   }
   return `${names[0]}, ${names[1]} +${names.length - 2}`;
+}
+
+/**
+ * A version's authors in one short line, by display name where the server sent one.
+ */
+export function formatVersionAuthors(
+  version: Pick<IHistoryVersion, 'authors' | 'author_display_names'>,
+  trans: ITrans = untranslated
+): string {
+  return formatAuthors(authorNames(version), trans);
 }
 
 /**

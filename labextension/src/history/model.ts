@@ -1,6 +1,6 @@
 import { ISignal, Signal } from '@lumino/signaling';
 
-import type { IHistoryClient, IHistoryVersion } from './tokens';
+import type { IHistoryClient, IHistoryModel, IHistoryVersion } from './tokens';
 
 /**
  * The versions of one file, page by page, and the two versions the user selected to compare.
@@ -8,7 +8,7 @@ import type { IHistoryClient, IHistoryVersion } from './tokens';
  * The client is injected so the model is tested without a server. Answers that arrive after the
  * file changed (the user switched documents while a request was in flight) are dropped.
  */
-export class HistoryModel {
+export class HistoryModel implements IHistoryModel {
   constructor(client: IHistoryClient, options: HistoryModel.IOptions = {}) {
     this._client = client;
     this.pageSize = options.pageSize ?? 50;

@@ -2,15 +2,20 @@ import { historyIcon, refreshIcon } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
+import { h, type Props } from '../dom';
+import { type ITrans, untranslated } from '../translation';
 import {
-  formatAuthors,
   formatSize,
   formatTime,
+  formatVersionAuthors,
   groupByDay,
   shortId
 } from './format';
-import { HistoryModel } from './model';
-import { CURRENT_VERSION, type IHistoryVersion } from './tokens';
+import {
+  CURRENT_VERSION,
+  type IHistoryModel,
+  type IHistoryVersion
+} from './tokens';
 
 /**
  * What the panel's buttons do; the plugin supplies them (they open widgets and dialogs).
@@ -34,22 +39,35 @@ export interface IHistoryPanelActions {
  * (`data-version-id`, `data-action`), so the DOM is the panel's contract.
  */
 export class HistoryPanel extends Widget {
-  constructor(model: HistoryModel, actions: IHistoryPanelActions) {
+  /**
+   * @param model - the current file's versions.
+   * @param actions - what the per-version buttons do.
+   * @param trans - the jupyter-nj translation bundle.
+   */
+  constructor(
+    model: IHistoryModel,
+    actions: IHistoryPanelActions,
+    trans: ITrans = untranslated
+  ) {
     super();
     this._model = model;
     this._actions = actions;
+    this._trans = trans;
     this.id = 'jp-nj-history';
     this.addClass('jp-nj-HistoryPanel');
     this.title.icon = historyIcon;
-    this.title.caption = 'History';
+    this.title.caption = trans.__('History');
     this.node.setAttribute('role', 'region');
-    this.node.setAttribute('aria-label', 'History of the current file');
+    this.node.setAttribute(
+      'aria-label',
+      trans.__('History of the current file')
+    );
     this._model.changed.connect(this._render, this);
     this._render();
   }
 
   /** The panel's model. */
-  get model(): HistoryModel {
+  get model(): IHistoryModel {
     return this._model;
   }
 
@@ -152,94 +170,105 @@ export class HistoryPanel extends Widget {
     this._signature = signature;
     const scrollTop = this._list?.scrollTop ?? 0;
     const focused = Private.focusKey(this.node);
-    this.node.replaceChildren();
-    const header = Private.element('div', 'jp-nj-HistoryPanel-header');
-    const title = Private.element('h2', 'jp-nj-HistoryPanel-title', 'History');
-    const refresh = Private.iconButton('refresh', 'Refresh the history');
-    refreshIcon.element({ container: refresh, tag: 'span' });
-    header.append(title, refresh);
-    const file = Private.element(
+    const trans = this._trans;
+    const selection = model.selection;
+    const header = h(
       'div',
-      'jp-nj-HistoryPanel-file',
-      model.path ?? 'Open a file to see its history.'
+      { className: 'jp-nj-HistoryPanel-header' },
+      h('h2', { className: 'jp-nj-HistoryPanel-title' }, trans.__('History')),
+      Private.iconButton('refresh', trans.__('Refresh the history'))
     );
-    file.title = model.path ?? '';
-    this.node.append(header, file);
-
+    const file = h(
+      'div',
+      { className: 'jp-nj-HistoryPanel-file', title: model.path ?? '' },
+      model.path ?? trans.__('Open a file to see its history.')
+    );
     if (model.path === null) {
+      this.node.replaceChildren(header, file);
       return;
     }
-
-    const selection = model.selection;
-    const compareBar = Private.element('div', 'jp-nj-HistoryPanel-compare');
-    const compare = Private.textButton(
-      'compare',
-      selection.length === 2
-        ? 'Compare selected'
-        : `Select two versions to compare (${selection.length}/2)`
+    const compareBar = h(
+      'div',
+      { className: 'jp-nj-HistoryPanel-compare' },
+      Private.textButton(
+        'compare',
+        selection.length === 2
+          ? trans.__('Compare selected')
+          : trans.__('Select two versions to compare (%1/2)', selection.length),
+        { disabled: selection.length !== 2 }
+      ),
+      selection.length > 0 &&
+        Private.textButton('clear-selection', trans.__('Clear'))
     );
-    compare.disabled = selection.length !== 2;
-    compareBar.appendChild(compare);
-    if (selection.length > 0) {
-      compareBar.appendChild(Private.textButton('clear-selection', 'Clear'));
-    }
-    this.node.appendChild(compareBar);
-
-    if (model.error) {
-      this.node.appendChild(
-        Private.element(
-          'div',
-          'jp-nj-HistoryPanel-error',
-          `Could not load the history: ${model.error}`
-        )
+    const error =
+      model.error &&
+      h(
+        'div',
+        { className: 'jp-nj-HistoryPanel-error' },
+        trans.__('Could not load the history: %1', model.error)
       );
-    }
-
-    const list = Private.element('div', 'jp-nj-HistoryPanel-list');
+    const list = h(
+      'div',
+      { className: 'jp-nj-HistoryPanel-list' },
+      model.loaded &&
+        model.versions.length === 0 &&
+        !model.error &&
+        h(
+          'div',
+          { className: 'jp-nj-HistoryPanel-empty' },
+          trans.__(
+            'No versions yet. Every save of this file becomes a version.'
+          )
+        ),
+      ...groupByDay([...model.versions], undefined, undefined, trans).map(day =>
+        h(
+          'section',
+          { className: 'jp-nj-HistoryDay', dataset: { day: day.key } },
+          h('h3', { className: 'jp-nj-HistoryDay-label' }, day.label),
+          h(
+            'ul',
+            { className: 'jp-nj-HistoryDay-versions' },
+            ...day.versions.map(version =>
+              Private.versionItem(
+                version,
+                selection.includes(version.id),
+                trans
+              )
+            )
+          )
+        )
+      ),
+      model.hasMore
+        ? Private.textButton(
+            'more',
+            model.loading ? trans.__('Loading…') : trans.__('Load more'),
+            {
+              className: 'jp-nj-HistoryButton jp-nj-HistoryPanel-more',
+              disabled: model.loading
+            }
+          )
+        : model.loading &&
+            !model.loaded &&
+            h(
+              'div',
+              { className: 'jp-nj-HistoryPanel-empty' },
+              trans.__('Loading…')
+            )
+    );
     this._list = list;
-    if (model.loaded && model.versions.length === 0 && !model.error) {
-      list.appendChild(
-        Private.element(
-          'div',
-          'jp-nj-HistoryPanel-empty',
-          'No versions yet. Every save of this file becomes a version.'
-        )
-      );
-    }
-    for (const day of groupByDay([...model.versions])) {
-      const section = Private.element('section', 'jp-nj-HistoryDay');
-      section.dataset.day = day.key;
-      section.appendChild(
-        Private.element('h3', 'jp-nj-HistoryDay-label', day.label)
-      );
-      const items = Private.element('ul', 'jp-nj-HistoryDay-versions');
-      for (const version of day.versions) {
-        items.appendChild(
-          Private.versionItem(version, selection.includes(version.id))
-        );
-      }
-      section.appendChild(items);
-      list.appendChild(section);
-    }
-    if (model.hasMore) {
-      const more = Private.textButton(
-        'more',
-        model.loading ? 'Loading…' : 'Load more'
-      );
-      more.classList.add('jp-nj-HistoryPanel-more');
-      more.disabled = model.loading;
-      list.appendChild(more);
-    } else if (model.loading && !model.loaded) {
-      list.appendChild(
-        Private.element('div', 'jp-nj-HistoryPanel-empty', 'Loading…')
-      );
-    }
-    this.node.appendChild(list);
+    this.node.replaceChildren(
+      header,
+      file,
+      compareBar,
+      ...(error ? [error] : []),
+      list
+    );
     list.scrollTop = scrollTop;
     Private.restoreFocus(this.node, focused);
   }
 
-  private _model: HistoryModel;
+  private _model: IHistoryModel;
+  private _trans: ITrans;
   private _actions: IHistoryPanelActions;
   private _list: HTMLElement | null = null;
   private _signature = '';
@@ -247,7 +276,7 @@ export class HistoryPanel extends Widget {
 
 namespace Private {
   /** Everything the panel shows, as one string: equal strings draw the same DOM. */
-  export function signature(model: HistoryModel): string {
+  export function signature(model: IHistoryModel): string {
     return JSON.stringify([
       model.path,
       model.error,
@@ -287,96 +316,114 @@ namespace Private {
       ?.focus();
   }
 
-  /** A new element with a class and optional text. */
-  export function element<K extends keyof HTMLElementTagNameMap>(
-    tag: K,
-    className: string,
-    text?: string
-  ): HTMLElementTagNameMap[K] {
-    const node = document.createElement(tag);
-    node.className = className;
-    if (text !== undefined) {
-      node.textContent = text;
-    }
-    return node;
-  }
-
   /** A button that triggers `action`, showing `text`. */
-  export function textButton(action: string, text: string, title?: string) {
-    const button = element('button', 'jp-nj-HistoryButton', text);
-    button.type = 'button';
-    button.dataset.action = action;
-    if (title) {
-      button.title = title;
-    }
-    return button;
+  export function textButton(
+    action: string,
+    text: string,
+    props: Props<HTMLButtonElement> = {}
+  ): HTMLButtonElement {
+    return h(
+      'button',
+      {
+        className: 'jp-nj-HistoryButton',
+        type: 'button',
+        dataset: { action },
+        ...props
+      },
+      text
+    );
   }
 
   /** An icon-only button with an accessible name. */
-  export function iconButton(action: string, title: string) {
-    const button = textButton(action, '', title);
-    button.classList.add('jp-nj-HistoryButton-icon');
-    button.setAttribute('aria-label', title);
+  export function iconButton(action: string, title: string): HTMLButtonElement {
+    const button = textButton(action, '', {
+      className: 'jp-nj-HistoryButton jp-nj-HistoryButton-icon',
+      title,
+      attrs: { 'aria-label': title }
+    });
+    refreshIcon.element({ container: button, tag: 'span' });
     return button;
   }
 
   /** One version row: selection box, time, label, checkpoint mark, authors, size, actions. */
   export function versionItem(
     version: IHistoryVersion,
-    selected: boolean
+    selected: boolean,
+    trans: ITrans
   ): HTMLLIElement {
-    const item = element('li', 'jp-nj-HistoryVersion');
-    item.dataset.versionId = version.id;
-    if (selected) {
-      item.classList.add('jp-mod-selected');
-    }
-    item.title = `${version.id}\n${version.message}\nby ${version.authors.join(', ')}`;
-
-    const select = element('input', 'jp-nj-HistoryVersion-select');
-    select.type = 'checkbox';
-    select.checked = selected;
-    select.dataset.action = 'select';
-    select.setAttribute('aria-label', `Select version ${shortId(version.id)}`);
-
-    const main = element('div', 'jp-nj-HistoryVersion-main');
-    const line = element('div', 'jp-nj-HistoryVersion-line');
-    line.appendChild(
-      element('span', 'jp-nj-HistoryVersion-time', formatTime(version.created))
-    );
-    if (version.label) {
-      line.appendChild(
-        element('span', 'jp-nj-HistoryVersion-label', version.label)
-      );
-    }
-    if (version.checkpoint) {
-      const mark = element('span', 'jp-nj-HistoryVersion-checkpoint', 'saved');
-      mark.title = 'Explicit save (checkpoint)';
-      line.appendChild(mark);
-    }
-    const meta = element(
-      'div',
-      'jp-nj-HistoryVersion-meta',
-      `${formatAuthors(version.authors)} · ${formatSize(version.size)} · ${shortId(version.id)}`
-    );
-    meta.dataset.authors = version.authors.join(',');
-    main.append(line, meta);
-
-    const actions = element('div', 'jp-nj-HistoryVersion-actions');
-    actions.append(
-      textButton('view', 'View', 'Open this version read-only'),
-      textButton(
-        'diff-current',
-        'Diff',
-        'Compare this version with the file as it is now'
+    const usernames = version.authors.join(', ');
+    return h(
+      'li',
+      {
+        className: `jp-nj-HistoryVersion${selected ? ' jp-mod-selected' : ''}`,
+        dataset: { versionId: version.id },
+        title: trans.__('%1\n%2\nby %3', version.id, version.message, usernames)
+      },
+      h('input', {
+        className: 'jp-nj-HistoryVersion-select',
+        type: 'checkbox',
+        checked: selected,
+        dataset: { action: 'select' },
+        attrs: {
+          'aria-label': trans.__('Select version %1', shortId(version.id))
+        }
+      }),
+      h(
+        'div',
+        { className: 'jp-nj-HistoryVersion-main' },
+        h(
+          'div',
+          { className: 'jp-nj-HistoryVersion-line' },
+          h(
+            'span',
+            { className: 'jp-nj-HistoryVersion-time' },
+            formatTime(version.created)
+          ),
+          version.label &&
+            h(
+              'span',
+              { className: 'jp-nj-HistoryVersion-label' },
+              version.label
+            ),
+          version.checkpoint &&
+            h(
+              'span',
+              {
+                className: 'jp-nj-HistoryVersion-checkpoint',
+                title: trans.__('Explicit save (checkpoint)')
+              },
+              trans.__('saved')
+            )
+        ),
+        h(
+          'div',
+          {
+            className: 'jp-nj-HistoryVersion-meta',
+            // Display names are what people read; the usernames stay one hover away.
+            title: trans.__('Authors: %1', usernames),
+            dataset: { authors: version.authors.join(',') }
+          },
+          `${formatVersionAuthors(version, trans)} · ${formatSize(version.size)} · ${shortId(version.id)}`
+        )
       ),
-      textButton('restore', 'Restore', 'Make this version the current one'),
-      textButton(
-        'label',
-        version.label ? 'Relabel' : 'Label',
-        'Name this version'
+      h(
+        'div',
+        { className: 'jp-nj-HistoryVersion-actions' },
+        textButton('view', trans.__('View'), {
+          title: trans.__('Open this version read-only')
+        }),
+        textButton('diff-current', trans.__('Diff'), {
+          title: trans.__('Compare this version with the file as it is now')
+        }),
+        textButton('restore', trans.__('Restore'), {
+          title: trans.__('Make this version the current one')
+        }),
+        textButton(
+          'label',
+          version.label ? trans.__('Relabel') : trans.__('Label'),
+          { title: trans.__('Name this version') }
+        )
       )
     );
-    item.append(select, main, actions);
-    return item;
   }
 }

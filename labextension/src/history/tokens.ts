@@ -1,7 +1,9 @@
 /**
- * Types of the History pillar's REST contract (`/nj/api/history/{path}`). No side effects, no
- * JupyterLab imports: the pure modules and their unit tests use these too.
+ * Types of the History pillar's REST contract (`/nj/api/history/{path}`) and its model token. No
+ * side effects, no JupyterLab imports: the pure modules and their unit tests use these too.
  */
+import { Token } from '@lumino/coreutils';
+import type { ISignal } from '@lumino/signaling';
 
 /**
  * One version of a file, as the server lists it (newest first).
@@ -13,6 +15,11 @@ export interface IHistoryVersion {
   created: string;
   /** Everyone who edited since the previous version (one name in single-user mode). */
   authors: string[];
+  /**
+   * A display name per entry of `authors`, same length and order; absent from older servers.
+   * The usernames stay the stable key: these are only what people read.
+   */
+  author_display_names?: string[];
   /** The version's message, e.g. "save" or "restore of 1a2b3c4". */
   message: string;
   /** The user's label, or null when the version has none. */
@@ -107,6 +114,61 @@ export interface IHistoryClient {
   /** Set (or, with an empty string, remove) a version's label. */
   label(path: string, id: string, label: string): Promise<IHistoryVersion>;
 }
+
+/**
+ * The versions of the current file as the History panel shows them, page by page, with the two
+ * versions picked for comparison. Other plugins read it to follow the history of the current
+ * file, and refresh it after they change the file on the server.
+ */
+export interface IHistoryModel {
+  /** Versions asked for per page (the server's `limit`, 1-1000). */
+  pageSize: number;
+  /** The API path whose history is shown (no drive prefix), or null when no file is current. */
+  readonly path: string | null;
+  /** The versions loaded so far, newest first. */
+  readonly versions: readonly IHistoryVersion[];
+  /** The newest version's id, or null. */
+  readonly head: string | null;
+  /** Whether older versions remain on the server. */
+  readonly hasMore: boolean;
+  /** Whether a request is in flight. */
+  readonly loading: boolean;
+  /** Whether the first page of the current file has been loaded. */
+  readonly loaded: boolean;
+  /** The last error (the server's message), or null when the last request worked. */
+  readonly error: string | null;
+  /** The selected version ids, in the order the user picked them (at most two). */
+  readonly selection: readonly string[];
+  /** Emitted whenever anything above changes. */
+  readonly changed: ISignal<IHistoryModel, void>;
+  /** Show another file (an API path, or null for none). */
+  setPath(path: string | null): Promise<void>;
+  /** Load the newest page again. */
+  refresh(): Promise<void>;
+  /** Load the next (older) page. */
+  loadMore(): Promise<void>;
+  /** Refresh until the newest version differs from `previousHead`; resolves whether it did. */
+  refreshUntilNew(
+    previousHead: string | null,
+    delaysMs?: number[]
+  ): Promise<boolean>;
+  /** Select or unselect a version for comparison. */
+  toggleSelected(id: string): void;
+  /** Clear the selection. */
+  clearSelection(): void;
+  /** The selected pair ordered as a diff reads (older as base), or null. */
+  selectedPair(): { base: string; remote: string } | null;
+  /** Replace a version's record (after a label changed), keeping its place. */
+  updateVersion(version: IHistoryVersion): void;
+}
+
+/**
+ * The History model token: the current file's versions, provided by the History plugin.
+ */
+export const IHistoryModel = new Token<IHistoryModel>(
+  'jupyter-nj:IHistoryModel',
+  'The versions of the current file, as the History panel shows them.'
+);
 
 /**
  * The remote id that names the file as it is now, in a diff.

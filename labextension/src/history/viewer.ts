@@ -6,10 +6,11 @@ import {
 import type * as nbformat from '@jupyterlab/nbformat';
 import { NotebookModel, StaticNotebook } from '@jupyterlab/notebook';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
-import type { ITranslator } from '@jupyterlab/translation';
+import { type ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { Panel, Widget } from '@lumino/widgets';
 
-import { formatAuthors, formatSize, versionTitle } from './format';
+import { TRANSLATION_DOMAIN, type ITrans } from '../translation';
+import { formatSize, formatVersionAuthors, versionTitle } from './format';
 import type { IHistoryClient, IHistoryVersionContent } from './tokens';
 
 /**
@@ -21,13 +22,16 @@ export class VersionViewer extends Panel {
   constructor(options: VersionViewer.IOptions) {
     super();
     this._options = options;
+    this._trans = (options.translator ?? nullTranslator).load(
+      TRANSLATION_DOMAIN
+    );
     this.addClass('jp-nj-VersionViewer');
     this.node.dataset.path = options.path;
     this.node.dataset.version = options.version;
     this.node.dataset.state = 'loading';
     this._note = new Widget();
     this._note.addClass('jp-nj-VersionViewer-note');
-    this._note.node.textContent = 'Loading the version…';
+    this._note.node.textContent = this._trans.__('Loading the version…');
     this.addWidget(this._note);
   }
 
@@ -46,7 +50,10 @@ export class VersionViewer extends Panel {
       );
     } catch (error) {
       if (!this.isDisposed) {
-        this._note.node.textContent = `Could not load the version: ${(error as Error).message}`;
+        this._note.node.textContent = this._trans.__(
+          'Could not load the version: %1',
+          (error as Error).message
+        );
         this._note.addClass('jp-mod-error');
         this.node.dataset.state = 'error';
       }
@@ -56,16 +63,26 @@ export class VersionViewer extends Panel {
       return null;
     }
     this._version = version;
-    this._note.node.textContent = `${versionTitle(version)} · ${formatAuthors(
-      version.authors
-    )} · ${formatSize(version.size)} · read-only`;
-    this._note.node.title = `${version.id}\n${version.message}`;
+    const trans = this._trans;
+    this._note.node.textContent = trans.__(
+      '%1 · %2 · %3 · read-only',
+      versionTitle(version),
+      formatVersionAuthors(version, trans),
+      formatSize(version.size)
+    );
+    // Display names are what people read; the usernames are the stable names behind them.
+    this._note.node.title = trans.__(
+      '%1\n%2\nby %3',
+      version.id,
+      version.message,
+      version.authors.join(', ')
+    );
     const body =
       version.format === 'json'
         ? this._notebook(version.content as nbformat.INotebookContent)
         : version.format === 'text'
           ? this._text(String(version.content))
-          : Private.binaryNote(version.size);
+          : Private.binaryNote(version.size, trans);
     body.addClass('jp-nj-VersionViewer-body');
     this.addWidget(body);
     this.node.dataset.state = 'ready';
@@ -112,6 +129,7 @@ export class VersionViewer extends Panel {
   }
 
   private _options: VersionViewer.IOptions;
+  private _trans: ITrans;
   private _note: Widget;
   private _version: IHistoryVersionContent | null = null;
 }
@@ -145,9 +163,12 @@ export namespace VersionViewer {
 
 namespace Private {
   /** What a binary version shows. */
-  export function binaryNote(size: number): Widget {
+  export function binaryNote(size: number, trans: ITrans): Widget {
     const widget = new Widget();
-    widget.node.textContent = `Binary content (${formatSize(size)}): restore it to open it.`;
+    widget.node.textContent = trans.__(
+      'Binary content (%1): restore it to open it.',
+      formatSize(size)
+    );
     return widget;
   }
 }

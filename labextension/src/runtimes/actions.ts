@@ -6,9 +6,10 @@ import { CommandRegistry } from '@lumino/commands';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Menu } from '@lumino/widgets';
 
+import { type ITrans, untranslated } from '../translation';
 import type { RuntimesClient } from './client';
+import { apiPath } from '../paths';
 import {
-  apiPath,
   describeVersion,
   environmentOfKernel,
   installCommands,
@@ -21,8 +22,11 @@ import {
   withPin
 } from './format';
 import type {
+  IBuildEvent,
+  IBuildLog,
   IEnvironment,
   IEnvironmentVersion,
+  IRuntimeActions,
   IRuntimeInfo,
   ISnapshotResult
 } from './tokens';
@@ -32,17 +36,24 @@ import type {
  * pin it to a version and (re)start the kernel on it, save the runtime as a new version, and
  * build environments. Every change is announced on `changed`, so all views refresh.
  */
-export class RuntimeActions {
+export class RuntimeActions implements IRuntimeActions {
   /**
    * @param client - the Runtimes REST client.
    * @param kernelspecs - the application's kernelspec manager (refreshed after builds).
    * @param openEnvironments - opens the Environments side panel.
+   * @param trans - the jupyter-nj translation bundle.
    */
   constructor(
     readonly client: RuntimesClient,
     private readonly _kernelspecs: KernelSpec.IManager,
-    private readonly _openEnvironments: () => void
+    private readonly _openEnvironments: () => void,
+    private readonly _trans: ITrans = untranslated
   ) {}
+
+  /** The environments and their versions, as the server lists them now. */
+  environments(): Promise<IEnvironment[]> {
+    return this.client.environments();
+  }
 
   /** Emitted after anything that may change what a notebook runs or which versions exist. */
   get changed(): ISignal<this, void> {
@@ -58,12 +69,12 @@ export class RuntimeActions {
   }
 
   /** Emitted when a build starts or ends: `{name, backend, error}`. */
-  get buildChanged(): ISignal<this, RuntimeActions.IBuildEvent> {
+  get buildChanged(): ISignal<this, IBuildEvent> {
     return this._buildChanged;
   }
 
   /** Emitted with the lines a running build's steps print, as the server streams them. */
-  get buildLog(): ISignal<this, RuntimeActions.IBuildLog> {
+  get buildLog(): ISignal<this, IBuildLog> {
     return this._buildLog;
   }
 
@@ -169,15 +180,21 @@ export class RuntimeActions {
     const kernel = panel.sessionContext.session?.kernel;
     if (!kernel || !environmentOfKernel(kernel.name)) {
       await showErrorMessage(
-        'Save environment',
-        'This notebook does not run in a jupyter-nj environment. Pick an environment from the ' +
-          'runtime menu in the notebook toolbar first.'
+        this._trans.__('Save environment'),
+        this._trans.__(
+          'This notebook does not run in a jupyter-nj environment. Pick an environment from ' +
+            'the runtime menu in the notebook toolbar first.'
+        )
       );
       return null;
     }
-    const id = Notification.emit('Saving the environment…', 'in-progress', {
-      autoClose: false
-    });
+    const id = Notification.emit(
+      this._trans.__('Saving the environment…'),
+      'in-progress',
+      {
+        autoClose: false
+      }
+    );
     try {
       const result = await this.client.snapshot(
         kernel.id,
@@ -209,7 +226,10 @@ export class RuntimeActions {
     } catch (error) {
       Notification.update({
         id,
-        message: `Save environment failed: ${Private.message(error)}`,
+        message: this._trans.__(
+          'Save environment failed: %1',
+          Private.message(error)
+        ),
         type: 'error',
         autoClose: false
       });
@@ -263,7 +283,9 @@ export class RuntimeActions {
         this._buildChanged.emit({
           name,
           backend,
-          error: String(event.message ?? event.reason ?? 'the build failed')
+          error: String(
+            event.message ?? event.reason ?? this._trans.__('the build failed')
+          )
         });
         break;
       case 'snapshot-saved':
@@ -302,6 +324,7 @@ export class RuntimeActions {
    * (pick one to pin the notebook and restart on it), "Save environment", and the panel.
    */
   async openMenu(panel: NotebookPanel, anchor: HTMLElement): Promise<void> {
+    const trans = this._trans;
     const commands = new CommandRegistry();
     const menu = new Menu({ commands });
     menu.addClass('jp-nj-RuntimeMenu');
@@ -324,7 +347,7 @@ export class RuntimeActions {
 
     if (problem) {
       commands.addCommand('nj:problem', {
-        label: `Cannot list environments: ${problem}`,
+        label: trans.__('Cannot list environments: %1', problem),
         isEnabled: () => false,
         execute: () => undefined
       });
@@ -354,7 +377,7 @@ export class RuntimeActions {
     }
     if (environments.length === 0 && !problem) {
       commands.addCommand('nj:none', {
-        label: 'No environments are defined on this server',
+        label: trans.__('No environments are defined on this server'),
         isEnabled: () => false,
         execute: () => undefined
       });
@@ -362,15 +385,16 @@ export class RuntimeActions {
     }
     menu.addItem({ type: 'separator' });
     commands.addCommand('nj:save', {
-      label: 'Save environment',
-      caption:
-        'Save what this runtime installed as a new environment version and pin the notebook to it',
+      label: trans.__('Save environment'),
+      caption: trans.__(
+        'Save what this runtime installed as a new environment version and pin the notebook to it'
+      ),
       isEnabled: () => running !== null && running.version !== null,
       execute: () => void this.saveEnvironment(panel)
     });
     menu.addItem({ command: 'nj:save' });
     commands.addCommand('nj:panel', {
-      label: 'Environments panel',
+      label: trans.__('Environments panel'),
       execute: () => this._openEnvironments()
     });
     menu.addItem({ command: 'nj:panel' });
@@ -392,9 +416,14 @@ export class RuntimeActions {
     menu: Menu,
     pin: { environment: string; version: string; backend: string }
   ): void {
+    const trans = this._trans;
     const label = `${pin.environment}@${shortVersion(pin.version)}`;
     commands.addCommand('nj:missing', {
-      label: `Pinned ${label} (${pin.backend || 'any backend'}) is not on this server`,
+      label: trans.__(
+        'Pinned %1 (%2) is not on this server',
+        label,
+        pin.backend || trans.__('any backend')
+      ),
       isEnabled: () => false,
       execute: () => undefined
     });
@@ -403,10 +432,15 @@ export class RuntimeActions {
     for (const backend of backends) {
       const id = `nj:rebuild:${backend}`;
       commands.addCommand(id, {
-        label: `Build ${pin.environment} (${backend}) to recreate it`,
-        caption:
+        label: trans.__(
+          'Build %1 (%2) to recreate it',
+          pin.environment,
+          backend
+        ),
+        caption: trans.__(
           'Rebuilds the current definition; it is the pinned version again when the ' +
-          'definition is unchanged. Otherwise import the pinned version (jupyter nj env import).',
+            'definition is unchanged. Otherwise import the pinned version (jupyter nj env import).'
+        ),
         execute: () => void this._rebuildPin(pin, backend)
       });
       menu.addItem({ command: id });
@@ -418,8 +452,9 @@ export class RuntimeActions {
     pin: { environment: string; version: string; backend: string },
     backend: string
   ): Promise<void> {
+    const trans = this._trans;
     const id = Notification.emit(
-      `Building ${pin.environment} (${backend})…`,
+      trans.__('Building %1 (%2)…', pin.environment, backend),
       'in-progress',
       { autoClose: false }
     );
@@ -432,17 +467,31 @@ export class RuntimeActions {
         type: same ? 'success' : 'warning',
         autoClose: same ? 10000 : false,
         message: same
-          ? `Built ${built.name}@${built.short} (${built.backend}). Restart the kernel to run the pinned version.`
-          : `Built ${built.name}@${built.short}, which is not the pinned ` +
-            `${shortVersion(pin.version)}: the definition changed since. Import the pinned ` +
-            'version (jupyter nj env import) or pick the new one from the runtime menu.'
+          ? trans.__(
+              'Built %1@%2 (%3). Restart the kernel to run the pinned version.',
+              built.name,
+              built.short,
+              built.backend
+            )
+          : trans.__(
+              'Built %1@%2, which is not the pinned %3: the definition changed since. Import ' +
+                'the pinned version (jupyter nj env import) or pick the new one from the ' +
+                'runtime menu.',
+              built.name,
+              built.short,
+              shortVersion(pin.version)
+            )
       });
     } catch (error) {
       Notification.update({
         id,
         type: 'error',
         autoClose: false,
-        message: `Building ${pin.environment} failed: ${Private.message(error)}`
+        message: trans.__(
+          'Building %1 failed: %2',
+          pin.environment,
+          Private.message(error)
+        )
       });
     }
   }
@@ -454,6 +503,7 @@ export class RuntimeActions {
     running: IRuntimeInfo | null,
     pinned: string | null
   ): Menu {
+    const trans = this._trans;
     const submenu = new Menu({ commands });
     submenu.addClass('jp-nj-RuntimeMenu');
     submenu.title.label =
@@ -466,7 +516,7 @@ export class RuntimeActions {
     if (versions.length === 0) {
       const id = `nj:build:${environment.name}`;
       commands.addCommand(id, {
-        label: 'Not built yet: build it in the Environments panel',
+        label: trans.__('Not built yet: build it in the Environments panel'),
         execute: () => this._openEnvironments()
       });
       submenu.addItem({ command: id });
@@ -483,7 +533,7 @@ export class RuntimeActions {
     if (newest) {
       const id = `nj:newest:${environment.name}`;
       commands.addCommand(id, {
-        label: `Newest (${newest.short}, ${newest.backend})`,
+        label: trans.__('Newest (%1, %2)', newest.short, newest.backend),
         execute: () => void this._use(panel, newest)
       });
       submenu.addItem({ command: id });
@@ -496,11 +546,15 @@ export class RuntimeActions {
       commands.addCommand(id, {
         label:
           describeVersion(version) +
-          (version.parent ? ' · saved' : '') +
-          (isRunning ? ' · running' : isPinned ? ' · pinned' : ''),
+          (version.parent ? trans.__(' · saved') : '') +
+          (isRunning
+            ? trans.__(' · running')
+            : isPinned
+              ? trans.__(' · pinned')
+              : ''),
         caption: version.changes.length
           ? version.changes.join('\n')
-          : `Built from the ${environment.name} definition`,
+          : trans.__('Built from the %1 definition', environment.name),
         isToggled: () => isRunning || (!runningVersion && isPinned),
         execute: () => void this._use(panel, version)
       });
@@ -517,15 +571,15 @@ export class RuntimeActions {
       await this.useVersion(panel, version);
     } catch (error) {
       await showErrorMessage(
-        `Cannot switch to ${version.name}@${version.short}`,
+        this._trans.__('Cannot switch to %1@%2', version.name, version.short),
         Private.message(error)
       );
     }
   }
 
   private _changed = new Signal<this, void>(this);
-  private _buildChanged = new Signal<this, RuntimeActions.IBuildEvent>(this);
-  private _buildLog = new Signal<this, RuntimeActions.IBuildLog>(this);
+  private _buildChanged = new Signal<this, IBuildEvent>(this);
+  private _buildLog = new Signal<this, IBuildLog>(this);
   private _building = new Set<string>();
   private _remoteBuilds = new Set<string>();
   private _unsaved = new WeakMap<NotebookPanel, string[]>();
@@ -537,37 +591,6 @@ export class RuntimeActions {
  */
 export const ENVIRONMENT_EVENTS =
   'https://events.jupyter.org/jupyter_nj/environments/v1';
-
-/**
- * A namespace for RuntimeActions statics.
- */
-export namespace RuntimeActions {
-  /**
-   * A build started (`error` null, name in `building`), finished, or failed (`error` set).
-   */
-  export interface IBuildEvent {
-    /** Environment name. */
-    name: string;
-    /** `local` or `docker`. */
-    backend: string;
-    /** The server's message when the build failed, else null. */
-    error: string | null;
-    /** The version a finished build made (absent while building and on failure). */
-    version?: string;
-    /** How long the finished build took, in seconds. */
-    seconds?: number;
-  }
-
-  /** Lines a running build printed since the last ones (one `build-log` event). */
-  export interface IBuildLog {
-    /** Environment name. */
-    name: string;
-    /** `local` or `docker`. */
-    backend: string;
-    /** The lines, oldest first. */
-    lines: string[];
-  }
-}
 
 namespace Private {
   /** The user-facing text of an error from the server or the network. */

@@ -4,13 +4,15 @@ import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import { caretDownIcon, kernelIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
-import type { RuntimeActions } from './actions';
+import { h } from '../dom';
+import { type ITrans, untranslated } from '../translation';
 import {
   environmentOfKernel,
   readPin,
   runtimeLabel,
   shortVersion
 } from './format';
+import type { IRuntimeActions } from './tokens';
 
 /**
  * The runtime control of a notebook's toolbar: `environment@short-version` and the backend
@@ -24,24 +26,45 @@ export class RuntimeControl extends Widget {
   /**
    * @param panel - the notebook panel whose kernel this control shows.
    * @param actions - the shared runtime actions (menu, pin, save).
+   * @param trans - the jupyter-nj translation bundle.
    */
   constructor(
     private readonly _panel: NotebookPanel,
-    private readonly _actions: RuntimeActions
+    private readonly _actions: IRuntimeActions,
+    private readonly _trans: ITrans = untranslated
   ) {
-    super({ node: Private.createNode() });
+    super();
     this.addClass('jp-nj-RuntimeControl');
     this.addClass('jp-ToolbarButton');
-    this._button = this.node.querySelector('button')!;
-    this._label = this.node.querySelector('.jp-nj-RuntimeControl-label')!;
-    this._backend = this.node.querySelector('.jp-nj-RuntimeControl-backend')!;
-    this._unsavedMark = this.node.querySelector(
-      '.jp-nj-RuntimeControl-unsaved'
-    )!;
+    this._label = h('span', { className: 'jp-nj-RuntimeControl-label' });
+    this._backend = h('span', { className: 'jp-nj-RuntimeControl-backend' });
+    this._unsavedMark = h(
+      'span',
+      { className: 'jp-nj-RuntimeControl-unsaved', hidden: true },
+      '●'
+    );
+    const icon = h('span', { className: 'jp-nj-RuntimeControl-icon' });
+    kernelIcon.element({ container: icon, height: '16px', width: '16px' });
+    const caret = h('span', { className: 'jp-nj-RuntimeControl-caret' });
+    caretDownIcon.element({ container: caret, height: '14px', width: '14px' });
+    this._button = h(
+      'button',
+      {
+        className: 'jp-ToolbarButtonComponent jp-nj-RuntimeControl-button',
+        type: 'button',
+        attrs: { 'aria-haspopup': 'menu' },
+        on: {
+          click: () => void this._actions.openMenu(this._panel, this._button)
+        }
+      },
+      icon,
+      this._label,
+      this._backend,
+      this._unsavedMark,
+      caret
+    );
+    this.node.append(this._button);
     this.node.dataset.njUnsaved = 'false';
-    this._button.addEventListener('click', () => {
-      void this._actions.openMenu(this._panel, this._button);
-    });
     const sessionContext = _panel.sessionContext;
     sessionContext.kernelChanged.connect(this._scheduleRefresh, this);
     sessionContext.statusChanged.connect(this._onStatus, this);
@@ -71,18 +94,32 @@ export class RuntimeControl extends Widget {
         return;
       }
       const pin = readPin(this._panel.content.model?.getMetadata('nj'));
+      const trans = this._trans;
       this._show(
         info.version ? 'ready' : 'starting',
         runtimeLabel(info),
         info.backend,
         info.version
-          ? `Runtime: ${info.environment}@${info.version.short} on the ${info.backend} backend` +
-              `\nVersion ${info.version.version}` +
-              (pin && pin.environment === info.environment
-                ? `\nNotebook pinned to ${pin.environment}@${shortVersion(pin.version)}`
-                : '\nThe notebook is not pinned to it yet') +
-              '\nClick to pick another environment or version, or to save this one.'
-          : `Runtime ${info.environment} is starting…`
+          ? [
+              trans.__(
+                'Runtime: %1@%2 on the %3 backend',
+                info.environment,
+                info.version.short,
+                info.backend
+              ),
+              trans.__('Version %1', info.version.version),
+              pin && pin.environment === info.environment
+                ? trans.__(
+                    'Notebook pinned to %1@%2',
+                    pin.environment,
+                    shortVersion(pin.version)
+                  )
+                : trans.__('The notebook is not pinned to it yet'),
+              trans.__(
+                'Click to pick another environment or version, or to save this one.'
+              )
+            ].join('\n')
+          : trans.__('Runtime %1 is starting…', info.environment)
       );
       this.node.dataset.environment = info.environment;
       this.node.dataset.version = info.version?.version ?? '';
@@ -97,7 +134,10 @@ export class RuntimeControl extends Widget {
           'error',
           'runtime?',
           '',
-          `Cannot ask the server what this kernel runs: ${(error as Error).message}`
+          this._trans.__(
+            'Cannot ask the server what this kernel runs: %1',
+            (error as Error).message
+          )
         );
       }
     }
@@ -129,8 +169,11 @@ export class RuntimeControl extends Widget {
     this.node.dataset.njUnsaved = String(installs.length > 0);
     this._unsavedMark.hidden = installs.length === 0;
     this._unsavedMark.title = installs.length
-      ? `Not saved as an environment version yet:\n${installs.join('\n')}\n` +
-        'Use "Save environment" to keep it; a restart loses it.'
+      ? this._trans.__(
+          'Not saved as an environment version yet:\n%1\nUse "Save environment" to keep it; ' +
+            'a restart loses it.',
+          installs.join('\n')
+        )
       : '';
   }
 
@@ -162,24 +205,38 @@ export class RuntimeControl extends Widget {
     delete this.node.dataset.environment;
     delete this.node.dataset.version;
     const pin = readPin(this._panel.content.model?.getMetadata('nj'));
+    const trans = this._trans;
     if (pin) {
       const pinned = `${pin.environment}@${shortVersion(pin.version)}`;
       this._show(
         'pinned',
-        `${pinned} (not running)`,
+        trans.__('%1 (not running)', pinned),
         pin.backend,
-        `The notebook is pinned to ${pinned} (${pin.backend}), but ` +
-          (kernel ? `its kernel is ${kernel.name}.` : 'no kernel runs.') +
-          ' Click to start it, pick another version, or rebuild a missing one.'
+        kernel
+          ? trans.__(
+              'The notebook is pinned to %1 (%2), but its kernel is %3. Click to start it, ' +
+                'pick another version, or rebuild a missing one.',
+              pinned,
+              pin.backend,
+              kernel.name
+            )
+          : trans.__(
+              'The notebook is pinned to %1 (%2), but no kernel runs. Click to start it, ' +
+                'pick another version, or rebuild a missing one.',
+              pinned,
+              pin.backend
+            )
       );
       return;
     }
     if (!kernel) {
       this._show(
         'none',
-        'No runtime',
+        trans.__('No runtime'),
         '',
-        'No kernel. Click to pick a jupyter-nj environment for this notebook.'
+        trans.__(
+          'No kernel. Click to pick a jupyter-nj environment for this notebook.'
+        )
       );
       return;
     }
@@ -187,7 +244,10 @@ export class RuntimeControl extends Widget {
       'foreign',
       kernel.name,
       '',
-      `Kernel ${kernel.name} is not a pinned jupyter-nj runtime. Click to pick an environment.`
+      trans.__(
+        'Kernel %1 is not a pinned jupyter-nj runtime. Click to pick an environment.',
+        kernel.name
+      )
     );
   }
 
@@ -228,31 +288,4 @@ export class RuntimeControl extends Widget {
   private _generation = 0;
   private _lastStatus: Kernel.Status = 'unknown';
   private _warnedKernel = '';
-}
-
-namespace Private {
-  export function createNode(): HTMLElement {
-    const node = document.createElement('div');
-    const button = document.createElement('button');
-    button.className = 'jp-ToolbarButtonComponent jp-nj-RuntimeControl-button';
-    button.type = 'button';
-    button.setAttribute('aria-haspopup', 'menu');
-    const icon = document.createElement('span');
-    icon.className = 'jp-nj-RuntimeControl-icon';
-    kernelIcon.element({ container: icon, height: '16px', width: '16px' });
-    const label = document.createElement('span');
-    label.className = 'jp-nj-RuntimeControl-label';
-    const backend = document.createElement('span');
-    backend.className = 'jp-nj-RuntimeControl-backend';
-    const unsaved = document.createElement('span');
-    unsaved.className = 'jp-nj-RuntimeControl-unsaved';
-    unsaved.textContent = '●';
-    unsaved.hidden = true;
-    const caret = document.createElement('span');
-    caret.className = 'jp-nj-RuntimeControl-caret';
-    caretDownIcon.element({ container: caret, height: '14px', width: '14px' });
-    button.append(icon, label, backend, unsaved, caret);
-    node.appendChild(button);
-    return node;
-  }
 }

@@ -20,26 +20,6 @@ export const KERNELSPEC_PREFIX = 'nj-';
 export const PIN_SLOT = 'main';
 
 /**
- * Drives a front-end path may carry although the server knows the file by its plain API path.
- */
-const KNOWN_DRIVES = ['RTC'];
-
-/**
- * The server's API path of a front-end path (`RTC:a/b.ipynb` -> `a/b.ipynb`).
- */
-export function apiPath(path: string): string {
-  let result = path;
-  const colon = result.indexOf(':');
-  const slash = result.indexOf('/');
-  if (colon > 0 && (slash === -1 || colon < slash)) {
-    if (KNOWN_DRIVES.includes(result.slice(0, colon))) {
-      result = result.slice(colon + 1);
-    }
-  }
-  return result.replace(/^\/+|\/+$/g, '');
-}
-
-/**
  * The kernelspec name that runs an environment.
  */
 export function kernelNameFor(environment: string): string {

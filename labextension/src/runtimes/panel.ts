@@ -2,9 +2,9 @@ import type { NotebookPanel } from '@jupyterlab/notebook';
 import { buildIcon, refreshIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
-import { iconButton } from '../dom';
+import { h, iconButton } from '../dom';
 import type { INJStatusModel } from '../tokens';
-import { RuntimeActions } from './actions';
+import { type ITrans, untranslated } from '../translation';
 import {
   describeVersion,
   readPin,
@@ -13,7 +13,13 @@ import {
   sortedVersions,
   splitBuildLog
 } from './format';
-import type { IEnvironment, IEnvironmentVersion } from './tokens';
+import type {
+  IBuildEvent,
+  IBuildLog,
+  IEnvironment,
+  IEnvironmentVersion,
+  IRuntimeActions
+} from './tokens';
 
 /**
  * The Environments side panel: every environment with its versions (newest first, saved ones
@@ -25,36 +31,40 @@ export class EnvironmentsPanel extends Widget {
    * @param actions - the shared runtime actions.
    * @param currentNotebook - the notebook the "Use" buttons act on, if any.
    * @param status - which backends are live (for the Docker engine notice), if available.
+   * @param trans - the jupyter-nj translation bundle.
    */
   constructor(
-    private readonly _actions: RuntimeActions,
+    private readonly _actions: IRuntimeActions,
     private readonly _currentNotebook: () => NotebookPanel | null,
-    private readonly _status: INJStatusModel | null
+    private readonly _status: INJStatusModel | null,
+    private readonly _trans: ITrans = untranslated
   ) {
     super();
+    const trans = _trans;
     this.id = 'jp-nj-environments';
     this.addClass('jp-nj-EnvironmentsPanel');
     this.title.icon = buildIcon;
-    this.title.caption = 'Environments';
+    this.title.caption = trans.__('Environments');
 
-    const header = document.createElement('div');
-    header.className = 'jp-nj-EnvironmentsPanel-header';
-    const title = document.createElement('h2');
-    title.textContent = 'Environments';
-    const refresh = iconButton(
-      'jp-nj-EnvironmentsPanel-refresh',
-      'Refresh the list',
-      refreshIcon
+    this._engine = h('div', { className: 'jp-nj-EnvironmentsPanel-engine' });
+    this._error = h('div', { className: 'jp-nj-EnvironmentsPanel-error' });
+    this._list = h('div', { className: 'jp-nj-EnvironmentsPanel-list' });
+    this.node.append(
+      h(
+        'div',
+        { className: 'jp-nj-EnvironmentsPanel-header' },
+        h('h2', {}, trans.__('Environments')),
+        iconButton(
+          'jp-nj-EnvironmentsPanel-refresh',
+          trans.__('Refresh the list'),
+          refreshIcon,
+          { on: { click: () => void this.refresh() } }
+        )
+      ),
+      this._engine,
+      this._error,
+      this._list
     );
-    refresh.addEventListener('click', () => void this.refresh());
-    header.append(title, refresh);
-    this._engine = document.createElement('div');
-    this._engine.className = 'jp-nj-EnvironmentsPanel-engine';
-    this._error = document.createElement('div');
-    this._error.className = 'jp-nj-EnvironmentsPanel-error';
-    this._list = document.createElement('div');
-    this._list.className = 'jp-nj-EnvironmentsPanel-list';
-    this.node.append(header, this._engine, this._error, this._list);
 
     _actions.changed.connect(() => void this.refresh(), this);
     _actions.buildChanged.connect(this._onBuild, this);
@@ -66,11 +76,14 @@ export class EnvironmentsPanel extends Widget {
   /** Ask the server for the environments again and redraw. */
   async refresh(): Promise<void> {
     try {
-      this._environments = await this._actions.client.environments();
+      this._environments = await this._actions.environments();
       this._error.textContent = '';
       this._error.hidden = true;
     } catch (error) {
-      this._error.textContent = `Cannot list environments: ${(error as Error).message}`;
+      this._error.textContent = this._trans.__(
+        'Cannot list environments: %1',
+        (error as Error).message
+      );
       this._error.hidden = false;
     }
     this._render();
@@ -91,15 +104,16 @@ export class EnvironmentsPanel extends Widget {
     }
     this._engine.dataset.live = String(docker.live);
     this._engine.textContent = docker.live
-      ? `Docker engine: live (${docker.detail})`
-      : `Docker engine down: ${docker.detail}. ${docker.hint} Local environments still work.`;
+      ? this._trans.__('Docker engine: live (%1)', docker.detail)
+      : this._trans.__(
+          'Docker engine down: %1. %2 Local environments still work.',
+          docker.detail,
+          docker.hint
+        );
   }
 
   /** Show the newest lines of a build in its card, without redrawing the list. */
-  private _onBuildLog(
-    _: RuntimeActions,
-    event: RuntimeActions.IBuildLog
-  ): void {
+  private _onBuildLog(_: IRuntimeActions, event: IBuildLog): void {
     const lines = [...(this._logs.get(event.name) ?? []), ...event.lines];
     this._logs.set(event.name, lines.slice(-Private.LIVE_LOG_LINES));
     const pre = this._list.querySelector<HTMLElement>(
@@ -111,7 +125,7 @@ export class EnvironmentsPanel extends Widget {
     }
   }
 
-  private _onBuild(_: RuntimeActions, event: RuntimeActions.IBuildEvent): void {
+  private _onBuild(_: IRuntimeActions, event: IBuildEvent): void {
     if (this._actions.building.has(event.name)) {
       if (this._outcomes.get(event.name)?.kind !== 'building') {
         this._logs.delete(event.name); // a new build: the last one's lines are gone
@@ -136,10 +150,20 @@ export class EnvironmentsPanel extends Widget {
         backend: event.backend,
         started: 0,
         text:
-          `Built ${event.name}@${shortVersion(event.version)} (${event.backend})` +
-          (event.seconds !== undefined
-            ? ` in ${event.seconds.toFixed(1)} s.`
-            : '.')
+          event.seconds !== undefined
+            ? this._trans.__(
+                'Built %1@%2 (%3) in %4 s.',
+                event.name,
+                shortVersion(event.version),
+                event.backend,
+                event.seconds.toFixed(1)
+              )
+            : this._trans.__(
+                'Built %1@%2 (%3).',
+                event.name,
+                shortVersion(event.version),
+                event.backend
+              )
       });
     } else {
       this._outcomes.delete(event.name);
@@ -165,7 +189,11 @@ export class EnvironmentsPanel extends Widget {
         const seconds = Math.round(
           (Date.now() - Number(node.dataset.started)) / 1000
         );
-        node.textContent = `Building (${node.dataset.backend})… ${seconds} s`;
+        node.textContent = Private.progressText(
+          this._trans,
+          node.dataset.backend ?? '',
+          seconds
+        );
       }
     }, 1000);
   }
@@ -179,12 +207,16 @@ export class EnvironmentsPanel extends Widget {
       )
     );
     if (this._environments.length === 0 && this._error.hidden) {
-      const empty = document.createElement('p');
-      empty.className = 'jp-nj-EnvironmentsPanel-empty';
-      empty.textContent =
-        'No environments are defined. Add a folder with an environment.toml under ' +
-        '`environments/` in the server root.';
-      this._list.append(empty);
+      this._list.append(
+        h(
+          'p',
+          { className: 'jp-nj-EnvironmentsPanel-empty' },
+          this._trans.__(
+            'No environments are defined. Add a folder with an environment.toml under ' +
+              '`environments/` in the server root.'
+          )
+        )
+      );
     }
   }
 
@@ -193,102 +225,115 @@ export class EnvironmentsPanel extends Widget {
     notebook: NotebookPanel | null,
     pinned: string | null
   ): HTMLElement {
-    const card = document.createElement('section');
-    card.className = 'jp-nj-Environment';
-    card.dataset.environment = env.name;
-    const head = document.createElement('div');
-    head.className = 'jp-nj-Environment-head';
-    const name = document.createElement('span');
-    name.className = 'jp-nj-Environment-name';
-    name.textContent = env.name;
-    const display = document.createElement('span');
-    display.className = 'jp-nj-Environment-display';
-    display.textContent = env.display_name !== env.name ? env.display_name : '';
-    head.append(name, display);
-    card.append(head);
-    if (env.description) {
-      const description = document.createElement('div');
-      description.className = 'jp-nj-Environment-description';
-      description.textContent = env.description;
-      card.append(description);
-    }
-    if (env.definition !== 'ok') {
-      const problem = document.createElement('div');
-      problem.className = 'jp-nj-Environment-definition jp-nj-mod-error';
-      problem.textContent =
-        env.definition === 'missing'
-          ? 'The definition is missing: only its built versions can run.'
-          : env.definition;
-      card.append(problem);
-    }
-
+    const trans = this._trans;
     const building = this._actions.building.has(env.name);
-    const buttons = document.createElement('div');
-    buttons.className = 'jp-nj-Environment-buttons';
-    for (const backend of ['local', 'docker']) {
-      const button = document.createElement('button');
-      button.className = 'jp-nj-Environment-build';
-      button.dataset.backend = backend;
-      button.textContent = `Build (${backend})`;
-      button.title =
-        backend === 'local'
-          ? 'Build the current definition as a uv venv on this server'
-          : 'Build the current definition as a Docker image';
-      button.disabled = building || env.definition !== 'ok';
-      button.addEventListener(
-        'click',
-        () => void this._build(env.name, backend)
-      );
-      buttons.append(button);
-    }
-    card.append(buttons);
-
     const outcome = this._outcomes.get(env.name);
-    if (outcome) {
-      card.append(Private.renderOutcome(outcome));
-    }
-    if (outcome && outcome.kind !== 'failed') {
-      // The steps' output: open while the build runs, folded away once it is built. (A
-      // failure shows the end of its log in its message.) Lines may still arrive after the
-      // build's own answer; `_onBuildLog` fills this node in place.
-      const details = document.createElement('details');
-      details.className = 'jp-nj-Environment-output';
-      details.open =
-        outcome.kind === 'building' || this._outputOpen.has(env.name);
-      details.addEventListener('toggle', () => {
-        // Kept across redraws (the list is redrawn whenever versions change).
-        if (outcome.kind !== 'building') {
-          if (details.open) {
-            this._outputOpen.add(env.name);
-          } else {
-            this._outputOpen.delete(env.name);
-          }
-        }
-      });
-      const label = document.createElement('summary');
-      label.textContent = 'Build output';
-      const live = document.createElement('pre');
-      live.className = 'jp-nj-Environment-liveLog';
-      live.setAttribute('aria-live', 'polite');
-      live.textContent = (this._logs.get(env.name) ?? []).join('\n');
-      details.append(label, live);
-      card.append(details);
-    }
-
     const versions = sortedVersions(env.versions);
-    const list = document.createElement('ul');
-    list.className = 'jp-nj-Environment-versions';
-    if (versions.length === 0) {
-      const item = document.createElement('li');
-      item.className = 'jp-nj-Environment-unbuilt';
-      item.textContent = 'Not built yet.';
-      list.append(item);
-    }
-    for (const version of versions) {
-      list.append(this._renderVersion(version, notebook, pinned));
-    }
-    card.append(list);
-    return card;
+    return h(
+      'section',
+      { className: 'jp-nj-Environment', dataset: { environment: env.name } },
+      h(
+        'div',
+        { className: 'jp-nj-Environment-head' },
+        h('span', { className: 'jp-nj-Environment-name' }, env.name),
+        h(
+          'span',
+          { className: 'jp-nj-Environment-display' },
+          env.display_name !== env.name ? env.display_name : ''
+        )
+      ),
+      env.description &&
+        h(
+          'div',
+          { className: 'jp-nj-Environment-description' },
+          env.description
+        ),
+      env.definition !== 'ok' &&
+        h(
+          'div',
+          { className: 'jp-nj-Environment-definition jp-nj-mod-error' },
+          env.definition === 'missing'
+            ? trans.__(
+                'The definition is missing: only its built versions can run.'
+              )
+            : env.definition
+        ),
+      h(
+        'div',
+        { className: 'jp-nj-Environment-buttons' },
+        ...['local', 'docker'].map(backend =>
+          h(
+            'button',
+            {
+              className: 'jp-nj-Environment-build',
+              dataset: { backend },
+              title:
+                backend === 'local'
+                  ? trans.__(
+                      'Build the current definition as a uv venv on this server'
+                    )
+                  : trans.__('Build the current definition as a Docker image'),
+              disabled: building || env.definition !== 'ok',
+              on: { click: () => void this._build(env.name, backend) }
+            },
+            trans.__('Build (%1)', backend)
+          )
+        )
+      ),
+      outcome && Private.renderOutcome(outcome, trans),
+      outcome && outcome.kind !== 'failed' && this._renderOutput(env, outcome),
+      h(
+        'ul',
+        { className: 'jp-nj-Environment-versions' },
+        versions.length === 0 &&
+          h(
+            'li',
+            { className: 'jp-nj-Environment-unbuilt' },
+            trans.__('Not built yet.')
+          ),
+        ...versions.map(version =>
+          this._renderVersion(version, notebook, pinned)
+        )
+      )
+    );
+  }
+
+  /**
+   * The steps' output: open while the build runs, folded away once it is built. (A failure
+   * shows the end of its log in its message.) Lines may still arrive after the build's own
+   * answer; `_onBuildLog` fills this node in place.
+   */
+  private _renderOutput(
+    env: IEnvironment,
+    outcome: Private.IOutcome
+  ): HTMLElement {
+    const details = h(
+      'details',
+      {
+        className: 'jp-nj-Environment-output',
+        open: outcome.kind === 'building' || this._outputOpen.has(env.name)
+      },
+      h('summary', {}, this._trans.__('Build output')),
+      h(
+        'pre',
+        {
+          className: 'jp-nj-Environment-liveLog',
+          attrs: { 'aria-live': 'polite' }
+        },
+        (this._logs.get(env.name) ?? []).join('\n')
+      )
+    );
+    details.addEventListener('toggle', () => {
+      // Kept across redraws (the list is redrawn whenever versions change).
+      if (outcome.kind !== 'building') {
+        if (details.open) {
+          this._outputOpen.add(env.name);
+        } else {
+          this._outputOpen.delete(env.name);
+        }
+      }
+    });
+    return details;
   }
 
   private _renderVersion(
@@ -296,59 +341,70 @@ export class EnvironmentsPanel extends Widget {
     notebook: NotebookPanel | null,
     pinned: string | null
   ): HTMLElement {
-    const item = document.createElement('li');
-    item.className = 'jp-nj-EnvironmentVersion';
-    item.dataset.version = version.version;
-    item.dataset.backend = version.backend;
-    const line = document.createElement('div');
-    line.className = 'jp-nj-EnvironmentVersion-line';
-    const text = document.createElement('span');
-    text.className = 'jp-nj-EnvironmentVersion-text';
-    text.textContent = describeVersion(version);
-    text.title = version.version + (version.image ? `\n${version.image}` : '');
-    line.append(text);
-    if (sameVersion(pinned, version.version)) {
-      const badge = document.createElement('span');
-      badge.className = 'jp-nj-EnvironmentVersion-pinned';
-      badge.textContent = 'pinned';
-      line.append(badge);
-    }
-    if (notebook) {
-      const use = document.createElement('button');
-      use.className = 'jp-nj-EnvironmentVersion-use';
-      use.textContent = 'Use';
-      use.title = `Pin ${notebook.title.label} to this version and restart its kernel on it`;
-      use.addEventListener('click', () => {
-        void this._actions.useVersion(notebook, version).catch(error => {
-          this._error.textContent = `Cannot switch: ${(error as Error).message}`;
-          this._error.hidden = false;
-        });
-      });
-      line.append(use);
-    }
-    item.append(line);
-    if (version.parent) {
-      const parent = document.createElement('div');
-      parent.className = 'jp-nj-EnvironmentVersion-parent';
-      parent.textContent = `saved from ${shortVersion(version.parent)}`;
-      item.append(parent);
-    }
-    if (version.changes.length > 0) {
-      const changes = document.createElement('ul');
-      changes.className = 'jp-nj-EnvironmentVersion-changes';
-      for (const change of version.changes.slice(0, 8)) {
-        const entry = document.createElement('li');
-        entry.textContent = change;
-        changes.append(entry);
-      }
-      if (version.changes.length > 8) {
-        const more = document.createElement('li');
-        more.textContent = `… ${version.changes.length - 8} more`;
-        changes.append(more);
-      }
-      item.append(changes);
-    }
-    return item;
+    const trans = this._trans;
+    const changes = version.changes;
+    return h(
+      'li',
+      {
+        className: 'jp-nj-EnvironmentVersion',
+        dataset: { version: version.version, backend: version.backend }
+      },
+      h(
+        'div',
+        { className: 'jp-nj-EnvironmentVersion-line' },
+        h(
+          'span',
+          {
+            className: 'jp-nj-EnvironmentVersion-text',
+            title: version.version + (version.image ? `\n${version.image}` : '')
+          },
+          describeVersion(version)
+        ),
+        sameVersion(pinned, version.version) &&
+          h(
+            'span',
+            { className: 'jp-nj-EnvironmentVersion-pinned' },
+            trans.__('pinned')
+          ),
+        notebook &&
+          h(
+            'button',
+            {
+              className: 'jp-nj-EnvironmentVersion-use',
+              title: trans.__(
+                'Pin %1 to this version and restart its kernel on it',
+                notebook.title.label
+              ),
+              on: { click: () => this._use(notebook, version) }
+            },
+            trans.__('Use')
+          )
+      ),
+      version.parent &&
+        h(
+          'div',
+          { className: 'jp-nj-EnvironmentVersion-parent' },
+          trans.__('saved from %1', shortVersion(version.parent))
+        ),
+      changes.length > 0 &&
+        h(
+          'ul',
+          { className: 'jp-nj-EnvironmentVersion-changes' },
+          ...changes.slice(0, 8).map(change => h('li', {}, change)),
+          changes.length > 8 &&
+            h('li', {}, trans.__('… %1 more', changes.length - 8))
+        )
+    );
+  }
+
+  private _use(notebook: NotebookPanel, version: IEnvironmentVersion): void {
+    void this._actions.useVersion(notebook, version).catch(error => {
+      this._error.textContent = this._trans.__(
+        'Cannot switch: %1',
+        (error as Error).message
+      );
+      this._error.hidden = false;
+    });
   }
 
   private async _build(name: string, backend: string): Promise<void> {
@@ -370,10 +426,10 @@ export class EnvironmentsPanel extends Widget {
 }
 
 namespace Private {
-  /** What the card shows about the latest build of an environment. */
   /** How many of a build's newest lines its card keeps. */
   export const LIVE_LOG_LINES = 200;
 
+  /** What the card shows about the latest build of an environment. */
   export interface IOutcome {
     kind: 'building' | 'built' | 'failed';
     backend: string;
@@ -381,40 +437,57 @@ namespace Private {
     text: string;
   }
 
-  export function renderOutcome(outcome: IOutcome): HTMLElement {
-    const node = document.createElement('div');
-    node.className = `jp-nj-Environment-outcome jp-nj-mod-${outcome.kind}`;
-    node.dataset.outcome = outcome.kind;
+  /** What a running build's card says. */
+  export function progressText(
+    trans: ITrans,
+    backend: string,
+    seconds: number
+  ): string {
+    return trans.__('Building (%1)… %2 s', backend, seconds);
+  }
+
+  export function renderOutcome(outcome: IOutcome, trans: ITrans): HTMLElement {
+    const props = {
+      className: `jp-nj-Environment-outcome jp-nj-mod-${outcome.kind}`,
+      dataset: { outcome: outcome.kind }
+    };
     if (outcome.kind === 'building') {
-      const progress = document.createElement('span');
-      progress.className = 'jp-nj-Environment-progress';
-      progress.dataset.started = String(outcome.started);
-      progress.dataset.backend = outcome.backend;
       const seconds = Math.round((Date.now() - outcome.started) / 1000);
-      progress.textContent = `Building (${outcome.backend})… ${seconds} s`;
-      node.append(progress);
-      return node;
+      return h(
+        'div',
+        props,
+        h(
+          'span',
+          {
+            className: 'jp-nj-Environment-progress',
+            dataset: {
+              started: String(outcome.started),
+              backend: outcome.backend
+            }
+          },
+          progressText(trans, outcome.backend, seconds)
+        )
+      );
     }
     if (outcome.kind === 'built') {
-      node.textContent = outcome.text;
-      return node;
+      return h('div', props, outcome.text);
     }
     const { summary, log } = splitBuildLog(outcome.text);
-    const message = document.createElement('div');
-    message.className = 'jp-nj-Environment-failure';
-    message.textContent = `Build (${outcome.backend}) failed: ${summary}`;
-    node.append(message);
-    if (log) {
-      const details = document.createElement('details');
-      details.open = true;
-      const label = document.createElement('summary');
-      label.textContent = 'Build log';
-      const pre = document.createElement('pre');
-      pre.className = 'jp-nj-Environment-log';
-      pre.textContent = log;
-      details.append(label, pre);
-      node.append(details);
-    }
-    return node;
+    return h(
+      'div',
+      props,
+      h(
+        'div',
+        { className: 'jp-nj-Environment-failure' },
+        trans.__('Build (%1) failed: %2', outcome.backend, summary)
+      ),
+      log &&
+        h(
+          'details',
+          { open: true },
+          h('summary', {}, trans.__('Build log')),
+          h('pre', { className: 'jp-nj-Environment-log' }, log)
+        )
+    );
   }
 }

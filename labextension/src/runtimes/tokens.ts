@@ -1,7 +1,11 @@
 /**
- * Types of the Runtimes pillar, as `/nj/api/environments` and `/nj/api/runtimes` send them.
- * This module has no side effects, so pure helpers and their unit tests can import it.
+ * Types of the Runtimes pillar, as `/nj/api/environments` and `/nj/api/runtimes` send them, and
+ * the runtime actions' token. This module has no side effects, so pure helpers and their unit
+ * tests can import it.
  */
+import { Token } from '@lumino/coreutils';
+import type { NotebookPanel } from '@jupyterlab/notebook';
+import type { ISignal } from '@lumino/signaling';
 
 /**
  * One immutable, built version of an environment (a catalog record).
@@ -86,6 +90,78 @@ export interface ISnapshotResult {
   /** A sentence for the user. */
   message: string;
 }
+
+/**
+ * A build started (`error` null, name in `building`), finished, or failed (`error` set).
+ */
+export interface IBuildEvent {
+  /** Environment name. */
+  name: string;
+  /** `local` or `docker`. */
+  backend: string;
+  /** The server's message when the build failed, else null. */
+  error: string | null;
+  /** The version a finished build made (absent while building and on failure). */
+  version?: string;
+  /** How long the finished build took, in seconds. */
+  seconds?: number;
+}
+
+/**
+ * Lines a running build printed since the last ones (one `build-log` event).
+ */
+export interface IBuildLog {
+  /** Environment name. */
+  name: string;
+  /** `local` or `docker`. */
+  backend: string;
+  /** The lines, oldest first. */
+  lines: string[];
+}
+
+/**
+ * What can be done to a notebook's runtime, shared by the toolbar control, the Environments
+ * panel and the commands: pin a version and restart on it, save the runtime as a new version,
+ * build environments. Other plugins use it to follow builds or switch a notebook's runtime.
+ */
+export interface IRuntimeActions {
+  /** Emitted after anything that may change what a notebook runs or which versions exist. */
+  readonly changed: ISignal<IRuntimeActions, void>;
+  /** The environment names whose build is running now (here or elsewhere on the server). */
+  readonly building: ReadonlySet<string>;
+  /** Emitted when a build starts or ends. */
+  readonly buildChanged: ISignal<IRuntimeActions, IBuildEvent>;
+  /** Emitted with the lines a running build's steps print. */
+  readonly buildLog: ISignal<IRuntimeActions, IBuildLog>;
+  /** Emitted with the panel whose unsaved installs changed. */
+  readonly unsavedChanged: ISignal<IRuntimeActions, NotebookPanel>;
+  /** The install commands run in the panel's runtime since it started or was last saved. */
+  unsavedInstalls(panel: NotebookPanel): string[];
+  /** Record the code a runtime executed; install commands make the runtime "unsaved". */
+  noteExecuted(panel: NotebookPanel, code: string): void;
+  /** Forget the panel's unsaved installs (saved, or gone with a restarted runtime). */
+  clearUnsaved(panel: NotebookPanel): void;
+  /** The environments and their versions, as the server lists them now. */
+  environments(): Promise<IEnvironment[]>;
+  /** What the panel's kernel runs; null when it runs no jupyter-nj runtime. */
+  runtimeOf(panel: NotebookPanel): Promise<IRuntimeInfo | null>;
+  /** Pin the notebook to `version` and start its kernel on it. */
+  useVersion(panel: NotebookPanel, version: IEnvironmentVersion): Promise<void>;
+  /** Save the runtime as a new version and re-pin the notebook to it. */
+  saveEnvironment(panel: NotebookPanel): Promise<ISnapshotResult | null>;
+  /** Build the current definition of `name` on `backend`. */
+  build(name: string, backend: string): Promise<IEnvironmentVersion>;
+  /** Open the runtime menu of a notebook under `anchor`. */
+  openMenu(panel: NotebookPanel, anchor: HTMLElement): Promise<void>;
+}
+
+/**
+ * The runtime actions token, provided by the Runtimes plugin.
+ */
+export const IRuntimeActions = new Token<IRuntimeActions>(
+  'jupyter-nj:IRuntimeActions',
+  'Pin, switch, save and build the environments notebooks run in.'
+);
 
 /**
  * Command ids of the Runtimes pillar.

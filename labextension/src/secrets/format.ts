@@ -1,6 +1,7 @@
 /**
  * Pure helpers of the Secrets UI (no JupyterLab imports, unit-tested in node).
  */
+import { type ITrans, untranslated } from '../translation';
 import type { ISecret, ISecretChange } from './tokens';
 
 /**
@@ -24,17 +25,20 @@ export function parseNames(text: string): string[] {
 /**
  * "shared with" in words: `alice, bob; groups: analysts` or `only you`.
  */
-export function describeSharing(secret: ISecret): string {
+export function describeSharing(
+  secret: ISecret,
+  trans: ITrans = untranslated
+): string {
   const users = secret.shared_with?.users ?? [];
   const groups = secret.shared_with?.groups ?? [];
   const parts: string[] = [];
   if (users.length) {
-    parts.push(`users: ${users.join(', ')}`);
+    parts.push(trans.__('users: %1', users.join(', ')));
   }
   if (groups.length) {
-    parts.push(`groups: ${groups.join(', ')}`);
+    parts.push(trans.__('groups: %1', groups.join(', ')));
   }
-  return parts.length ? parts.join('; ') : 'not shared';
+  return parts.length ? parts.join('; ') : trans.__('not shared');
 }
 
 /**

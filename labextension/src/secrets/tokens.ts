@@ -1,7 +1,10 @@
 /**
- * Types of the Secrets pillar, as `/nj/api/secrets` and `/nj/api/secret-attachments` send them.
- * A secret's value never appears here: the server never sends it back to a browser.
+ * Types of the Secrets pillar, as `/nj/api/secrets` and `/nj/api/secret-attachments` send them,
+ * and the secrets model's token. A secret's value never appears here: the server never sends it
+ * back to a browser.
  */
+import { Token } from '@lumino/coreutils';
+import type { ISignal } from '@lumino/signaling';
 
 /**
  * Who a secret is shared with.
@@ -80,6 +83,43 @@ export interface IAttachments {
   /** Attached secrets, in order. */
   secrets: IAttachedSecret[];
 }
+
+/**
+ * The secrets the user can see and the ones attached to the current notebook, with what can be
+ * done to them. Other plugins read it to know which secrets a notebook's runtime gets.
+ */
+export interface ISecretsModel {
+  /** The latest listing, or null before the first answer (or when it failed). */
+  readonly listing: ISecretList | null;
+  /** The current notebook's attachments, or null when there is none (or it is not saved). */
+  readonly attachments: IAttachments | null;
+  /** The current notebook's API path, or null when no notebook is current. */
+  readonly path: string | null;
+  /** What went wrong last, one problem a line; empty when nothing did. */
+  readonly error: string;
+  /** Emitted whenever anything above changes. */
+  readonly changed: ISignal<ISecretsModel, void>;
+  /** Ask the server for the secrets and the current notebook's attachments. */
+  refresh(): Promise<void>;
+  /** Add (`creating`) or change a secret; resolves with what went wrong, or null. */
+  save(
+    name: string,
+    change: ISecretChange,
+    creating: boolean
+  ): Promise<string | null>;
+  /** Delete a secret (no confirmation: the caller asks). */
+  remove(name: string): Promise<void>;
+  /** Attach a secret to the current notebook, or detach it. */
+  attach(name: string, attach: boolean): Promise<void>;
+}
+
+/**
+ * The secrets model token, provided by the Secrets plugin.
+ */
+export const ISecretsModel = new Token<ISecretsModel>(
+  'jupyter-nj:ISecretsModel',
+  'The secrets the user can see, and those attached to the current notebook.'
+);
 
 /**
  * Command ids of the Secrets pillar.

@@ -1,6 +1,7 @@
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { INJStatus, INJStatusModel } from '../tokens';
+import { type ITrans, untranslated } from '../translation';
 
 /**
  * Fetches a status report; injected so the model can be tested without a server.
@@ -83,24 +84,33 @@ export class StatusModel implements INJStatusModel {
  */
 export function summarize(
   status: INJStatus | null,
-  error: string | null
+  error: string | null,
+  trans: ITrans = untranslated
 ): string {
   if (error !== null && status === null) {
-    return 'nj: server unreachable';
+    return trans.__('nj: server unreachable');
   }
   if (status === null) {
     return 'nj …';
   }
   const live = status.backends.filter(b => b.live).length;
-  return `nj ${status.version} · ${live}/${status.backends.length} live`;
+  return trans.__(
+    'nj %1 · %2/%3 live',
+    status.version,
+    live,
+    status.backends.length
+  );
 }
 
 /**
  * The tooltip: one line per backend.
  */
-export function describe(status: INJStatus | null): string {
+export function describe(
+  status: INJStatus | null,
+  trans: ITrans = untranslated
+): string {
   if (status === null) {
-    return 'jupyter-nj: waiting for the server';
+    return trans.__('jupyter-nj: waiting for the server');
   }
   return [
     `jupyter-nj ${status.version}`,

@@ -1,16 +1,23 @@
 import { showPopup } from '@jupyterlab/statusbar';
 import { Widget } from '@lumino/widgets';
 
+import { h } from '../dom';
 import { INJStatusModel } from '../tokens';
+import { type ITrans, untranslated } from '../translation';
 import { describe, summarize } from './model';
 
 /**
  * The status bar item: a dot per backend and a one-line summary. Clicking it opens the panel.
  */
 export class StatusItem extends Widget {
-  constructor(model: INJStatusModel) {
+  /**
+   * @param model - which backends are live.
+   * @param trans - the jupyter-nj translation bundle.
+   */
+  constructor(model: INJStatusModel, trans: ITrans = untranslated) {
     super();
     this._model = model;
+    this._trans = trans;
     this.addClass('jp-nj-StatusItem');
     this.node.setAttribute('role', 'button');
     this.node.setAttribute('data-nj-status', 'loading');
@@ -25,7 +32,7 @@ export class StatusItem extends Widget {
       this._popup = null;
       return;
     }
-    const panel = new StatusPanel(this._model);
+    const panel = new StatusPanel(this._model, this._trans);
     this._popup = showPopup({ body: panel, anchor: this, align: 'left' });
   }
 
@@ -52,22 +59,15 @@ export class StatusItem extends Widget {
 
   private _render(): void {
     const { status, error } = this._model;
-    this.node.replaceChildren();
-    for (const backend of status?.backends ?? []) {
-      const dot = document.createElement('span');
-      dot.className = 'jp-nj-StatusItem-dot';
-      if (backend.live) {
-        dot.classList.add('jp-nj-mod-live');
-      }
-      dot.dataset.backend = backend.name;
-      dot.dataset.live = String(backend.live);
-      this.node.appendChild(dot);
-    }
-    const label = document.createElement('span');
-    label.className = 'jp-nj-StatusItem-label';
-    label.textContent = summarize(status, error);
-    this.node.appendChild(label);
-    this.node.title = describe(status);
+    this.node.replaceChildren(
+      ...(status?.backends ?? []).map(backend => Private.dot(backend)),
+      h(
+        'span',
+        { className: 'jp-nj-StatusItem-label' },
+        summarize(status, error, this._trans)
+      )
+    );
+    this.node.title = describe(status, this._trans);
     this.node.setAttribute(
       'data-nj-status',
       status ? 'ready' : error ? 'error' : 'loading'
@@ -75,6 +75,7 @@ export class StatusItem extends Widget {
   }
 
   private _model: INJStatusModel;
+  private _trans: ITrans;
   private _popup: Widget | null = null;
 }
 
@@ -82,9 +83,14 @@ export class StatusItem extends Widget {
  * The details panel: every backend, what the server found, and what to do when it is down.
  */
 export class StatusPanel extends Widget {
-  constructor(model: INJStatusModel) {
+  /**
+   * @param model - which backends are live.
+   * @param trans - the jupyter-nj translation bundle.
+   */
+  constructor(model: INJStatusModel, trans: ITrans = untranslated) {
     super();
     this._model = model;
+    this._trans = trans;
     this.addClass('jp-nj-StatusPanel');
     this._model.changed.connect(this._render, this);
     this._render();
@@ -96,42 +102,58 @@ export class StatusPanel extends Widget {
   }
 
   private _render(): void {
+    const trans = this._trans;
     const { status, error } = this._model;
-    this.node.replaceChildren();
-    const title = document.createElement('h3');
-    title.textContent = status ? `jupyter-nj ${status.version}` : 'jupyter-nj';
-    this.node.appendChild(title);
-    if (error) {
-      const err = document.createElement('div');
-      err.className = 'jp-nj-StatusPanel-hint';
-      err.textContent = `Could not refresh: ${error}`;
-      this.node.appendChild(err);
-    }
-    for (const backend of status?.backends ?? []) {
-      const row = document.createElement('div');
-      row.className = 'jp-nj-StatusPanel-row';
-      row.dataset.backend = backend.name;
-      const dot = document.createElement('span');
-      dot.className = 'jp-nj-StatusItem-dot';
-      if (backend.live) {
-        dot.classList.add('jp-nj-mod-live');
-      }
-      const label = document.createElement('span');
-      label.className = 'jp-nj-StatusPanel-label';
-      label.textContent = `${backend.label}: ${backend.live ? 'live' : 'not live'}`;
-      const detail = document.createElement('span');
-      detail.className = 'jp-nj-StatusPanel-detail';
-      detail.textContent = backend.detail;
-      row.append(dot, label, detail);
-      if (!backend.live && backend.hint) {
-        const hint = document.createElement('span');
-        hint.className = 'jp-nj-StatusPanel-hint';
-        hint.textContent = backend.hint;
-        row.appendChild(hint);
-      }
-      this.node.appendChild(row);
-    }
+    this.node.replaceChildren(
+      h('h3', {}, status ? `jupyter-nj ${status.version}` : 'jupyter-nj'),
+      ...(error
+        ? [
+            h(
+              'div',
+              { className: 'jp-nj-StatusPanel-hint' },
+              trans.__('Could not refresh: %1', error)
+            )
+          ]
+        : []),
+      ...(status?.backends ?? []).map(backend =>
+        h(
+          'div',
+          {
+            className: 'jp-nj-StatusPanel-row',
+            dataset: { backend: backend.name }
+          },
+          h('span', {
+            className: `jp-nj-StatusItem-dot${backend.live ? ' jp-nj-mod-live' : ''}`
+          }),
+          h(
+            'span',
+            { className: 'jp-nj-StatusPanel-label' },
+            backend.live
+              ? trans.__('%1: live', backend.label)
+              : trans.__('%1: not live', backend.label)
+          ),
+          h('span', { className: 'jp-nj-StatusPanel-detail' }, backend.detail),
+          !backend.live &&
+            backend.hint &&
+            h('span', { className: 'jp-nj-StatusPanel-hint' }, backend.hint)
+        )
+      )
+    );
   }
 
   private _model: INJStatusModel;
+  private _trans: ITrans;
+}
+
+namespace Private {
+  /** A backend's dot in the status bar: filled when it is live. */
+  export function dot(backend: {
+    name: string;
+    live: boolean;
+  }): HTMLSpanElement {
+    return h('span', {
+      className: `jp-nj-StatusItem-dot${backend.live ? ' jp-nj-mod-live' : ''}`,
+      dataset: { backend: backend.name, live: String(backend.live) }
+    });
+  }
 }

@@ -1,13 +1,15 @@
 import {
+  authorNames,
   dayKey,
   diffSpec,
   formatAuthors,
+  formatVersionAuthors,
   formatSize,
   groupByDay,
   historyEndpoint,
-  shortId,
-  stripDrive
+  shortId
 } from '../format';
+import { apiPath } from '../../paths';
 import type { IHistoryVersion } from '../tokens';
 
 function version(id: string, created: Date, label: string | null = null) {
@@ -24,21 +26,21 @@ function version(id: string, created: Date, label: string | null = null) {
   return v;
 }
 
-describe('stripDrive', () => {
+describe('apiPath', () => {
   it('removes the real-time drive prefix', () => {
-    expect(stripDrive('RTC:folder/nb.ipynb')).toBe('folder/nb.ipynb');
+    expect(apiPath('RTC:folder/nb.ipynb')).toBe('folder/nb.ipynb');
   });
 
   it('keeps a colon that is not a known drive', () => {
-    expect(stripDrive('notes:2024.md')).toBe('notes:2024.md');
+    expect(apiPath('notes:2024.md')).toBe('notes:2024.md');
   });
 
   it('only looks at the first segment', () => {
-    expect(stripDrive('a/RTC:b.ipynb')).toBe('a/RTC:b.ipynb');
+    expect(apiPath('a/RTC:b.ipynb')).toBe('a/RTC:b.ipynb');
   });
 
   it('drops leading and trailing slashes', () => {
-    expect(stripDrive('/a/b.txt/')).toBe('a/b.txt');
+    expect(apiPath('/a/b.txt/')).toBe('a/b.txt');
   });
 });
 
@@ -112,5 +114,48 @@ describe('short labels', () => {
   it('shortens ids but not "current"', () => {
     expect(shortId('0123456789abcdef')).toBe('0123456');
     expect(shortId('current')).toBe('current');
+  });
+});
+
+describe('author display names', () => {
+  const anon = '90dfda8798a84e4cbc294c1962de2061';
+
+  it('shows the display name of each author, in the order of the usernames', () => {
+    const v = {
+      authors: [anon, 'bob'],
+      author_display_names: ['Anonymous Io', 'Bob Builder']
+    };
+    expect(authorNames(v)).toEqual(['Anonymous Io', 'Bob Builder']);
+    expect(formatVersionAuthors(v)).toBe('Anonymous Io, Bob Builder');
+  });
+
+  it('falls back to the username when the server sends no display names', () => {
+    expect(formatVersionAuthors({ authors: [anon, 'ada lovelace'] })).toBe(
+      '90dfda87, ada lovelace'
+    );
+  });
+
+  it('falls back to the username for an empty or missing entry', () => {
+    expect(
+      authorNames({
+        authors: [anon, 'bob', 'carol'],
+        author_display_names: ['', '  ']
+      })
+    ).toEqual(['90dfda87', 'bob', 'carol']);
+  });
+
+  it('shortens an anonymous id the server sent as its own display name', () => {
+    expect(
+      formatVersionAuthors({ authors: [anon], author_display_names: [anon] })
+    ).toBe('90dfda87');
+  });
+
+  it('keeps the short form for more than two authors', () => {
+    expect(
+      formatVersionAuthors({
+        authors: ['a', 'b', 'c'],
+        author_display_names: ['Ann', 'Ben', 'Cat']
+      })
+    ).toBe('Ann, Ben +1');
   });
 });

@@ -61,6 +61,24 @@ class FakeHistory implements IHistoryClient {
 }
 
 describe('HistoryModel', () => {
+  it("keeps the authors' display names, and a refresh shows a changed one", async () => {
+    const server = new FakeHistory();
+    server.add(2);
+    server.versions[0].author_display_names = ['Alice A.'];
+    const model = new HistoryModel(server, { pageSize: 10 });
+    await model.setPath('nb.ipynb');
+    expect(model.versions[0].authors).toEqual(['alice']);
+    expect(model.versions[0].author_display_names).toEqual(['Alice A.']);
+    expect(model.versions[1].author_display_names).toBeUndefined();
+    server.versions[0] = {
+      ...server.versions[0],
+      author_display_names: ['Alice Adams']
+    };
+    await model.refresh();
+    expect(model.versions[0].author_display_names).toEqual(['Alice Adams']);
+    model.dispose();
+  });
+
   it('loads the first page and then older pages on demand', async () => {
     const server = new FakeHistory();
     server.add(7);

@@ -1,5 +1,5 @@
+import { apiPath } from '../../paths';
 import {
-  apiPath,
   installCommands,
   describeVersion,
   environmentOfKernel,
