@@ -19,6 +19,7 @@ interface IVersion {
   id: string;
   created: string;
   authors: string[];
+  author_display_names?: string[];
   message: string;
   label: string | null;
   checkpoint: boolean;
@@ -525,6 +526,16 @@ test.describe('jupyter-nj history', () => {
     // The second user's layout comes from the same workspace: the panel may already be open.
     await openHistoryPanel(page2);
     await expect(versionRow(page2, v2)).toBeVisible({ timeout: 30000 });
+    // The row names the second user by the display name the server gave that browser (the
+    // user name, an id, stays the key in the listing).
+    const displayName2: string = await page2.evaluate(async () => {
+      const reply = await fetch('/api/me');
+      return (await reply.json()).identity.display_name;
+    });
+    const second = listed.find(v => v.id === v2);
+    expect(second?.author_display_names).toContain(displayName2);
+    expect(second?.authors).not.toContain(displayName2);
+    await expect(versionRow(page2, v2)).toContainText(displayName2);
     await versionRow(page2, v1).locator('[data-action="restore"]').click();
     await page2.locator('.jp-Dialog .jp-mod-accept').click();
     await expect(
