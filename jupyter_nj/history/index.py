@@ -1,15 +1,15 @@
 """VersionIndex: the history store's version index, `index.sqlite3` next to the repository.
 
-It exists so that listing 50 of 10,000 versions costs a query, not a walk. The versions, their
-labels and checkpoint marks, and each history's tips and last path are derived from the git refs
-and notes (the store reconciles the index with them whenever it is opened, so a crash between the
-git write and the index write loses nothing); which files are deleted, and which file ids continue
-another file's history, the index alone records.
+It exists so that listing 50 of 10,000 versions costs a query, not a walk. The versions with their
+labels and checkpoint marks are derived from the git refs and notes (the store reconciles the
+index with them whenever it is opened, so a crash between the git write and the index write loses
+nothing). Only the index records which files are deleted, where a moved file's history is before
+its next version, and which file ids continue another file's history.
 
 - `versions`: one row per version (a commit), with what its trailers say, its position `seq` in
   its history's chain, and its label and checkpoint mark as its git note has them
-  (`committed_checkpoint` is the mark the commit itself carries, to fall back on when a note is
-  removed); an index written before display names were kept gains the `author_names` column
+  (`committed_checkpoint` is the mark the commit itself carries, what a version shows when no
+  note sets one); an index written before display names were kept gains the `author_names` column
   when opened;
 - `histories`: one row per history, with the path it was last seen at, whether that file is
   deleted, and the commit and notes tips the index last saw (what reconciliation compares);
@@ -249,7 +249,13 @@ class VersionIndex:
     # -- which history a file belongs to ---------------------------------------------------
 
     def history_for(self, file_id: str | None, path: str) -> str:
-        """See `HistoryStore.history_for`."""
+        """The history a save of `path` with this file id continues, recorded if new.
+
+        In order: the file id's history; else that of a deleted file last seen at `path` (a file
+        deleted and saved again, or restored, keeps its history); else, without a file id, the
+        live history at `path`; else a new history named by the file id (a random id where the
+        file id is not a safe ref name).
+        """
         con = self.db
         known = self._history_of_file_id(file_id)
         if known:
@@ -289,7 +295,8 @@ class VersionIndex:
         return None
 
     def find_history(self, file_id: str | None, path: str) -> str | None:
-        """See `HistoryStore.find_history`."""
+        """The history of a file id, else the most recent history last seen at `path` (a live
+        one before a deleted one)."""
         con = self.db
         known = self._history_of_file_id(file_id)
         if known:
@@ -301,7 +308,7 @@ class VersionIndex:
         return str(row[0]) if row else None
 
     def record_move(self, old_path: str, new_path: str) -> None:
-        """See `HistoryStore.record_move`."""
+        """Histories at `old_path`, or under it as a folder, move to `new_path`."""
         with self.db as con:
             con.execute("UPDATE histories SET path = ? WHERE path = ?", (new_path, old_path))
             prefix = old_path.rstrip("/") + "/"
@@ -315,7 +322,7 @@ class VersionIndex:
                 )
 
     def record_delete(self, path: str) -> None:
-        """See `HistoryStore.record_delete`."""
+        """Histories at `path`, or under it as a folder, are marked deleted (they stay findable)."""
         with self.db as con:
             prefix = path.rstrip("/") + "/"
             con.execute(

@@ -17,9 +17,10 @@ Layout (git itself can read all of it: `git log`, `git show`, `git fsck`):
   display name the identity had at that save);
   labels and checkpoint marks added later are git notes under `refs/notes/nj/<history id>`.
 
-`index.sqlite3` next to the repository is the version index (`index.VersionIndex`), derived from
-the refs and notes. The store writes git first and the index second, and reconciles the index with
-the refs and notes whenever it is opened, so a crash between the two writes loses nothing.
+`index.sqlite3` next to the repository is the version index (`index.VersionIndex`: listing 50 of
+10,000 versions costs a query, not a walk). The store writes git first and the index second, and
+reconciles the index with the refs and notes whenever it is opened, so a crash between the two
+writes loses nothing.
 """
 
 from __future__ import annotations
