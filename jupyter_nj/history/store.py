@@ -17,9 +17,10 @@ Layout (git itself can read all of it: `git log`, `git show`, `git fsck`):
   display name the identity had at that save);
   labels and checkpoint marks added later are git notes under `refs/notes/nj/<history id>`.
 
-`index.sqlite3` next to the repository is a derived index (listing 50 of 10,000 versions costs a
-query, not a walk). It is reconciled with the refs and notes whenever the store is opened, so a
-crash between the git write and the index write loses nothing.
+`index.sqlite3` next to the repository is the version index (`index.VersionIndex`: listing 50 of
+10,000 versions costs a query, not a walk). The store writes git first and the index second, and
+reconciles the index with the refs and notes whenever it is opened, so a crash between the two
+writes loses nothing.
 """
 
 from __future__ import annotations
@@ -34,15 +35,15 @@ import sqlite3
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pygit2
 
+# Version, HistoryError and UnknownVersion are imported from here by the rest of the package.
+from .index import SAFE_HISTORY_ID, HistoryError, UnknownVersion, Version, VersionIndex
 from .objects import BLOB_MODE, TREE_MODE, ObjectWriter, valid_entry_name
 from .split import NotebookSplitter, SplitNotebook, canonical_notebook_bytes, cell_keys
 
@@ -57,65 +58,6 @@ FILE_BLOB = "file"
 OUTPUTS_TREE = "outputs"
 RESULTS_TREE = "results"
 _TRAILER = re.compile(r"^(Nj-[A-Za-z-]+): ?(.*)$")
-# The versions table's columns, in the order the index writes them.
-_INDEX_COLUMNS = (
-    "id, hid, seq, created, authors, message, label, checkpoint, committed_checkpoint, size, "
-    "path, kind, restored_from, content_oid, author_names"
-)
-_SAFE_HISTORY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
-
-
-class HistoryError(Exception):
-    """Something the caller asked for does not exist or cannot be done (unknown version, ...)."""
-
-
-class UnknownVersion(HistoryError):
-    pass
-
-
-@dataclass
-class Version:
-    """One recorded version of a file."""
-
-    id: str
-    history_id: str
-    created: float
-    authors: list[str]
-    message: str
-    label: str | None
-    checkpoint: bool
-    size: int
-    path: str
-    kind: str
-    restored_from: str | None = None
-    seq: int = 0
-    # Display names, one per entry of `authors` (older versions may have none).
-    author_names: list[str] = field(default_factory=list)
-
-    @property
-    def author_display_names(self) -> list[str]:
-        """One display name per author, the user name where none was recorded."""
-        names = self.author_names if len(self.author_names) == len(self.authors) else []
-        return [
-            (names[i] if names and names[i] else author) for i, author in enumerate(self.authors)
-        ]
-
-    def to_json(self) -> dict[str, Any]:
-        """The REST representation (`V` in the history API)."""
-        created = datetime.fromtimestamp(self.created, tz=timezone.utc)
-        return {
-            "id": self.id,
-            "created": created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "authors": list(self.authors),
-            "author_display_names": self.author_display_names,
-            "message": self.message,
-            "label": self.label,
-            "checkpoint": self.checkpoint,
-            "size": self.size,
-            "path": self.path,
-            "kind": self.kind,
-            "restored_from": self.restored_from,
-        }
 
 
 @dataclass
@@ -162,6 +104,7 @@ class HistoryStore:
         self._write_lock = threading.RLock()
         self.objects = ObjectWriter(self.path)
         self._splitter = NotebookSplitter(self.objects)
+        self.index = VersionIndex(self.path / "index.sqlite3")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not (self.path / "HEAD").exists():
             pygit2.init_repository(str(self.path), bare=True)
@@ -173,7 +116,7 @@ class HistoryStore:
             repo.config["gc.pruneExpire"] = "never"
         self._lock_fd = os.open(self.path / "nj.lock", os.O_RDWR | os.O_CREAT, 0o600)
         with self._writing():
-            self._init_index()
+            self.index.create()
             self._remove_stale_ref_locks()
             self.reconcile_index()
 
@@ -189,21 +132,11 @@ class HistoryStore:
 
     @property
     def db(self) -> sqlite3.Connection:
-        con = getattr(self._local, "db", None)
-        if con is None:
-            con = sqlite3.connect(str(self.path / "index.sqlite3"), timeout=30)
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
-            # Keep the write-ahead log small on disk: the index is tiny and derivable.
-            con.execute("PRAGMA journal_size_limit=1048576")
-            self._local.db = con
-        return con
+        """The calling thread's index connection."""
+        return self.index.db
 
     def close(self) -> None:
-        con = getattr(self._local, "db", None)
-        if con is not None:
-            con.close()
-            self._local.db = None
+        self.index.close()
         self._local.repo = None
         if self._lock_fd >= 0:
             os.close(self._lock_fd)
@@ -217,30 +150,6 @@ class HistoryStore:
                 yield
             finally:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-
-    def _init_index(self) -> None:
-        with self.db as con:
-            con.executescript(
-                """
-                CREATE TABLE IF NOT EXISTS histories(
-                    hid TEXT PRIMARY KEY, path TEXT, tip TEXT, notes_tip TEXT,
-                    deleted INTEGER NOT NULL DEFAULT 0);
-                CREATE INDEX IF NOT EXISTS histories_by_path ON histories(path);
-                CREATE TABLE IF NOT EXISTS aliases(file_id TEXT PRIMARY KEY, hid TEXT NOT NULL);
-                CREATE TABLE IF NOT EXISTS versions(
-                    id TEXT PRIMARY KEY, hid TEXT NOT NULL, seq INTEGER NOT NULL,
-                    created REAL NOT NULL, authors TEXT NOT NULL, message TEXT NOT NULL,
-                    label TEXT, checkpoint INTEGER NOT NULL, committed_checkpoint INTEGER NOT NULL,
-                    size INTEGER NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL,
-                    restored_from TEXT, content_oid TEXT, author_names TEXT);
-                CREATE INDEX IF NOT EXISTS versions_by_hid ON versions(hid, seq);
-                CREATE INDEX IF NOT EXISTS versions_checkpoints ON versions(hid, checkpoint, seq);
-                """
-            )
-            # Stores written before display names were recorded lack the column.
-            columns = {row[1] for row in con.execute("PRAGMA table_info(versions)")}
-            if "author_names" not in columns:
-                con.execute("ALTER TABLE versions ADD COLUMN author_names TEXT")
 
     def _remove_stale_ref_locks(self) -> None:
         """Remove `*.lock` files a killed writer left behind; called with the store lock held.
@@ -257,10 +166,7 @@ class HistoryStore:
     def reconcile_index(self) -> None:
         """Bring the index in line with the refs and notes (after a crash, or a new store)."""
         repo = self.repo
-        known = {
-            row[0]: (row[1], row[2])
-            for row in self.db.execute("SELECT hid, tip, notes_tip FROM histories")
-        }
+        known = self.index.tips()
         for name in repo.references:
             if name.startswith(REF_PREFIX):
                 hid = name[len(REF_PREFIX) :]
@@ -272,50 +178,27 @@ class HistoryStore:
                     self._index_notes(hid)
 
     def _index_chain(self, hid: str, tip: str) -> None:
+        """Index the commits of a history's chain that the index lacks, up to `tip`."""
         repo = self.repo
         pending: list[pygit2.Commit] = []
         base_seq = 0
         oid: pygit2.Oid | None = pygit2.Oid(hex=tip)
         while oid is not None:
-            row = self.db.execute("SELECT seq FROM versions WHERE id = ?", (str(oid),)).fetchone()
-            if row is not None:
-                base_seq = row[0]
+            seq = self.index.seq(str(oid))
+            if seq is not None:
+                base_seq = seq
                 break
             walked = repo[oid]
             assert isinstance(walked, pygit2.Commit)
             pending.append(walked)
             oid = walked.parent_ids[0] if walked.parent_ids else None
-        with self.db as con:
-            for offset, commit in enumerate(reversed(pending), start=1):
-                meta = _parse_trailers(commit.message)
-                con.execute(
-                    f"INSERT OR REPLACE INTO versions({_INDEX_COLUMNS}) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        str(commit.id),
-                        hid,
-                        base_seq + offset,
-                        float(meta.get("Nj-Time", [commit.author.time])[0]),
-                        json.dumps(meta.get("Nj-Author", [])),
-                        commit.message.split("\n", 1)[0],
-                        None,
-                        int(meta.get("Nj-Checkpoint", ["false"])[0] == "true"),
-                        int(meta.get("Nj-Checkpoint", ["false"])[0] == "true"),
-                        int(meta.get("Nj-Size", ["0"])[0]),
-                        meta.get("Nj-Path", [""])[0],
-                        meta.get("Nj-Kind", ["file"])[0],
-                        meta.get("Nj-Restored-From", [None])[0],
-                        meta.get("Nj-Content", [None])[0],
-                        json.dumps(meta.get("Nj-Author-Name", [])),
-                    ),
-                )
-            last = pending[0] if pending else None
-            path = _parse_trailers(last.message).get("Nj-Path", [""])[0] if last else None
-            con.execute(
-                "INSERT INTO histories(hid, path, tip) VALUES (?,?,?) ON CONFLICT(hid) DO UPDATE "
-                "SET tip = excluded.tip, path = COALESCE(excluded.path, histories.path)",
-                (hid, path, tip),
-            )
+        versions = [
+            _committed_version(hid, base_seq + offset, commit)
+            for offset, commit in enumerate(reversed(pending), start=1)
+        ]
+        # The path of the newest commit walked; None (the history keeps its path) if none was.
+        path = versions[-1][0].path if versions else None
+        self.index.add_chain(hid, tip, versions, path)
 
     def _notes_tip(self, hid: str) -> str | None:
         ref = self.repo.references.get(NOTES_PREFIX + hid)
@@ -330,26 +213,7 @@ class HistoryStore:
                     notes[str(found.annotated_id)] = json.loads(found.message)
                 except ValueError:
                     continue
-        with self.db as con:
-            con.execute(
-                "UPDATE versions SET label = NULL, checkpoint = committed_checkpoint WHERE hid = ?",
-                (hid,),
-            )
-            for commit_id, note in notes.items():
-                checkpoint = note.get("checkpoint")
-                con.execute(
-                    "UPDATE versions SET label = ?, checkpoint = COALESCE(?, checkpoint) "
-                    "WHERE id = ? AND hid = ?",
-                    (
-                        note.get("label") or None,
-                        None if checkpoint is None else int(bool(checkpoint)),
-                        commit_id,
-                        hid,
-                    ),
-                )
-            con.execute(
-                "UPDATE histories SET notes_tip = ? WHERE hid = ?", (self._notes_tip(hid), hid)
-            )
+        self.index.set_notes(hid, notes, self._notes_tip(hid))
 
     # -- which history a file belongs to ---------------------------------------------------
 
@@ -360,81 +224,21 @@ class HistoryStore:
         at the same path (a file deleted and saved again, or restored, keeps its history).
         """
         with self._writing():
-            return self._history_for(file_id, path)
-
-    def _history_for(self, file_id: str | None, path: str) -> str:
-        con = self.db
-        known = self._history_of_file_id(file_id)
-        if known:
-            return known
-        deleted = con.execute(
-            "SELECT hid FROM histories WHERE path = ? AND deleted = 1 ORDER BY rowid DESC LIMIT 1",
-            (path,),
-        ).fetchone()
-        if file_id is None:
-            live = con.execute(
-                "SELECT hid FROM histories WHERE path = ? AND deleted = 0 LIMIT 1", (path,)
-            ).fetchone()
-            if live:
-                return str(live[0])
-        hid = str(deleted[0]) if deleted else (file_id or uuid.uuid4().hex)
-        if not _SAFE_HISTORY_ID.match(hid):
-            hid = uuid.uuid4().hex
-        with con:
-            if deleted:
-                con.execute("UPDATE histories SET deleted = 0 WHERE hid = ?", (hid,))
-            else:
-                con.execute("INSERT OR IGNORE INTO histories(hid, path) VALUES (?, ?)", (hid, path))
-            if file_id and file_id != hid:
-                con.execute("INSERT OR REPLACE INTO aliases VALUES (?, ?)", (file_id, hid))
-        return hid
-
-    def _history_of_file_id(self, file_id: str | None) -> str | None:
-        """The history a file id already has: through an alias, or as its own history id."""
-        if not file_id:
-            return None
-        con = self.db
-        row = con.execute("SELECT hid FROM aliases WHERE file_id = ?", (file_id,)).fetchone()
-        if row:
-            return str(row[0])
-        if con.execute("SELECT 1 FROM histories WHERE hid = ?", (file_id,)).fetchone():
-            return file_id
-        return None
+            return self.index.history_for(file_id, path)
 
     def find_history(self, file_id: str | None, path: str) -> str | None:
         """The history of a file id, else the most recent history last seen at `path`."""
-        con = self.db
-        known = self._history_of_file_id(file_id)
-        if known:
-            return known
-        row = con.execute(
-            "SELECT hid FROM histories WHERE path = ? ORDER BY deleted ASC, rowid DESC LIMIT 1",
-            (path,),
-        ).fetchone()
-        return str(row[0]) if row else None
+        return self.index.find_history(file_id, path)
 
     def record_move(self, old_path: str, new_path: str) -> None:
         """A file or folder was renamed: histories follow it (their next version says so too)."""
-        with self._writing(), self.db as con:
-            con.execute("UPDATE histories SET path = ? WHERE path = ?", (new_path, old_path))
-            prefix = old_path.rstrip("/") + "/"
-            for hid, path in con.execute(
-                "SELECT hid, path FROM histories WHERE substr(path, 1, ?) = ?",
-                (len(prefix), prefix),
-            ).fetchall():
-                con.execute(
-                    "UPDATE histories SET path = ? WHERE hid = ?",
-                    (new_path.rstrip("/") + "/" + path[len(prefix) :], hid),
-                )
+        with self._writing():
+            self.index.record_move(old_path, new_path)
 
     def record_delete(self, path: str) -> None:
         """A file or folder was deleted: its histories stay, marked deleted, findable by path."""
-        with self._writing(), self.db as con:
-            prefix = path.rstrip("/") + "/"
-            con.execute(
-                "UPDATE histories SET deleted = 1 WHERE path = ? OR substr(path, 1, ?) = ?",
-                (path, len(prefix), prefix),
-            )
+        with self._writing():
+            self.index.record_delete(path)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -459,7 +263,7 @@ class HistoryStore:
         version. A checkpoint request for unchanged content marks the newest version as a
         checkpoint.
         """
-        if not _SAFE_HISTORY_ID.match(history_id):
+        if not SAFE_HISTORY_ID.match(history_id):
             raise HistoryError(f"Invalid history id {history_id!r}.")
         created = time.time() if created is None else created
         # A split notebook is identified by its tree, which says the same as a hash of its bytes.
@@ -470,11 +274,7 @@ class HistoryStore:
             ref = repo.references.get(ref_name)
             parent = repo[ref.target] if ref is not None else None
             tip_row = (
-                self.db.execute(
-                    "SELECT content_oid, checkpoint FROM versions WHERE id = ?", (str(parent.id),)
-                ).fetchone()
-                if parent is not None
-                else None
+                self.index.content_and_checkpoint(str(parent.id)) if parent is not None else None
             )
             results_tree = self._results_tree(results) if results is not None else None
             if (
@@ -536,13 +336,7 @@ class HistoryStore:
             # The ref moves only after every object it needs exists: a crash before this line
             # leaves unreferenced objects, never a ref to something missing.
             self.objects.set_ref(ref_name, commit_oid)
-            seq_row = (
-                self.db.execute(
-                    "SELECT seq FROM versions WHERE id = ?", (str(parent.id),)
-                ).fetchone()
-                if parent is not None
-                else None
-            )
+            parent_seq = self.index.seq(str(parent.id)) if parent is not None else None
             version = Version(
                 id=str(commit_oid),
                 history_id=history_id,
@@ -556,43 +350,14 @@ class HistoryStore:
                 path=path,
                 kind=kind,
                 restored_from=restored_from,
-                seq=(seq_row[0] if seq_row else 0) + 1,
+                seq=(parent_seq or 0) + 1,
             )
-            if parent is not None and seq_row is None:
+            if parent is not None and parent_seq is None:
                 # The index missed earlier versions (a crash): rebuild this chain from git.
                 self._index_chain(history_id, str(commit_oid))
             else:
-                self._index_version(version, content_oid)
+                self.index.add_version(version, content_oid)
             return version
-
-    def _index_version(self, v: Version, content_oid: str | None) -> None:
-        with self.db as con:
-            con.execute(
-                f"INSERT OR REPLACE INTO versions({_INDEX_COLUMNS}) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    v.id,
-                    v.history_id,
-                    v.seq,
-                    v.created,
-                    json.dumps(v.authors),
-                    v.message,
-                    None,
-                    int(v.checkpoint),
-                    int(v.checkpoint),
-                    v.size,
-                    v.path,
-                    v.kind,
-                    v.restored_from,
-                    content_oid,
-                    json.dumps(v.author_names),
-                ),
-            )
-            con.execute(
-                "INSERT INTO histories(hid, path, tip) VALUES (?,?,?) ON CONFLICT(hid) DO UPDATE "
-                "SET tip = excluded.tip, path = excluded.path, deleted = 0",
-                (v.history_id, v.path, v.id),
-            )
 
     def split_notebook(self, history_id: str, notebook: Any) -> SplitNotebook | None:
         """Write a contents-API notebook's objects for `commit`; None: commit its bytes instead."""
@@ -698,84 +463,21 @@ class HistoryStore:
 
     # -- reading ---------------------------------------------------------------------------
 
-    _COLUMNS = (
-        "id, hid, seq, created, authors, message, label, checkpoint, size, path, kind, "
-        "restored_from, author_names"
-    )
-
-    def _row_to_version(self, row: Sequence[Any]) -> Version:
-        return Version(
-            id=row[0],
-            history_id=row[1],
-            seq=row[2],
-            created=row[3],
-            authors=json.loads(row[4]),
-            message=row[5],
-            label=row[6],
-            checkpoint=bool(row[7]),
-            size=row[8],
-            path=row[9],
-            kind=row[10],
-            restored_from=row[11],
-            author_names=json.loads(row[12]) if row[12] else [],
-        )
-
     def versions(
         self, history_id: str, limit: int = 50, before: str | None = None
     ) -> tuple[list[Version], str | None]:
         """Newest first; `before` is the cursor (a version id) from the previous page."""
-        limit = max(1, min(int(limit), 1000))
-        if before:
-            row = self.db.execute(
-                "SELECT seq FROM versions WHERE id = ? AND hid = ?", (before, history_id)
-            ).fetchone()
-            if row is None:
-                raise UnknownVersion(f"No version {before!r} in this file's history.")
-            rows = self.db.execute(
-                f"SELECT {self._COLUMNS} FROM versions WHERE hid = ? AND seq < ? "
-                "ORDER BY seq DESC LIMIT ?",
-                (history_id, row[0], limit + 1),
-            ).fetchall()
-        else:
-            rows = self.db.execute(
-                f"SELECT {self._COLUMNS} FROM versions WHERE hid = ? ORDER BY seq DESC LIMIT ?",
-                (history_id, limit + 1),
-            ).fetchall()
-        versions = [self._row_to_version(r) for r in rows[:limit]]
-        cursor = versions[-1].id if len(rows) > limit and versions else None
-        return versions, cursor
+        return self.index.versions(history_id, limit, before)
 
     def checkpoints(self, history_id: str, limit: int = 50) -> list[Version]:
-        rows = self.db.execute(
-            f"SELECT {self._COLUMNS} FROM versions WHERE hid = ? AND checkpoint = 1 "
-            "ORDER BY seq DESC LIMIT ?",
-            (history_id, limit),
-        ).fetchall()
-        return [self._row_to_version(r) for r in rows]
+        return self.index.checkpoints(history_id, limit)
 
     def latest(self, history_id: str) -> Version | None:
-        versions, _ = self.versions(history_id, limit=1)
-        return versions[0] if versions else None
+        return self.index.latest(history_id)
 
     def version(self, history_id: str, version_id: str) -> Version:
-        row = None
-        if isinstance(version_id, str) and re.fullmatch(r"[0-9a-f]{4,40}", version_id):
-            if len(version_id) == 40:
-                row = self.db.execute(
-                    f"SELECT {self._COLUMNS} FROM versions WHERE id = ? AND hid = ?",
-                    (version_id, history_id),
-                ).fetchone()
-            else:
-                rows = self.db.execute(
-                    f"SELECT {self._COLUMNS} FROM versions WHERE hid = ? AND substr(id, 1, ?) = ?",
-                    (history_id, len(version_id), version_id),
-                ).fetchall()
-                if len(rows) > 1:
-                    raise UnknownVersion(f"Version {version_id!r} is ambiguous: use more digits.")
-                row = rows[0] if rows else None
-        if row is None:
-            raise UnknownVersion(f"No version {version_id!r} in this file's history.")
-        return self._row_to_version(row)
+        """A version by its id or an unambiguous prefix of at least 4 hex digits."""
+        return self.index.version(history_id, version_id)
 
     def content(self, version_id: str) -> bytes:
         """The exact bytes of the file as it was saved in that version."""
@@ -818,18 +520,10 @@ class HistoryStore:
 
     def histories(self) -> list[tuple[str, str, bool]]:
         """(history id, last path, deleted) for every history."""
-        return [
-            (r[0], r[1] or "", bool(r[2]))
-            for r in self.db.execute(
-                "SELECT hid, path, deleted FROM histories WHERE tip IS NOT NULL"
-            )
-        ]
+        return self.index.histories()
 
     def count(self, history_id: str) -> int:
-        row = self.db.execute(
-            "SELECT COUNT(*) FROM versions WHERE hid = ?", (history_id,)
-        ).fetchone()
-        return int(row[0])
+        return self.index.count(history_id)
 
     # -- maintenance -----------------------------------------------------------------------
 
@@ -962,6 +656,28 @@ def _author_names(authors: Sequence[str] | Mapping[str, str]) -> dict[str, str]:
         if user and user not in names:
             names[user] = str(display or "").strip() or user
     return names or {"unknown": "unknown"}
+
+
+def _committed_version(hid: str, seq: int, commit: pygit2.Commit) -> tuple[Version, str | None]:
+    """A version as its commit's trailers record it (unlabelled: labels are notes), with its
+    content hash (None for a split notebook)."""
+    meta = _parse_trailers(commit.message)
+    version = Version(
+        id=str(commit.id),
+        history_id=hid,
+        seq=seq,
+        created=float(meta.get("Nj-Time", [commit.author.time])[0]),
+        authors=meta.get("Nj-Author", []),
+        message=commit.message.split("\n", 1)[0],
+        label=None,
+        checkpoint=meta.get("Nj-Checkpoint", ["false"])[0] == "true",
+        size=int(meta.get("Nj-Size", ["0"])[0]),
+        path=meta.get("Nj-Path", [""])[0],
+        kind=meta.get("Nj-Kind", ["file"])[0],
+        restored_from=meta.get("Nj-Restored-From", [None])[0],
+        author_names=meta.get("Nj-Author-Name", []),
+    )
+    return version, meta.get("Nj-Content", [None])[0]
 
 
 def _parse_trailers(message: str) -> dict[str, list[str]]:

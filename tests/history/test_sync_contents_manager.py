@@ -12,7 +12,6 @@ from jupyter_server.services.contents.filecheckpoints import FileCheckpoints
 
 from .conftest import flush, history, make_notebook, save_notebook
 
-
 pytestmark = pytest.mark.filterwarnings(
     "ignore:The synchronous ContentsManager classes are deprecated:DeprecationWarning"
 )
@@ -37,9 +36,7 @@ async def test_saves_are_versioned_and_checkpoints_stay_the_managers_own(
     assert isinstance(jp_serverapp.contents_manager.checkpoints, FileCheckpoints)
     await save_notebook(jp_fetch, "s.ipynb", make_notebook("one"))
     created = json.loads(
-        (
-            await jp_fetch("api", "contents", "s.ipynb", "checkpoints", method="POST", body="")
-        ).body
+        (await jp_fetch("api", "contents", "s.ipynb", "checkpoints", method="POST", body="")).body
     )
     assert created["id"] == "checkpoint"  # FileCheckpoints' one checkpoint per file
     await save_notebook(jp_fetch, "s.ipynb", make_notebook("two"))
