@@ -18,16 +18,16 @@ from traitlets import Bool, Float, Instance, Unicode, Union, default
 from . import __version__
 from .data_dir import LEGACY_FOLDER, default_data_dir, migrate_legacy_data
 from .documents import LiveDocuments
-from .environments.config import RuntimesConfig
-from .environments.manager import EnvironmentManager
 from .history.config import HistoryTraits
 from .history.handlers import default_handlers as history_handlers
 from .history.manager import HistoryManager
 from .history.setup import start_history, stop_history
 from .links import LinkGuard, install_link_guard
 from .runtimes.boundary import RuntimeBoundary, server_boundary
+from .runtimes.config import RuntimesConfig
 from .runtimes.handlers import default_handlers as runtimes_handlers
 from .runtimes.kernels import use_settling_kernel_managers
+from .runtimes.manager import EnvironmentManager
 from .runtimes.setup import start_runtimes, stop_runtimes
 from .secrets.config import SecretsTraits, build_secrets_manager
 from .secrets.handlers import default_handlers as secrets_handlers

@@ -36,9 +36,9 @@ from typing import Any
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 
-from jupyter_nj.environments.config import RuntimesConfig
-from jupyter_nj.environments.docker_backend import BuildSettings, DockerBackend
-from jupyter_nj.environments.local import BuildTools, LocalBackend
+from jupyter_nj.runtimes.builds.docker import BuildSettings, DockerBackend
+from jupyter_nj.runtimes.builds.local import BuildTools, LocalBackend
+from jupyter_nj.runtimes.config import RuntimesConfig
 from jupyter_nj.runtimes.pool import WarmPool
 
 REPO = Path(__file__).resolve().parents[2]

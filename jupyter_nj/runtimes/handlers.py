@@ -7,7 +7,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..base import NJError, NJHandler
-from ..environments.model import BACKENDS, check_name
+from .model import BACKENDS, check_name
 from .pins import pin_notebook
 from .provisioner import NJRuntimeMixin
 from .snapshot import snapshot_runtime

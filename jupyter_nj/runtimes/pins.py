@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..documents import LiveDocuments
-from ..environments.manager import PIN_SLOT, write_pin
-from ..environments.model import EnvironmentVersion
+from .manager import PIN_SLOT, write_pin
+from .model import EnvironmentVersion
 
 
 async def pin_notebook(

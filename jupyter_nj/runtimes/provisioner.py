@@ -30,11 +30,6 @@ from jupyter_client.provisioning import KernelProvisionerBase, LocalProvisioner
 from traitlets import Float, Int, List, Unicode
 
 from ..base import NJError, nj_app_of, resolve_api_path
-from ..environments.catalog import EnvironmentCatalog
-from ..environments.docker_backend import ENV_PREFIX, bind_mount
-from ..environments.local import BuildTools, LocalBackend, venv_python
-from ..environments.manager import read_pin
-from ..environments.model import EnvironmentVersion, local_version_id
 from .apt import SOCKET_IN_CONTAINER_VARIABLE, AptBridge, run_apt_in_container
 from .apt import SOCKET_NAME as APT_SOCKET
 from .boundary import (
@@ -44,6 +39,11 @@ from .boundary import (
     plan_folder_mounts,
     server_boundary,
 )
+from .builds.docker import ENV_PREFIX, bind_mount
+from .builds.local import BuildTools, LocalBackend, venv_python
+from .catalog import EnvironmentCatalog
+from .manager import read_pin
+from .model import EnvironmentVersion, local_version_id
 from .pool import CLAIM_FILE, WAITER, PooledRuntime, WarmPool
 
 KERNEL_ROLE = "kernel"
@@ -349,7 +349,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
         return self.container_id is not None
 
     def _client(self) -> Any:
-        from ..environments.docker_backend import docker_client
+        from .builds.docker import docker_client
 
         return docker_client(self.docker_host)
 

@@ -9,8 +9,8 @@ import time
 from typing import Any
 
 from ..base import NJError
-from ..environments.docker_backend import docker_client
-from ..environments.manager import EnvironmentManager
+from .builds.docker import docker_client
+from .manager import EnvironmentManager
 from .pool import WarmPool
 from .provisioner import remove_orphan_kernels
 

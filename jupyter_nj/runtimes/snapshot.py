@@ -10,7 +10,7 @@ from jupyter_core.utils import ensure_async
 
 from ..base import NJError, resolve_api_path
 from ..documents import LiveDocuments
-from ..environments.manager import EnvironmentManager
+from .manager import EnvironmentManager
 from .pins import pin_notebook
 from .provisioner import NJDockerProvisioner, NJLocalProvisioner, NJRuntimeMixin
 

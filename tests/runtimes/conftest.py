@@ -168,7 +168,7 @@ def docker_mini(docker_client: Any, nj_session_dir: Path, definitions_dir: Path)
 
     Both are cached by content in the engine, so a second test run only checks that they exist.
     """
-    from jupyter_nj.environments.config import RuntimesConfig
+    from jupyter_nj.runtimes.config import RuntimesConfig
 
     config = RuntimesConfig(environment_paths=[str(definitions_dir)])
     manager = config.build_environment_manager(str(nj_session_dir), nj_session_dir / "data", "")

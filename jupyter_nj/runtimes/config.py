@@ -10,8 +10,8 @@ from traitlets import Enum, Float, Int, List, Unicode
 from traitlets.config import Configurable
 
 from ..base import NJError
-from .docker_backend import BuildSettings
-from .local import BuildTools, find_uv
+from .builds.docker import BuildSettings
+from .builds.local import BuildTools, find_uv
 from .manager import EnvironmentManager, RuntimeSettings
 
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from ..base import NJError
-from .buildlog import follow_build
+from .builds.buildlog import follow_build
+from .builds.docker import LONG_OPERATION_TIMEOUT, BuildSettings, DockerBackend, docker_client
+from .builds.local import BuildTools, LocalBackend, compile_lock
 from .catalog import EnvironmentCatalog
-from .docker_backend import LONG_OPERATION_TIMEOUT, BuildSettings, DockerBackend, docker_client
-from .local import BuildTools, LocalBackend, compile_lock
 from .model import (
     BACKENDS,
     DEFINITION_FILE,
@@ -169,7 +169,7 @@ class EnvironmentManager:
         return compile_lock(folder, definition_python, self.tools)
 
     def bootstrap(self, mirror: str = "", force: bool = False) -> dict[str, str]:
-        from .bootstrap import bootstrap_images
+        from .builds.bootstrap import bootstrap_images
 
         client = docker_client(self.docker_host, timeout=LONG_OPERATION_TIMEOUT)
         try:
