@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from traitlets import Enum, Float, Int, List, Unicode
 from traitlets.config import Configurable
@@ -12,7 +13,8 @@ from traitlets.config import Configurable
 from ..base import NJError
 from .builds.docker import BuildSettings
 from .builds.local import BuildTools, find_uv
-from .manager import EnvironmentManager, RuntimeSettings
+from .manager import EnvironmentManager
+from .service import RuntimeService, RuntimeSettings
 
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
@@ -99,22 +101,11 @@ class RuntimesConfig(Configurable):
         container kernel.""",
     )
 
-    def build_environment_manager(
-        self, root_dir: str, data_path: Path, docker_host: str
-    ) -> EnvironmentManager:
+    def runtime_settings(self, root_dir: str, data_path: Path, docker_host: str) -> RuntimeSettings:
+        """The settings every runtime of this server gets, from the traits above."""
         uid, gid = _kernel_identity(self.runtime_kernel_uid, self.runtime_kernel_gid)
-        ca_bundle = self.build_ca_bundle if Path(self.build_ca_bundle or "/-").is_file() else ""
-        try:
-            uv = find_uv()
-        except NJError:
-            uv = "uv"  # builds then fail with a clear "not installed", not the server start
-        definition_dirs = [Path(p) for p in self.environment_paths] or [
-            Path(root_dir) / "environments",
-            builtin_definitions_dir(),
-        ]
-        catalog_dir = data_path / "environments"
-        runtime = RuntimeSettings(
-            catalog=str(catalog_dir),
+        return RuntimeSettings(
+            catalog=str(data_path / "environments"),
             root_dir=str(root_dir),
             docker_host=docker_host,
             kernel_uid=uid,
@@ -123,28 +114,58 @@ class RuntimesConfig(Configurable):
             memory_limit=self.runtime_memory_limit,
             pids_limit=self.runtime_pids_limit,
             network=self.runtime_network,
-            ca_bundle=ca_bundle,
-            env_allowlist=list(self.runtime_env_allowlist),
-            uv=uv,
+            ca_bundle=self.build_ca_bundle if Path(self.build_ca_bundle or "/-").is_file() else "",
+            env_allowlist=tuple(self.runtime_env_allowlist),
+            uv=_uv(),
             wheelhouse=self.build_wheelhouse,
             pool_size=self.runtime_pool_size,
         )
+
+    def build_environment_manager(
+        self, root_dir: str, data_path: Path, docker_host: str
+    ) -> EnvironmentManager:
+        return self._environment_manager(
+            self.runtime_settings(root_dir, data_path, docker_host), data_path
+        )
+
+    def build_runtime_service(
+        self, root_dir: str, data_path: Path, docker_host: str, **links: Any
+    ) -> RuntimeService:
+        """The pillar's service; `links` are what the app passes in (see RuntimeService)."""
+        settings = self.runtime_settings(root_dir, data_path, docker_host)
+        return RuntimeService(self._environment_manager(settings, data_path), settings, **links)
+
+    def _environment_manager(
+        self, settings: RuntimeSettings, data_path: Path
+    ) -> EnvironmentManager:
+        definition_dirs = [Path(p) for p in self.environment_paths] or [
+            Path(settings.root_dir) / "environments",
+            builtin_definitions_dir(),
+        ]
         return EnvironmentManager(
-            data_dir=catalog_dir,
+            data_dir=Path(settings.catalog),
             definition_dirs=definition_dirs,
-            tools=BuildTools(uv=uv, ca_bundle=ca_bundle, wheelhouse=self.build_wheelhouse),
-            build_settings=BuildSettings(
-                uv=uv,
-                ca_bundle=ca_bundle or SYSTEM_CA_BUNDLE,
-                wheelhouse=self.build_wheelhouse,
-                kernel_uid=uid,
-                kernel_gid=gid,
+            tools=BuildTools(
+                uv=settings.uv, ca_bundle=settings.ca_bundle, wheelhouse=settings.wheelhouse
             ),
-            runtime=runtime,
+            build_settings=BuildSettings(
+                uv=settings.uv,
+                ca_bundle=settings.ca_bundle or SYSTEM_CA_BUNDLE,
+                wheelhouse=settings.wheelhouse,
+                kernel_uid=settings.kernel_uid,
+                kernel_gid=settings.kernel_gid,
+            ),
             kernelspec_dir=data_path / "kernels",
             backend_preference=self.runtime_backend,
-            docker_host=docker_host,
+            docker_host=settings.docker_host,
         )
+
+
+def _uv() -> str:
+    try:
+        return find_uv()
+    except NJError:
+        return "uv"  # builds then fail with a clear "not installed", not the server start
 
 
 def _kernel_identity(uid: int, gid: int) -> tuple[int, int]:

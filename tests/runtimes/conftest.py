@@ -150,6 +150,11 @@ async def start_session_kernel(jp_fetch: Any, serverapp: Any, path: str, kernel:
     return session
 
 
+def warm_pool(serverapp: Any) -> Any:
+    """The warm pool of the server's runtimes pillar."""
+    return serverapp.web_app.settings["nj_app"].runtime_service.pool
+
+
 def write_notebook(root: Path, path: str, pin: dict[str, str] | None = None) -> None:
     import nbformat
 

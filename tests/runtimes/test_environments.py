@@ -9,12 +9,12 @@ import pytest
 
 from jupyter_nj.base import NJError
 from jupyter_nj.runtimes.catalog import EnvironmentCatalog
-from jupyter_nj.runtimes.manager import read_pin, write_pin
 from jupyter_nj.runtimes.model import (
     EnvironmentDefinition,
     EnvironmentVersion,
     check_name,
 )
+from jupyter_nj.runtimes.pins import read_pin, write_pin
 
 from .conftest import BUILTIN
 
