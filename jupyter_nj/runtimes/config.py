@@ -40,7 +40,7 @@ class RuntimesConfig(Configurable):
         config=True,
         help="""Folder of wheels that builds may install from besides the package index (for
         example a CPU build of torch on sites that cannot reach its index). Empty: none.""",
-    )
+    ).tag(runtime_setting="wheelhouse")
     environment_paths = List(
         Unicode(),
         config=True,
@@ -66,23 +66,23 @@ class RuntimesConfig(Configurable):
     )
     runtime_cpu_limit = Float(
         2.0, config=True, help="CPUs each container kernel may use (fractions allowed); 0: none."
-    )
+    ).tag(runtime_setting="cpu_limit")
     runtime_memory_limit = Unicode(
         "4g",
         config=True,
         help="""Memory each container kernel may use, in Docker's notation (`512m`, `4g`);
         empty: no limit.""",
-    )
+    ).tag(runtime_setting="memory_limit")
     runtime_pids_limit = Int(
         1024, config=True, help="Most processes (and threads) one container kernel may run."
-    )
+    ).tag(runtime_setting="pids_limit")
     runtime_network = Unicode(
         "bridge",
         config=True,
         help="""Docker network mode of container kernels. Kernels never listen on the network
         (they use IPC sockets), so this only decides outbound access: `bridge` lets `pip install`
         work in a cell, `none` cuts the kernel off.""",
-    )
+    ).tag(runtime_setting="network")
     runtime_pool_size = Int(
         0,
         config=True,
@@ -92,33 +92,32 @@ class RuntimesConfig(Configurable):
         folder), because they start before anyone knows the notebook; what the server trusts is
         covered there too (docs/runtimes.md), and a root holding the home folder is never
         pooled.""",
-    )
+    ).tag(runtime_setting="pool_size")
     runtime_env_allowlist = List(
         Unicode(),
         config=True,
         help="""Names of server environment variables that kernels may receive, besides a small
         fixed list (locale, time zone, session name). The server's other variables never reach a
         container kernel.""",
-    )
+    ).tag(runtime_setting="env_allowlist")
 
     def runtime_settings(self, root_dir: str, data_path: Path, docker_host: str) -> RuntimeSettings:
-        """The settings every runtime of this server gets, from the traits above."""
+        """The settings every runtime of this server gets: each trait tagged `runtime_setting`
+        as the field it names (lists as tuples: the settings are frozen), plus what is derived."""
         uid, gid = _kernel_identity(self.runtime_kernel_uid, self.runtime_kernel_gid)
+        tagged = {
+            trait.metadata["runtime_setting"]: _frozen(getattr(self, name))
+            for name, trait in self.traits(runtime_setting=lambda field: field is not None).items()
+        }
         return RuntimeSettings(
             catalog=str(data_path / "environments"),
             root_dir=str(root_dir),
             docker_host=docker_host,
             kernel_uid=uid,
             kernel_gid=gid,
-            cpu_limit=self.runtime_cpu_limit,
-            memory_limit=self.runtime_memory_limit,
-            pids_limit=self.runtime_pids_limit,
-            network=self.runtime_network,
             ca_bundle=self.build_ca_bundle if Path(self.build_ca_bundle or "/-").is_file() else "",
-            env_allowlist=tuple(self.runtime_env_allowlist),
             uv=_uv(),
-            wheelhouse=self.build_wheelhouse,
-            pool_size=self.runtime_pool_size,
+            **tagged,
         )
 
     def build_environment_manager(
@@ -159,6 +158,10 @@ class RuntimesConfig(Configurable):
             backend_preference=self.runtime_backend,
             docker_host=settings.docker_host,
         )
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _uv() -> str:

@@ -30,10 +30,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RuntimeSettings:
-    """What every runtime of this server gets; the one place a runtime option is added.
+    """What every runtime of this server gets, read by provisioners and the warm pool alike.
 
-    Frozen and hashable: the warm pool keys its containers by it (with the version), since a
-    pooled container's shape is decided by these values.
+    A new option is a field here and its trait in `RuntimesConfig`, tagged
+    `runtime_setting="<field>"`; nothing else copies it. Frozen and hashable: the warm pool keys
+    its containers by it (with the version), since a pooled container's shape is decided by it.
     """
 
     catalog: str
