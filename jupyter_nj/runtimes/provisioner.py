@@ -1,8 +1,10 @@
 """Kernel provisioners `nj-local` and `nj-docker`: kernels in a pinned environment version.
 
-Both read their settings from the kernelspec the server wrote (`metadata.kernel_provisioner.config`)
-and pick the version to run the same way: the notebook's pin (`metadata.nj.runtimes.main`) when it
-names this environment, else the version the kernelspec names. A pin made on the other backend runs
+The kernelspec the server wrote names only the environment and a version
+(`metadata.kernel_provisioner.config`); everything else (catalog, limits, the Docker client, the
+pool) comes from the server's RuntimeService (service.py). Both pick the version to run the same
+way: the notebook's pin (`metadata.nj.runtimes.main`, as `LiveDocuments` reads it) when it names
+this environment, else the version the kernelspec names. A pin made on the other backend runs
 the version built from the same lock and recipe, so a notebook pinned to a Docker image still opens
 on a server without Docker.
 """
@@ -109,7 +111,7 @@ def _write_fifo_once(fifo: str, payload: bytes, timeout: float = SECRETS_FIFO_TI
 
 
 class NJRuntimeMixin(KernelProvisionerBase):
-    """Settings and version choice shared by both provisioners (set from the kernelspec)."""
+    """Version choice, settings and snapshots shared by both provisioners."""
 
     backend = "local"
 
@@ -722,8 +724,10 @@ class NJDockerProvisioner(NJRuntimeMixin):
         if state is None:
             self.exit_reason = "the container is gone"
             return -1
-        if state.get("Status") in {"created", "running", "restarting"}:
-            return None  # starting counts as alive, or the restarter would kill a slow start
+        if state.get("Status") in {"created", "running", "restarting", "paused"}:
+            # Starting counts as alive, or the restarter would kill a slow start; so does paused:
+            # `docker commit` (Save environment) pauses the container while it copies the layer.
+            return None
         if state.get("OOMKilled"):
             self.exit_reason = "killed for running out of memory (memory limit reached)"
         else:
