@@ -786,12 +786,15 @@ class NJDockerProvisioner(NJRuntimeMixin):
         return self.service.manager.snapshot_docker(parent, self.container_id, commands)
 
     def _install_changes(self) -> frozenset[str]:
-        from docker.errors import NotFound
+        from docker.errors import APIError
 
         client = self._client()
         try:
             changes = client.api.diff(self.container_id) or []
-        except NotFound:
+        except APIError:
+            # Gone, or being removed right now (a dead kernel's restart removes its container
+            # while a client asks what it runs; the engine then answers 500, "RWLayer ... nil"):
+            # a container on its way out has no installs left to save.
             return frozenset()
         # The venv and dpkg's database change exactly when packages are installed or removed.
         return frozenset(
