@@ -18,17 +18,17 @@ from traitlets import Bool, Float, Instance, Unicode, Union, default
 from . import __version__
 from .data_dir import LEGACY_FOLDER, default_data_dir, migrate_legacy_data
 from .documents import LiveDocuments
-from .environments.config import RuntimesConfig
-from .environments.manager import EnvironmentManager
 from .history.config import HistoryTraits
 from .history.handlers import default_handlers as history_handlers
 from .history.manager import HistoryManager
 from .history.setup import start_history, stop_history
 from .links import LinkGuard, install_link_guard
 from .runtimes.boundary import RuntimeBoundary, server_boundary
+from .runtimes.config import RuntimesConfig
 from .runtimes.handlers import default_handlers as runtimes_handlers
 from .runtimes.kernels import use_settling_kernel_managers
-from .runtimes.setup import start_runtimes, stop_runtimes
+from .runtimes.manager import EnvironmentManager
+from .runtimes.service import RuntimeService
 from .secrets.config import SecretsTraits, build_secrets_manager
 from .secrets.handlers import default_handlers as secrets_handlers
 from .secrets.manager import SecretsManager
@@ -121,6 +121,7 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
         "History is turned off on this server (NJApp.history_enabled).",
         help="Why history_manager is None, as the 503 of the history routes says it.",
     )
+    runtime_service = Instance(RuntimeService, allow_none=True)
     environment_manager = Instance(EnvironmentManager, allow_none=True)
 
     @default("vault_url")
@@ -201,7 +202,16 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
         self.history_manager = start_history(
             self, redact=secrets.redact, saves_redacted=self.serverapp is not None
         )
-        self.environment_manager = start_runtimes(self)
+        self.runtime_service = self.build_runtime_service(
+            self.root_dir,
+            self.nj_data_path,
+            self.docker_host,
+            boundary=self.runtime_boundary,
+            secrets=self.runtime_secrets,
+            documents=self.documents,
+        )
+        self.environment_manager = self.runtime_service.manager
+        self.runtime_service.start(self.serverapp)
         self.settings.update({"nj_app": self})
 
     def initialize_handlers(self) -> None:
@@ -236,7 +246,7 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
     def runtime_boundary(self) -> RuntimeBoundary:
         """What container runtimes must never write, or see (runtimes/boundary.py).
 
-        The provisioners ask for it at each start (they find the app with `base.nj_app_of`):
+        The provisioners ask for it at each start (through the RuntimeService):
         jupyter-nj's data, Jupyter's and Python's folders, and what builds trust (definitions,
         wheelhouse, CA bundle) read-only.
         """
@@ -255,8 +265,8 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
     async def runtime_secrets(self, notebook_path: str, kernel_id: str) -> Any:
         """What a starting runtime needs for the secrets attached to its notebook.
 
-        The runtimes pillar calls this (finding the app with `base.nj_app_of`) instead of
-        importing secrets. Returns a `RuntimeSecrets` (see docs/secrets.md), or None when the
+        The runtimes pillar calls this (through the RuntimeService) instead of importing
+        secrets. Returns a `RuntimeSecrets` (see docs/secrets.md), or None when the
         secrets pillar is off. It never raises for an unavailable store: the runtime then starts
         without those secrets.
         """
@@ -266,7 +276,8 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
         return await manager.runtime_environment(notebook_path, user=None, kernel_id=kernel_id)
 
     async def stop_extension(self) -> None:
-        await stop_runtimes(self)
+        if self.runtime_service is not None:
+            await self.runtime_service.stop()
         stop_history(self)
         manager = self.secrets_manager
         if manager is not None:

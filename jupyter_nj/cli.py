@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print JSON for machines")
     status.set_defaults(func=cmd_status)
 
-    from .environments.cli import register_environment_commands
+    from .runtimes.cli import register_environment_commands
 
     register_environment_commands(sub)
 

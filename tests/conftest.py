@@ -82,8 +82,8 @@ def runtime_base_image(docker_client: Any, tmp_path_factory: pytest.TempPathFact
 
     Cached by the engine: only the first test session on a machine pays for it.
     """
-    from jupyter_nj.environments.bootstrap import RUNTIME_BASE_IMAGE
-    from jupyter_nj.environments.config import RuntimesConfig
+    from jupyter_nj.runtimes.builds.bootstrap import RUNTIME_BASE_IMAGE
+    from jupyter_nj.runtimes.config import RuntimesConfig
 
     folder = tmp_path_factory.mktemp("nj-base-image")
     manager = RuntimesConfig().build_environment_manager(str(folder), folder / "data", "")

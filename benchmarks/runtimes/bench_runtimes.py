@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import shutil
@@ -36,10 +35,10 @@ from typing import Any
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 
-from jupyter_nj.environments.config import RuntimesConfig
-from jupyter_nj.environments.docker_backend import BuildSettings, DockerBackend
-from jupyter_nj.environments.local import BuildTools, LocalBackend
-from jupyter_nj.runtimes.pool import WarmPool
+from jupyter_nj.runtimes.builds.docker import BuildSettings, DockerBackend
+from jupyter_nj.runtimes.builds.local import BuildTools, LocalBackend
+from jupyter_nj.runtimes.config import RuntimesConfig
+from jupyter_nj.runtimes.service import RuntimeService
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -54,8 +53,12 @@ def summary(samples: list[float]) -> dict[str, float]:
     }
 
 
-async def start_to_ready(ksm: KernelSpecManager, name: str, cwd: str) -> tuple[float, Any]:
+async def start_to_ready(
+    ksm: KernelSpecManager, name: str, cwd: str, service: RuntimeService | None = None
+) -> tuple[float, Any]:
     km = AsyncKernelManager(kernel_name=name, kernel_spec_manager=ksm)
+    # No server here: the kernel manager hands the provisioner its runtimes service itself.
+    km.nj_runtime_service = service
     started = time.perf_counter()
     await km.start_kernel(cwd=cwd)
     client = km.client()
@@ -66,8 +69,8 @@ async def start_to_ready(ksm: KernelSpecManager, name: str, cwd: str) -> tuple[f
     return elapsed, km
 
 
-async def pool_ready() -> None:
-    pool = WarmPool.instance()
+async def pool_ready(service: RuntimeService) -> None:
+    pool = service.pool
     while True:
         with pool.lock:
             if sum(map(len, pool.ready.values())) and not any(pool.starting.values()):
@@ -113,7 +116,12 @@ async def main() -> None:
     if os.geteuid() == 0:
         os.chown(notebook_dir, 1000, 100)
     config = RuntimesConfig(environment_paths=[str(REPO / "environments")])
-    manager = config.build_environment_manager(str(work), work / "data", "")
+    service = config.build_runtime_service(str(work), work / "data", "")
+    manager = service.manager
+    # The pooled scenario: the same catalog, a pool of one, rooted at the notebooks' folder.
+    pooled = RuntimesConfig(
+        environment_paths=[str(REPO / "environments")], runtime_pool_size=1
+    ).build_runtime_service(str(notebook_dir), work / "data", "")
     print(
         f"# machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}"
@@ -133,33 +141,29 @@ async def main() -> None:
     shutil.copytree(docker_dir / "nj-python", work / "specs-nj-docker" / "nj-python-docker")
     pooled_spec = work / "specs-nj-docker" / "nj-python-pool"
     shutil.copytree(docker_dir / "nj-python", pooled_spec)
-    spec = json.loads((pooled_spec / "kernel.json").read_text())
-    spec["metadata"]["kernel_provisioner"]["config"]["pool_size"] = 1
-    spec["metadata"]["kernel_provisioner"]["config"]["root_dir"] = str(notebook_dir)
-    (pooled_spec / "kernel.json").write_text(json.dumps(spec))
     ksm = KernelSpecManager(kernel_dirs=[str(local_dir), str(work / "specs-nj-docker")])
     anchor_ksm = KernelSpecManager()  # the server environment's own python3 kernelspec
 
     scenarios = {
-        "local ipykernel (anchor)": (anchor_ksm, "python3"),
-        "nj-local (uv venv)": (ksm, "nj-python"),
-        "nj-docker (container)": (ksm, "nj-python-docker"),
-        "nj-docker, warm pool of 1": (ksm, "nj-python-pool"),
+        "local ipykernel (anchor)": (anchor_ksm, "python3", None),
+        "nj-local (uv venv)": (ksm, "nj-python", service),
+        "nj-docker (container)": (ksm, "nj-python-docker", service),
+        "nj-docker, warm pool of 1": (ksm, "nj-python-pool", pooled),
     }
     samples: dict[str, list[float]] = {name: [] for name in scenarios}
-    for specs, kernel in scenarios.values():  # warm-up: page cache, image layers
-        _, km = await start_to_ready(specs, kernel, str(notebook_dir))
+    for specs, kernel, runtimes in scenarios.values():  # warm-up: page cache, image layers
+        _, km = await start_to_ready(specs, kernel, str(notebook_dir), runtimes)
         await km.shutdown_kernel(now=True)
     for _ in range(args.rounds):
-        for name, (specs, kernel) in scenarios.items():
+        for name, (specs, kernel, runtimes) in scenarios.items():
             if kernel == "nj-python-pool":
-                await pool_ready()  # refilling after the previous start is not timed
-            elapsed, km = await start_to_ready(specs, kernel, str(notebook_dir))
+                await pool_ready(pooled)  # refilling after the previous start is not timed
+            elapsed, km = await start_to_ready(specs, kernel, str(notebook_dir), runtimes)
             samples[name].append(elapsed)
             await km.shutdown_kernel(now=True)
 
-    await pool_ready()
-    WarmPool.instance().drain(
+    await pool_ready(pooled)
+    pooled.pool.drain(
         lambda r: manager.docker.client().api.remove_container(r.container_id, force=True)
     )
     anchor = statistics.median(samples["local ipykernel (anchor)"])
@@ -180,17 +184,13 @@ async def main() -> None:
     print("| backend | install | save (snapshot + new version) |")
     print("|---|---|---|")
     for label, kernel in (("nj-local", "nj-python"), ("nj-docker", "nj-python-docker")):
-        _, km = await start_to_ready(ksm, kernel, str(notebook_dir))
+        _, km = await start_to_ready(ksm, kernel, str(notebook_dir), service)
         try:
             started = time.perf_counter()
             await run_code(km, f"%pip install --no-index --find-links {wheel.parent} nj_bench_pkg")
             installed = time.perf_counter() - started
-            runtime = km.provisioner
             started = time.perf_counter()
-            if label == "nj-docker":
-                record = manager.snapshot_docker(runtime.record, runtime.container_id, [])
-            else:
-                record = manager.snapshot_local(runtime.record, runtime.overlay, [])
+            record = await km.provisioner.snapshot([])
             saved = time.perf_counter() - started
             print(f"| {label} | {installed:.2f} s | {saved:.2f} s ({record.short}) |")
             if label == "nj-docker":

@@ -129,9 +129,11 @@ async def _send(writer: asyncio.StreamWriter, message: dict[str, Any]) -> None:
 
 
 def run_apt_in_container(
-    client_factory: Callable[[], Any], container_id: Callable[[], str | None], ca_path: str
+    docker: Callable[[], Any], container_id: Callable[[], str | None], ca_path: str
 ) -> Callable[[list[str]], Iterator[dict[str, Any]]]:
-    """A `run_as_root` for AptBridge: `apt-get ARGV` as root in the runtime's current container."""
+    """A `run_as_root` for AptBridge: `apt-get ARGV` as root in the runtime's current container.
+
+    `docker` gives the server's client of the engine (shared, so never closed here)."""
 
     def run(argv: list[str]) -> Iterator[dict[str, Any]]:
         target = container_id()
@@ -139,29 +141,26 @@ def run_apt_in_container(
             yield {"out": "apt: the runtime is not running.\n"}
             yield {"exit": 100}
             return
-        client = client_factory()
-        try:
-            options = ["-o", f"Acquire::https::CAInfo={ca_path}"] if ca_path else []
-            steps = []
-            if argv[0] == "install":
-                # Images ship without package lists; fetch them first when they are missing.
-                refresh = f"apt-get {' '.join(options)} update"
-                steps.append(
-                    ["sh", "-c", f"ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || {refresh}"]
-                )
-            steps.append(["apt-get", *options, *argv])
-            code = 0
-            for cmd in steps:
-                exec_id = client.api.exec_create(
-                    target, cmd, user="0", environment={"DEBIAN_FRONTEND": "noninteractive"}
-                )["Id"]
-                for chunk in client.api.exec_start(exec_id, stream=True):
-                    yield {"out": chunk.decode("utf-8", "replace")}
-                code = int(client.api.exec_inspect(exec_id).get("ExitCode") or 0)
-                if code != 0:
-                    break
-            yield {"exit": code}
-        finally:
-            client.close()
+        client = docker()
+        options = ["-o", f"Acquire::https::CAInfo={ca_path}"] if ca_path else []
+        steps = []
+        if argv[0] == "install":
+            # Images ship without package lists; fetch them first when they are missing.
+            refresh = f"apt-get {' '.join(options)} update"
+            steps.append(
+                ["sh", "-c", f"ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || {refresh}"]
+            )
+        steps.append(["apt-get", *options, *argv])
+        code = 0
+        for cmd in steps:
+            exec_id = client.api.exec_create(
+                target, cmd, user="0", environment={"DEBIAN_FRONTEND": "noninteractive"}
+            )["Id"]
+            for chunk in client.api.exec_start(exec_id, stream=True):
+                yield {"out": chunk.decode("utf-8", "replace")}
+            code = int(client.api.exec_inspect(exec_id).get("ExitCode") or 0)
+            if code != 0:
+                break
+        yield {"exit": code}
 
     return run

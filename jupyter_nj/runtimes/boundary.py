@@ -94,7 +94,7 @@ def plan_folder_mounts(folder: str, boundary: RuntimeBoundary) -> MountPlan:
     a mount point the engine made would belong to root). Raises `BoundaryError` when `folder`
     itself lies inside a hidden path.
     """
-    from ..environments.docker_backend import bind_mount
+    from .builds.docker import bind_mount
 
     work = Path(os.path.realpath(folder))
     hidden = [Path(os.path.realpath(p)) for p in boundary.hidden]
@@ -146,7 +146,7 @@ def _cover(plan: MountPlan, work: Path, path: Path, *, hide: bool, skip: set[Pat
     """Cover `path` (inside `work`), binding each folder between them onto itself first."""
     from docker.types import Mount
 
-    from ..environments.docker_backend import bind_mount
+    from .builds.docker import bind_mount
 
     for parent in reversed(path.relative_to(work).parents):
         step = work / parent

@@ -1,5 +1,5 @@
 """REST handlers for /nj/api/environments and /nj/api/runtimes/{kernel_id}: thin, every decision
-is in EnvironmentManager or the kernel's provisioner."""
+is in EnvironmentManager or the kernel's provisioner. Ends in `default_handlers`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..base import NJError, NJHandler
-from ..environments.model import BACKENDS, check_name
+from .model import BACKENDS, check_name
 from .pins import pin_notebook
 from .provisioner import NJRuntimeMixin
 from .snapshot import snapshot_runtime
@@ -104,7 +104,6 @@ class RuntimeSnapshotHandler(RuntimeHandlerBase):
             self.kernel_manager.get_kernel(kernel_id),
             runtime,
             self.nj.documents,
-            self.nj.root_dir,
             path,
         )
         self.write_json(result, status=201)

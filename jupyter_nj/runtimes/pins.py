@@ -1,20 +1,54 @@
-"""Pins: which environment version a notebook runs, kept in its metadata."""
+"""Pins: which environment version a notebook runs, kept in its metadata
+(`metadata.nj.runtimes.main`), read and written only through `LiveDocuments`, so a pin set in an
+open real-time room is the one the next kernel start sees, and collaborators, checkpoints and save
+hooks all see a pin that is written."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..base import NJError
 from ..documents import LiveDocuments
-from ..environments.manager import PIN_SLOT, write_pin
-from ..environments.model import EnvironmentVersion
+from .model import EnvironmentVersion
+
+PIN_SLOT = "main"
+
+
+def read_pin(notebook: dict[str, Any], slot: str = PIN_SLOT) -> dict[str, str] | None:
+    """`metadata.nj.runtimes.<slot>` of a notebook, when it is a well-formed pin."""
+    pin = notebook.get("metadata", {}).get("nj", {}).get("runtimes", {}).get(slot)
+    if isinstance(pin, dict) and isinstance(pin.get("environment"), str):
+        return {k: str(v) for k, v in pin.items() if k in {"environment", "version", "backend"}}
+    return None
+
+
+def write_pin(notebook: dict[str, Any], record: EnvironmentVersion, slot: str = PIN_SLOT) -> None:
+    metadata = notebook.setdefault("metadata", {})
+    runtimes = metadata.setdefault("nj", {}).setdefault("runtimes", {})
+    runtimes[slot] = {
+        "environment": record.name,
+        "version": record.version,
+        "backend": record.backend,
+    }
 
 
 async def pin_notebook(
     documents: LiveDocuments, path: str, record: EnvironmentVersion
 ) -> dict[str, Any]:
-    """Write the pin into the open real-time room, or through the contents manager, so
-    collaborators, checkpoints and save hooks all see it (see `LiveDocuments`)."""
+    """Write the pin into the open real-time room, or through the contents manager."""
     _, metadata = await documents.edit_notebook_metadata(
         path, lambda notebook: write_pin(notebook, record)
     )
     return dict(metadata["nj"]["runtimes"][PIN_SLOT])
+
+
+async def notebook_pin(documents: LiveDocuments | None, path: str) -> dict[str, str] | None:
+    """The pin of the notebook at API path `path` as collaborators see it now, or None (no
+    notebook, not saved yet, unreadable: the kernel then runs its kernelspec's version)."""
+    if documents is None or not path.endswith(".ipynb"):
+        return None
+    try:
+        _, metadata = await documents.notebook_metadata(path)
+    except NJError:
+        return None
+    return read_pin({"metadata": metadata})

@@ -50,20 +50,13 @@ class PooledRuntime:
 
 
 class WarmPool:
-    """Process-wide pool, keyed by everything that decides a pooled container's shape."""
-
-    _instance: WarmPool | None = None
+    """One server's pool (its RuntimeService holds it), keyed by everything that decides a pooled
+    container's shape."""
 
     def __init__(self) -> None:
         self.ready: dict[Hashable, list[PooledRuntime]] = {}
         self.starting: dict[Hashable, int] = {}
         self.lock = threading.Lock()
-
-    @classmethod
-    def instance(cls) -> WarmPool:
-        if cls._instance is None:
-            cls._instance = WarmPool()
-        return cls._instance
 
     def take(self, key: Hashable, is_running: Callable[[str], bool]) -> PooledRuntime | None:
         """A ready runtime for `key`, or None (blocking: checks the container still runs)."""

@@ -1,8 +1,10 @@
 """Kernel provisioners `nj-local` and `nj-docker`: kernels in a pinned environment version.
 
-Both read their settings from the kernelspec the server wrote (`metadata.kernel_provisioner.config`)
-and pick the version to run the same way: the notebook's pin (`metadata.nj.runtimes.main`) when it
-names this environment, else the version the kernelspec names. A pin made on the other backend runs
+The kernelspec the server wrote names only the environment and a version
+(`metadata.kernel_provisioner.config`); everything else (catalog, limits, the Docker client, the
+pool) comes from the server's RuntimeService (service.py). Both pick the version to run the same
+way: the notebook's pin (`metadata.nj.runtimes.main`, as `LiveDocuments` reads it) when it names
+this environment, else the version the kernelspec names. A pin made on the other backend runs
 the version built from the same lock and recipe, so a notebook pinned to a Docker image still opens
 on a server without Docker.
 """
@@ -27,14 +29,9 @@ from typing import Any
 
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning import KernelProvisionerBase, LocalProvisioner
-from traitlets import Float, Int, List, Unicode
+from traitlets import Unicode
 
-from ..base import NJError, nj_app_of, resolve_api_path
-from ..environments.catalog import EnvironmentCatalog
-from ..environments.docker_backend import ENV_PREFIX, bind_mount
-from ..environments.local import BuildTools, LocalBackend, venv_python
-from ..environments.manager import read_pin
-from ..environments.model import EnvironmentVersion, local_version_id
+from ..base import NJError
 from .apt import SOCKET_IN_CONTAINER_VARIABLE, AptBridge, run_apt_in_container
 from .apt import SOCKET_NAME as APT_SOCKET
 from .boundary import (
@@ -44,7 +41,13 @@ from .boundary import (
     plan_folder_mounts,
     server_boundary,
 )
-from .pool import CLAIM_FILE, WAITER, PooledRuntime, WarmPool
+from .builds.docker import ENV_PREFIX, bind_mount
+from .builds.local import venv_python
+from .catalog import EnvironmentCatalog
+from .model import EnvironmentVersion, local_version_id
+from .pins import notebook_pin
+from .pool import CLAIM_FILE, WAITER, PooledRuntime
+from .service import RuntimeService, RuntimeSettings, runtime_service_of
 
 KERNEL_ROLE = "kernel"
 ROLE_LABEL = "org.jupyter-nj.role"
@@ -108,37 +111,44 @@ def _write_fifo_once(fifo: str, payload: bytes, timeout: float = SECRETS_FIFO_TI
 
 
 class NJRuntimeMixin(KernelProvisionerBase):
-    """Settings and version choice shared by both provisioners (set from the kernelspec)."""
+    """Version choice, settings and snapshots shared by both provisioners."""
 
     backend = "local"
 
     environment = Unicode("", config=True, help="Environment name this kernelspec runs.")
     version = Unicode("", config=True, help="Version to run when the notebook has no pin.")
-    catalog = Unicode("", config=True, help="Folder of the environment catalog.")
-    root_dir = Unicode("", config=True, help="Server root, to find the notebook and its pin.")
-    docker_host = Unicode("", config=True, help="Docker engine URL; empty means the default.")
-    kernel_uid = Int(1000, config=True, help="UID the containerised kernel runs as.")
-    kernel_gid = Int(100, config=True, help="GID the containerised kernel runs as.")
-    cpu_limit = Float(0.0, config=True, help="CPUs a container may use; 0 means no limit.")
-    memory_limit = Unicode("", config=True, help="Container memory limit (`4g`); empty: none.")
-    pids_limit = Int(1024, config=True, help="Most processes a container may run.")
-    network = Unicode("bridge", config=True, help="Docker network mode for kernels.")
-    ca_bundle = Unicode("", config=True, help="CA bundle handed to the kernel's pip and uv.")
-    env_allowlist = List(Unicode(), config=True, help="Extra server variables kernels receive.")
-    uv = Unicode("", config=True, help="uv executable for local venvs.")
-    wheelhouse = Unicode("", config=True, help="Wheel folder for installs from locks.")
-    pool_size = Int(0, config=True, help="Containers kept waiting per version; 0: no pool.")
+    _service: RuntimeService | None = None
+
+    @property
+    def service(self) -> RuntimeService:
+        """The server's runtimes pillar: catalog, settings, Docker client, pool (service.py)."""
+        if self._service is None:
+            self._service = runtime_service_of(self)
+            if self._service is None:
+                raise RuntimeStartError(
+                    "jupyter-nj kernels start under a Jupyter server with the jupyter_nj "
+                    "extension enabled (`jupyter lab`, `jupyter server`)."
+                )
+        return self._service
+
+    @property
+    def settings(self) -> RuntimeSettings:
+        return self.service.settings
 
     record: EnvironmentVersion | None = None
     session_name: str = ""
     # What the user should know about this runtime although it runs (shown by the toolbar).
     warnings: tuple[str, ...] = ()
 
-    def choose_version(self, env: dict[str, str]) -> EnvironmentVersion:
-        """The version this start must run (blocking: file reads)."""
-        catalog = EnvironmentCatalog(Path(self.catalog))
+    async def choose_version(self, env: dict[str, str]) -> EnvironmentVersion:
+        """The version this start must run."""
         self.session_name = self._api_path(env.get("JPY_SESSION_NAME", "")) or self.session_name
-        pin = self._notebook_pin(self.session_name)
+        pin = await notebook_pin(self.service.documents, self.session_name)
+        return await asyncio.to_thread(self._version_for, pin)
+
+    def _version_for(self, pin: dict[str, str] | None) -> EnvironmentVersion:
+        """Blocking (catalog reads): the pinned version, else the kernelspec's."""
+        catalog = self.service.catalog
         try:
             if pin and pin["environment"] == self.environment and pin.get("version"):
                 record = catalog.get(self.environment, pin["version"])
@@ -161,23 +171,15 @@ class NJRuntimeMixin(KernelProvisionerBase):
         the session names its file (as JupyterLab's sessions do), and to the API path otherwise."""
         if not session_name or not os.path.isabs(session_name):
             return session_name
-        if not self.root_dir:
+        if not self.settings.root_dir:
             return ""
         try:
-            relative = Path(session_name).resolve().relative_to(Path(self.root_dir).resolve())
+            relative = (
+                Path(session_name).resolve().relative_to(Path(self.settings.root_dir).resolve())
+            )
         except ValueError:
             return ""  # outside the root: no notebook of ours, so no pin and no secrets
         return relative.as_posix()
-
-    def _notebook_pin(self, api_path: str) -> dict[str, str] | None:
-        if not api_path.endswith(".ipynb") or not self.root_dir:
-            return None
-        try:
-            path = resolve_api_path(self.root_dir, api_path)
-            return read_pin(json.loads(path.read_text(encoding="utf-8")))
-        except (NJError, OSError, ValueError):
-            # An unreadable or not-yet-saved notebook has no pin; it runs the kernelspec's version.
-            return None
 
     def _same_content_on_this_backend(
         self, catalog: EnvironmentCatalog, record: EnvironmentVersion
@@ -204,17 +206,16 @@ class NJRuntimeMixin(KernelProvisionerBase):
         )
 
     def ca_environment(self, path: str) -> dict[str, str]:
-        if not self.ca_bundle:
+        if not self.settings.ca_bundle:
             return {}
         return {name: path for name in CA_VARIABLES}
 
     async def attached_secrets(self) -> Any:
         """The secrets attached to this kernel's notebook, as the server hands them to runtimes
         (a `RuntimeSecrets`, see docs/secrets.md), or None outside a jupyter-nj server."""
-        app = nj_app_of(self)
-        if app is None or not hasattr(app, "runtime_secrets"):
+        if self.service.secrets is None:
             return None
-        return await app.runtime_secrets(self.session_name, str(self.kernel_id))
+        return await self.service.secrets(self.session_name, str(self.kernel_id))
 
     async def get_provisioner_info(self) -> dict[str, Any]:
         info = await super().get_provisioner_info()
@@ -242,6 +243,21 @@ class NJRuntimeMixin(KernelProvisionerBase):
         """What installs changed in this runtime so far (compared, never shown)."""
         return frozenset()
 
+    async def snapshot(self, commands: list[str]) -> EnvironmentVersion:
+        """Save what this runtime runs now as a new version of its environment, and run that
+        version from the next restart on. `commands` are the install commands it ran."""
+        parent = self.record
+        if parent is None:
+            raise NJError(409, "not-started", "The runtime has not started yet.")
+        record = await asyncio.to_thread(self._save_version, parent, commands)
+        self.record, self.version = record, record.version
+        await self.mark_saved()
+        return record
+
+    def _save_version(self, parent: EnvironmentVersion, commands: list[str]) -> EnvironmentVersion:
+        """Blocking: the new version, made from this runtime's current state."""
+        raise NJError(409, "not-running", "The runtime is not running; start it first.")
+
     async def mark_saved(self) -> None:
         self.saved_state = await self.installed_state()
 
@@ -255,18 +271,15 @@ class NJLocalProvisioner(NJRuntimeMixin, LocalProvisioner):
 
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         env = kwargs.get("env") or {}
-        record = await asyncio.to_thread(self.choose_version, env)
-        backend = LocalBackend(
-            EnvironmentCatalog(Path(self.catalog)),
-            BuildTools(uv=self.uv or "uv", ca_bundle=self.ca_bundle, wheelhouse=self.wheelhouse),
-        )
+        record = await self.choose_version(env)
+        backend = self.service.manager.local
         try:
             venv = await asyncio.to_thread(backend.materialise, record)
         except NJError as err:
             raise RuntimeStartError(err.message) from None
         self.record, self.venv = record, venv
         self._remove_overlay()
-        runtimes = EnvironmentCatalog(Path(self.catalog)).runtimes_dir()
+        runtimes = self.service.catalog.runtimes_dir()
         runtimes.mkdir(parents=True, exist_ok=True)
         overlay = Path(tempfile.mkdtemp(prefix="njr-", dir=runtimes))
         try:
@@ -303,6 +316,11 @@ class NJLocalProvisioner(NJRuntimeMixin, LocalProvisioner):
             )
         )
 
+    def _save_version(self, parent: EnvironmentVersion, commands: list[str]) -> EnvironmentVersion:
+        if self.overlay is None:
+            return super()._save_version(parent, commands)
+        return self.service.manager.snapshot_local(parent, self.overlay, commands)
+
     def _remove_overlay(self) -> None:
         if self.overlay is not None:
             shutil.rmtree(self.overlay, ignore_errors=True)
@@ -321,7 +339,7 @@ class NJLocalProvisioner(NJRuntimeMixin, LocalProvisioner):
             [str(overlay / "bin"), str(venv / "bin"), env.get("PATH", os.defpath)]
         )
         clean["UV_PYTHON"] = str(venv_python(overlay))
-        clean.update(self.ca_environment(self.ca_bundle))
+        clean.update(self.ca_environment(self.settings.ca_bundle))
         return clean
 
 
@@ -349,9 +367,8 @@ class NJDockerProvisioner(NJRuntimeMixin):
         return self.container_id is not None
 
     def _client(self) -> Any:
-        from ..environments.docker_backend import docker_client
-
-        return docker_client(self.docker_host)
+        """The server's one client of its engine (blocking on first use: see RuntimeService)."""
+        return self.service.docker()
 
     def _make_kernel_dir(self) -> str:
         """A private folder for one kernel: the server's, with a sockets folder for the kernel.
@@ -362,24 +379,23 @@ class NJDockerProvisioner(NJRuntimeMixin):
         os.chmod(folder, 0o711)  # the kernel opens the files it is handed by name, lists nothing
         sockets = os.path.join(folder, SOCKETS_SUBDIR)
         os.mkdir(sockets, 0o700)
-        _give_to(sockets, self.kernel_uid, self.kernel_gid)
+        _give_to(sockets, self.settings.kernel_uid, self.settings.kernel_gid)
         return folder
 
     def boundary(self) -> RuntimeBoundary:
         """What this server keeps out of its runtimes' reach (runtimes/boundary.py)."""
-        app = nj_app_of(self)
-        if app is not None and hasattr(app, "runtime_boundary"):
-            return app.runtime_boundary()
-        # Outside a jupyter-nj server: the catalog's data folder and Jupyter's own.
-        return server_boundary(Path(self.catalog).parent)
+        if self.service.boundary is not None:
+            return self.service.boundary()
+        # Without the app's: the catalog's data folder and Jupyter's own.
+        return server_boundary(Path(self.settings.catalog).parent)
 
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         env = kwargs.get("env") or {}
-        record = await asyncio.to_thread(self.choose_version, env)
+        record = await self.choose_version(env)
         self.record = record
         km = self.parent
         assert km is not None, "a provisioner always belongs to a kernel manager"
-        cwd = str(kwargs.get("cwd") or self.root_dir or os.getcwd())
+        cwd = str(kwargs.get("cwd") or self.settings.root_dir or os.getcwd())
         secrets = await self.attached_secrets()
         self.secrets_folder = secrets.host_folder if secrets is not None else ""
         self.secret_env = secrets.container_env(SECRETS_IN_CONTAINER) if secrets is not None else {}
@@ -389,7 +405,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
         has_secrets = secrets is not None and bool(secrets.attached)
         if self.kernel_dir is None and not has_secrets and self._poolable(cwd):
             self.pooled = await asyncio.to_thread(
-                WarmPool.instance().take, self._pool_key(), self._is_running
+                self.service.pool.take, self._pool_key(), self._is_running
             )
             if self.pooled is not None:
                 self.kernel_dir = self.pooled.kernel_dir
@@ -400,7 +416,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
         km.ip = os.path.join(self.kernel_dir, SOCKETS_SUBDIR, "k")
         km.connection_file = os.path.join(self.kernel_dir, "connection.json")
         km.write_connection_file(jupyter_session=env.get("JPY_SESSION_NAME", ""))
-        _give_to(km.connection_file, self.kernel_uid, self.kernel_gid)
+        _give_to(km.connection_file, self.settings.kernel_uid, self.settings.kernel_gid)
         self.connection_info = km.get_connection_info()
         cmd = km.format_kernel_cmd(extra_arguments=kwargs.pop("extra_arguments", []))
         if cmd and cmd[0] == sys.executable:
@@ -416,18 +432,19 @@ class NJDockerProvisioner(NJRuntimeMixin):
             encoding="utf-8",
         )
         env_file.chmod(0o600)
-        _give_to(str(env_file), self.kernel_uid, self.kernel_gid)
+        _give_to(str(env_file), self.settings.kernel_uid, self.settings.kernel_gid)
         if self.secret_env:
             self._offer_secrets_once(self.secret_env)
-        cwd = str(Path(kwargs.get("cwd") or self.root_dir or os.getcwd()).resolve())
+        cwd = str(Path(kwargs.get("cwd") or self.settings.root_dir or os.getcwd()).resolve())
         self.warnings = ()
-        if not await asyncio.to_thread(_writable_by, cwd, self.kernel_uid, self.kernel_gid):
+        uid, gid = self.settings.kernel_uid, self.settings.kernel_gid
+        if not await asyncio.to_thread(_writable_by, cwd, uid, gid):
             # Typical when the server runs as root over a root-owned folder: the kernel (never
             # root) could not save anything next to the notebook. It still runs.
             warning = (
-                f"This runtime runs as uid {self.kernel_uid} and cannot write to the notebook's "
+                f"This runtime runs as uid {uid} and cannot write to the notebook's "
                 f"folder {os.path.basename(cwd) or cwd!r}, so files the notebook writes there "
-                f"fail. Make the folder writable for uid {self.kernel_uid} (chown or chmod), "
+                f"fail. Make the folder writable for uid {uid} (chown or chmod), "
                 "set NJApp.runtime_kernel_uid, or run the server as a regular user."
             )
             self.log.warning("nj: kernel %s: %s", self.kernel_id, warning)
@@ -450,16 +467,16 @@ class NJDockerProvisioner(NJRuntimeMixin):
             message = err.message if isinstance(err, NJError) else str(err)
             raise RuntimeStartError(message) from None
         if self._poolable(cwd):
-            WarmPool.instance().fill(self._pool_key(), self.pool_size, self._start_pooled)
+            self.service.pool.fill(self._pool_key(), self.settings.pool_size, self._start_pooled)
         if self.apt_bridge is None:
             self.apt_bridge = AptBridge(
                 self.kernel_dir,
-                self.kernel_uid,
-                self.kernel_gid,
+                self.settings.kernel_uid,
+                self.settings.kernel_gid,
                 run_apt_in_container(
                     self._client,
                     lambda: self.container_id,
-                    CA_IN_CONTAINER if self.ca_bundle else "",
+                    CA_IN_CONTAINER if self.settings.ca_bundle else "",
                 ),
             )
         await self.apt_bridge.start()
@@ -468,12 +485,12 @@ class NJDockerProvisioner(NJRuntimeMixin):
     def _drop_to_kernel_user(self) -> list[str]:
         """The prefix that starts the kernel unprivileged: its UID/GID, no supplementary groups,
         no capabilities (empty bounding and inheritable sets) and no way to gain any."""
-        if self.kernel_uid == 0:
+        if self.settings.kernel_uid == 0:
             raise RuntimeStartError("Kernels never run as root: set NJApp.runtime_kernel_uid.")
         return [
             "setpriv",
-            f"--reuid={self.kernel_uid}",
-            f"--regid={self.kernel_gid}",
+            f"--reuid={self.settings.kernel_uid}",
+            f"--regid={self.settings.kernel_gid}",
             "--clear-groups",
             "--inh-caps=-all",
             "--bounding-set=-all",
@@ -482,7 +499,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
         ]
 
     def _allowed_env(self, env: dict[str, str]) -> dict[str, str]:
-        allowed = set(DEFAULT_ENV_ALLOWLIST) | set(self.env_allowlist)
+        allowed = set(DEFAULT_ENV_ALLOWLIST) | set(self.settings.env_allowlist)
         spec_env = set((self.kernel_spec.env or {}) if self.kernel_spec else {})
         chosen = {k: v for k, v in env.items() if k in allowed or k in spec_env}
         chosen.update(self.ca_environment(CA_IN_CONTAINER))
@@ -496,21 +513,21 @@ class NJDockerProvisioner(NJRuntimeMixin):
             "detach": True,
             "init": True,
             "user": "0:0",  # only docker-init; the kernel is dropped to kernel_uid (setpriv)
-            "network_mode": self.network,
+            "network_mode": self.settings.network,
             "cap_drop": ["ALL"],
             # Kept by root in the container so the server can run `apt-get` there on the user's
             # behalf (docker exec -u 0; exec'd processes get no capabilities when the container
             # runs as a non-root user). The kernel never holds any of them.
             "cap_add": ROOT_CAPABILITIES,
             "security_opt": ["no-new-privileges"],
-            "pids_limit": self.pids_limit,
+            "pids_limit": self.settings.pids_limit,
         }
-        if self.cpu_limit > 0:
-            options["nano_cpus"] = int(self.cpu_limit * 1e9)
-        if self.memory_limit:
-            options["mem_limit"] = self.memory_limit
+        if self.settings.cpu_limit > 0:
+            options["nano_cpus"] = int(self.settings.cpu_limit * 1e9)
+        if self.settings.memory_limit:
+            options["mem_limit"] = self.settings.memory_limit
             # No swap beyond the limit: a kernel over its memory is stopped, not slowed to a crawl.
-            options["memswap_limit"] = self.memory_limit
+            options["memswap_limit"] = self.settings.memory_limit
         return options
 
     def _plan_mounts(self, work: str, kernel_dir: str) -> MountPlan:
@@ -524,8 +541,8 @@ class NJDockerProvisioner(NJRuntimeMixin):
             bind_mount(kernel_dir, kernel_dir, read_only=True),
             bind_mount(sockets, sockets),
         ]
-        if self.ca_bundle:
-            plan.mounts.append(bind_mount(self.ca_bundle, CA_IN_CONTAINER, read_only=True))
+        if self.settings.ca_bundle:
+            plan.mounts.append(bind_mount(self.settings.ca_bundle, CA_IN_CONTAINER, read_only=True))
         if self.secrets_folder:
             # The secrets socket and client; the folder holds no secret (docs/secrets.md).
             plan.mounts.append(
@@ -554,7 +571,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(fifo)
         os.mkfifo(fifo, 0o600)
-        _give_to(fifo, self.kernel_uid, self.kernel_gid)
+        _give_to(fifo, self.settings.kernel_uid, self.settings.kernel_gid)
         payload = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(env.items()))
         threading.Thread(
             target=_write_fifo_once,
@@ -587,7 +604,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
                 mounts=mounts,
                 labels={
                     ROLE_LABEL: KERNEL_ROLE,
-                    CATALOG_LABEL: self.catalog,
+                    CATALOG_LABEL: self.settings.catalog,
                     "org.jupyter-nj.kernel-id": str(self.kernel_id),
                     "org.jupyter-nj.environment": self.record.name,
                     "org.jupyter-nj.version": self.record.version,
@@ -604,31 +621,24 @@ class NJDockerProvisioner(NJRuntimeMixin):
                 "docker` (same definition, same version) or import it "
                 "(`jupyter nj env import`)."
             ) from None
-        finally:
-            client.close()
 
     # -- warm pool -------------------------------------------------------------------------
 
     def _pool_key(self) -> tuple[Any, ...]:
+        # The settings decide a pooled container's shape (limits, user, mounts, network).
         assert self.record is not None
-        return (
-            self.record.version,
-            self.catalog,
-            self.root_dir,
-            self.kernel_uid,
-            self.kernel_gid,
-            self.cpu_limit,
-            self.memory_limit,
-            self.pids_limit,
-            self.network,
-            self.ca_bundle,
-        )
+        return (self.record.version, self.settings)
 
     def _poolable(self, cwd: str) -> bool:
         argv = list(self.kernel_spec.argv) if self.kernel_spec else []
-        if self.pool_size <= 0 or not self.root_dir or len(argv) < 3 or argv[1] != "-m":
+        if (
+            self.settings.pool_size <= 0
+            or not self.settings.root_dir
+            or len(argv) < 3
+            or argv[1] != "-m"
+        ):
             return False
-        root = Path(self.root_dir).resolve()
+        root = Path(self.settings.root_dir).resolve()
         work = Path(cwd).resolve()
         if not (work == root or root in work.parents):
             return False
@@ -642,7 +652,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
         """Blocking: a container of this version waiting for a claim (see pool.py)."""
         assert self.record is not None
         kernel_dir = self._make_kernel_dir()
-        root = str(Path(self.root_dir).resolve())
+        root = str(Path(self.settings.root_dir).resolve())
         client = self._client()
         try:
             mounts = self._plan_mounts(root, kernel_dir).mounts
@@ -654,7 +664,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
                 mounts=mounts,
                 labels={
                     ROLE_LABEL: KERNEL_ROLE,
-                    CATALOG_LABEL: self.catalog,
+                    CATALOG_LABEL: self.settings.catalog,
                     "org.jupyter-nj.pool": "waiting",
                     KERNEL_DIR_LABEL: kernel_dir,
                     "org.jupyter-nj.environment": self.record.name,
@@ -666,8 +676,6 @@ class NJDockerProvisioner(NJRuntimeMixin):
         except BaseException:
             shutil.rmtree(kernel_dir, ignore_errors=True)
             raise
-        finally:
-            client.close()
 
     def _is_running(self, container_id: str) -> bool:
         from docker.errors import NotFound
@@ -678,8 +686,6 @@ class NJDockerProvisioner(NJRuntimeMixin):
             return bool(state.get("Running"))
         except NotFound:
             return False
-        finally:
-            client.close()
 
     def _claim(self, cmd: list[str], env: dict[str, str], cwd: str) -> None:
         """Hand the kernel's arguments to a pooled container and give it the kernel's name."""
@@ -691,26 +697,22 @@ class NJDockerProvisioner(NJRuntimeMixin):
             encoding="utf-8",
         )
         partial.chmod(0o600)
-        _give_to(str(partial), self.kernel_uid, self.kernel_gid)
+        _give_to(str(partial), self.settings.kernel_uid, self.settings.kernel_gid)
         partial.replace(claim)  # the waiter polls for this name: it must appear complete
-        client = self._client()
-        try:
-            client.api.rename(self.pooled.container_id, f"nj-kernel-{self.kernel_id}")
-        finally:
-            client.close()
+        self._client().api.rename(self.pooled.container_id, f"nj-kernel-{self.kernel_id}")
 
     # -- process-like lifecycle ------------------------------------------------------------
 
     def _state(self) -> dict[str, Any] | None:
         from docker.errors import NotFound
 
-        client = self._client()
-        try:
-            return dict(client.api.inspect_container(self.container_id)["State"])
-        except NotFound:
-            return None
-        finally:
-            client.close()
+        # Polled every few seconds per kernel: an engine that stops answering is a 503 here (the
+        # kernel is not declared dead for it), as it is when the client is first made.
+        with self.service.engine_calls() as client:
+            try:
+                return dict(client.api.inspect_container(self.container_id)["State"])
+            except NotFound:
+                return None
 
     async def poll(self) -> int | None:
         if self.container_id is None:
@@ -722,8 +724,10 @@ class NJDockerProvisioner(NJRuntimeMixin):
         if state is None:
             self.exit_reason = "the container is gone"
             return -1
-        if state.get("Status") in {"created", "running", "restarting"}:
-            return None  # starting counts as alive, or the restarter would kill a slow start
+        if state.get("Status") in {"created", "running", "restarting", "paused"}:
+            # Starting counts as alive, or the restarter would kill a slow start; so does paused:
+            # `docker commit` (Save environment) pauses the container while it copies the layer.
+            return None
         if state.get("OOMKilled"):
             self.exit_reason = "killed for running out of memory (memory limit reached)"
         else:
@@ -752,8 +756,6 @@ class NJDockerProvisioner(NJRuntimeMixin):
             client.api.kill(self.container_id, signal=int(signum))
         except APIError:
             pass  # already stopped
-        finally:
-            client.close()
 
     async def kill(self, restart: bool = False) -> None:
         await self.send_signal(signal.SIGKILL)
@@ -778,16 +780,22 @@ class NJDockerProvisioner(NJRuntimeMixin):
             return frozenset()
         return await asyncio.to_thread(self._install_changes)
 
+    def _save_version(self, parent: EnvironmentVersion, commands: list[str]) -> EnvironmentVersion:
+        if not self.container_id:
+            return super()._save_version(parent, commands)
+        return self.service.manager.snapshot_docker(parent, self.container_id, commands)
+
     def _install_changes(self) -> frozenset[str]:
-        from docker.errors import NotFound
+        from docker.errors import APIError
 
         client = self._client()
         try:
             changes = client.api.diff(self.container_id) or []
-        except NotFound:
+        except APIError:
+            # Gone, or being removed right now (a dead kernel's restart removes its container
+            # while a client asks what it runs; the engine then answers 500, "RWLayer ... nil"):
+            # a container on its way out has no installs left to save.
             return frozenset()
-        finally:
-            client.close()
         # The venv and dpkg's database change exactly when packages are installed or removed.
         return frozenset(
             c["Path"]
@@ -796,11 +804,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
         )
 
     def _remove_container(self) -> None:
-        client = self._client()
-        try:
-            remove_container_once(client, self.container_id)
-        finally:
-            client.close()
+        remove_container_once(self._client(), self.container_id)
 
     def get_stable_start_time(self, recommended: float = 10.0) -> float:
         return max(recommended, 30.0)

@@ -8,11 +8,11 @@ from typing import Any
 
 from jupyter_core.utils import ensure_async
 
-from ..base import NJError, resolve_api_path
+from ..base import NJError
 from ..documents import LiveDocuments
-from ..environments.manager import EnvironmentManager
+from .manager import EnvironmentManager
 from .pins import pin_notebook
-from .provisioner import NJDockerProvisioner, NJLocalProvisioner, NJRuntimeMixin
+from .provisioner import NJRuntimeMixin
 
 INSTALL_COMMAND = re.compile(
     r"(?:^|[\s!%;&|])(?:pip3?|uv\s+pip|apt-get|apt|conda|mamba)\s+(?:install|uninstall)\b"
@@ -56,28 +56,22 @@ async def snapshot_runtime(
     km: Any,
     runtime: NJRuntimeMixin,
     documents: LiveDocuments,
-    root_dir: str,
     path: str | None,
 ) -> dict[str, Any]:
+    """Save environment: the runtime saves itself (each provisioner knows how), then the
+    notebook is re-pinned to the new version."""
     parent = runtime.record
     if parent is None:
         raise NJError(409, "not-started", "The runtime has not started yet.")
     notebook = path or runtime.session_name
     if notebook.endswith(".ipynb"):
         # Refuse before saving anything: a snapshot nobody is pinned to is easy to lose.
-        resolve_api_path(root_dir, notebook)
+        documents.notebook_path(notebook)
         if not await ensure_async(documents.contents_manager.file_exists(notebook)):
             raise NJError(404, "no-notebook", f"There is no notebook {notebook!r} to re-pin.")
     commands = await install_commands(km)
     started = asyncio.get_running_loop().time()
-    if isinstance(runtime, NJDockerProvisioner) and runtime.container_id:
-        record = await asyncio.to_thread(
-            manager.snapshot_docker, parent, runtime.container_id, commands
-        )
-    elif isinstance(runtime, NJLocalProvisioner) and runtime.overlay is not None:
-        record = await asyncio.to_thread(manager.snapshot_local, parent, runtime.overlay, commands)
-    else:
-        raise NJError(409, "not-running", "The runtime is not running; start it first.")
+    record = await runtime.snapshot(commands)
     manager.emit(
         "snapshot-saved",
         record.name,
@@ -86,9 +80,6 @@ async def snapshot_runtime(
         parent=parent.version,
         seconds=asyncio.get_running_loop().time() - started,
     )
-    # A restart of this kernel now starts the saved version, pinned or not.
-    runtime.record, runtime.version = record, record.version
-    await runtime.mark_saved()
     pin = None
     if notebook.endswith(".ipynb"):
         pin = await pin_notebook(documents, notebook, record)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from jupyter_nj.environments.model import EnvironmentVersion
+from jupyter_nj.runtimes.model import EnvironmentVersion
 from jupyter_nj.runtimes.pins import pin_notebook
 
 from ..conftest import collaborative_server_config

@@ -150,6 +150,11 @@ async def start_session_kernel(jp_fetch: Any, serverapp: Any, path: str, kernel:
     return session
 
 
+def warm_pool(serverapp: Any) -> Any:
+    """The warm pool of the server's runtimes pillar."""
+    return serverapp.web_app.settings["nj_app"].runtime_service.pool
+
+
 def write_notebook(root: Path, path: str, pin: dict[str, str] | None = None) -> None:
     import nbformat
 
@@ -168,7 +173,7 @@ def docker_mini(docker_client: Any, nj_session_dir: Path, definitions_dir: Path)
 
     Both are cached by content in the engine, so a second test run only checks that they exist.
     """
-    from jupyter_nj.environments.config import RuntimesConfig
+    from jupyter_nj.runtimes.config import RuntimesConfig
 
     config = RuntimesConfig(environment_paths=[str(definitions_dir)])
     manager = config.build_environment_manager(str(nj_session_dir), nj_session_dir / "data", "")

@@ -10,9 +10,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_nj.runtimes.pool import WarmPool
-
-from .conftest import start_session_kernel, write_notebook
+from .conftest import start_session_kernel, warm_pool, write_notebook
 from .test_docker_runtime import writable_folder
 
 pytestmark = pytest.mark.docker
@@ -35,8 +33,7 @@ async def wait_for(predicate: Any, seconds: float = 90) -> None:
         await asyncio.sleep(0.2)
 
 
-def pool_settled() -> bool:
-    pool = WarmPool.instance()
+def pool_settled(pool: Any) -> bool:
     with pool.lock:
         return not any(pool.starting.values())
 
@@ -54,9 +51,10 @@ async def test_pooled_start_claims_a_waiting_container(
     write_notebook(jp_root_dir, "p/a.ipynb")
     write_notebook(jp_root_dir, "p/b.ipynb")
     sessions = []
+    pool = warm_pool(jp_serverapp)
     try:
         sessions.append(await start_session_kernel(jp_fetch, jp_serverapp, "p/a.ipynb", "nj-mini"))
-        await wait_for(lambda: pool_settled() and sum(map(len, WarmPool.instance().ready.values())))
+        await wait_for(lambda: pool_settled(pool) and sum(map(len, pool.ready.values())))
         waiting = docker_client.containers.list(filters={"label": "org.jupyter-nj.pool=waiting"})
         assert waiting
 
@@ -78,10 +76,8 @@ async def test_pooled_start_claims_a_waiting_container(
     finally:
         for session in sessions:
             await session.shutdown()
-        await wait_for(pool_settled)
-        WarmPool.instance().drain(
-            lambda r: docker_client.containers.get(r.container_id).remove(force=True)
-        )
+        await wait_for(lambda: pool_settled(pool))
+        pool.drain(lambda r: docker_client.containers.get(r.container_id).remove(force=True))
     assert not docker_client.containers.list(
         all=True, filters={"label": "org.jupyter-nj.pool=waiting"}
     )

@@ -207,7 +207,7 @@ async def test_apt_get_in_a_cell_installs_as_root_on_the_kernels_behalf(
 async def test_pinned_image_missing_from_the_engine_is_a_clear_start_error(
     docker_mini: dict[str, Any], jp_fetch: Any, jp_serverapp: Any, jp_root_dir: Path, nj_app: Any
 ) -> None:
-    from jupyter_nj.environments.model import EnvironmentVersion
+    from jupyter_nj.runtimes.model import EnvironmentVersion
 
     known = EnvironmentVersion.from_json(docker_mini)
     gone = EnvironmentVersion(
@@ -306,7 +306,7 @@ def test_orphaned_kernel_containers_are_removed(
 def test_docker_build_is_cached_by_content(
     docker_mini: dict[str, Any], definitions_dir: Path, nj_session_dir: Path
 ) -> None:
-    from jupyter_nj.environments.config import RuntimesConfig
+    from jupyter_nj.runtimes.config import RuntimesConfig
 
     manager = RuntimesConfig(environment_paths=[str(definitions_dir)]).build_environment_manager(
         str(nj_session_dir), nj_session_dir / "data", ""
@@ -394,9 +394,9 @@ def test_docker_build_steps_report_their_output_line_by_line_as_they_run(
     docker_client: Any, runtime_base_image: str
 ) -> None:
     from jupyter_nj.base import NJError
-    from jupyter_nj.environments.buildlog import follow_build
-    from jupyter_nj.environments.docker_backend import BuildSettings, run_build_container
-    from jupyter_nj.environments.local import find_uv
+    from jupyter_nj.runtimes.builds.buildlog import follow_build
+    from jupyter_nj.runtimes.builds.docker import BuildSettings, run_build_container
+    from jupyter_nj.runtimes.builds.local import find_uv
 
     settings = BuildSettings(uv=find_uv(), ca_bundle="/etc/ssl/certs/ca-certificates.crt")
     seen: list[tuple[bool, str]] = []

@@ -13,8 +13,8 @@ import pytest
 
 from jupyter_nj.cli import main
 from jupyter_nj.data_dir import default_data_dir
-from jupyter_nj.environments.config import RuntimesConfig
-from jupyter_nj.environments.manager import EnvironmentManager
+from jupyter_nj.runtimes.config import RuntimesConfig
+from jupyter_nj.runtimes.manager import EnvironmentManager
 
 
 @pytest.fixture
@@ -175,7 +175,7 @@ def test_env_export_and_import_carry_a_docker_version(
 def test_env_bootstrap_with_base_images_present_changes_nothing(
     user: Path, docker_mini: dict[str, Any], docker_client: Any, capsys: Any
 ) -> None:
-    from jupyter_nj.environments.bootstrap import BASE_IMAGE, RUNTIME_BASE_IMAGE
+    from jupyter_nj.runtimes.builds.bootstrap import BASE_IMAGE, RUNTIME_BASE_IMAGE
 
     present = {ref: docker_client.images.get(ref).id for ref in (BASE_IMAGE, RUNTIME_BASE_IMAGE)}
     assert env(user, "bootstrap") == 0

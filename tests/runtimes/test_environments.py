@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from jupyter_nj.base import NJError
-from jupyter_nj.environments.catalog import EnvironmentCatalog
-from jupyter_nj.environments.manager import read_pin, write_pin
-from jupyter_nj.environments.model import (
+from jupyter_nj.runtimes.catalog import EnvironmentCatalog
+from jupyter_nj.runtimes.model import (
     EnvironmentDefinition,
     EnvironmentVersion,
     check_name,
 )
+from jupyter_nj.runtimes.pins import read_pin, write_pin
 
 from .conftest import BUILTIN
 
@@ -124,7 +124,7 @@ def test_pin_round_trips_through_notebook_metadata() -> None:
 
 
 def test_build_log_lines_lose_colour_escapes_and_chunk_boundaries() -> None:
-    from jupyter_nj.environments.buildlog import follow_build, report_line, split_lines
+    from jupyter_nj.runtimes.builds.buildlog import follow_build, report_line, split_lines
 
     seen: list[str] = []
     with follow_build(seen.append):

@@ -30,7 +30,7 @@ async def build(jp_fetch: Any, name: str, backend: str = "local") -> dict[str, A
 async def test_build_then_kernelspec_shows_short_version(
     jp_fetch: Any, nj_app: Any, jp_serverapp: Any
 ) -> None:
-    from jupyter_nj.environments.manager import EVENT_SCHEMA_ID
+    from jupyter_nj.runtimes.manager import EVENT_SCHEMA_ID
 
     events: list[dict[str, Any]] = []
 
@@ -61,7 +61,7 @@ async def test_build_then_kernelspec_shows_short_version(
 async def test_build_log_lines_stream_as_events_while_the_build_runs(
     jp_fetch: Any, nj_app: Any, jp_serverapp: Any, tmp_path: Path
 ) -> None:
-    from jupyter_nj.environments.manager import EVENT_SCHEMA_ID
+    from jupyter_nj.runtimes.manager import EVENT_SCHEMA_ID
 
     # A catalog of its own, so the venv is really built (the uv cache keeps it quick).
     nj_app.environment_manager.catalog.root = tmp_path / "catalog"

@@ -24,7 +24,7 @@ from tornado.httpclient import HTTPClientError
 from jupyter_nj.runtimes.provisioner import CATALOG_LABEL, ROLE_LABEL
 
 from ..services import fsck_is_clean, git_fsck
-from .conftest import start_session_kernel, write_notebook
+from .conftest import start_session_kernel, warm_pool, write_notebook
 
 pytestmark = pytest.mark.docker
 
@@ -205,23 +205,18 @@ async def a_waiting_pool_container(
     jp_fetch: Any, jp_serverapp: Any, root: Path, docker_client: Any
 ) -> str:
     """Start (and stop) one kernel, so the pool fills; the id of the container now waiting."""
-    from jupyter_nj.runtimes.pool import WarmPool
-
     write_notebook(root, "warm-up.ipynb")
     first = await start_session_kernel(jp_fetch, jp_serverapp, "warm-up.ipynb", "nj-mini")
     await first.shutdown()
     for _ in range(900):
-        ready = [r for runtimes in WarmPool.instance().ready.values() for r in runtimes]
+        ready = [r for runtimes in warm_pool(jp_serverapp).ready.values() for r in runtimes]
         if ready:
             return ready[0].container_id
         await asyncio.sleep(0.1)
     raise AssertionError("the warm pool never filled")
 
 
-async def drained_pool(docker_client: Any) -> None:
-    from jupyter_nj.runtimes.pool import WarmPool
-
-    pool = WarmPool.instance()
+async def drained_pool(docker_client: Any, pool: Any) -> None:
     for _ in range(900):
         with pool.lock:
             if not any(pool.starting.values()):
@@ -316,7 +311,7 @@ async def test_a_container_runtime_cannot_touch_what_the_server_runs_or_records(
             break
         await asyncio.sleep(0.1)
     if pooled:
-        await drained_pool(docker_client)
+        await drained_pool(docker_client, warm_pool(jp_serverapp))
     assert not kernel_containers(docker_client, catalog)
 
 

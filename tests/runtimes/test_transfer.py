@@ -10,8 +10,8 @@ import docker
 import pytest
 
 from jupyter_nj.base import NJError
-from jupyter_nj.environments.config import RuntimesConfig
-from jupyter_nj.environments.manager import EnvironmentManager
+from jupyter_nj.runtimes.config import RuntimesConfig
+from jupyter_nj.runtimes.manager import EnvironmentManager
 
 
 def fresh_manager(definitions_dir: Path, data: Path) -> EnvironmentManager:

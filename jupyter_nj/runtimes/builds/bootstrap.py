@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..base import NJError
-from .docker_backend import BuildSettings, run_build_container
+from ...base import NJError
+from .docker import BuildSettings, run_build_container
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,10 @@ from typing import Any
 
 from docker.types import Mount
 
-from ..base import NJError
-from ..runtimes.apt import SHIM as APT_SHIM
+from ...base import NJError
+from ..apt import SHIM as APT_SHIM
+from ..model import EnvironmentDefinition, EnvironmentVersion, sha256_hex
 from .buildlog import report_line, split_lines
-from .model import EnvironmentDefinition, EnvironmentVersion, sha256_hex
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..base import NJError
+from .builds.docker import ENV_PREFIX, HOME, IMAGE_PATH
 from .catalog import EnvironmentCatalog
-from .docker_backend import ENV_PREFIX, HOME, IMAGE_PATH
 from .model import EnvironmentVersion, check_name, check_version, local_version_id, sha256_hex
 
 RECORD_FILE = "record.json"

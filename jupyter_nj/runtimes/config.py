@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from traitlets import Enum, Float, Int, List, Unicode
 from traitlets.config import Configurable
 
 from ..base import NJError
-from .docker_backend import BuildSettings
-from .local import BuildTools, find_uv
-from .manager import EnvironmentManager, RuntimeSettings
+from .builds.docker import BuildSettings
+from .builds.local import BuildTools, find_uv
+from .manager import EnvironmentManager
+from .service import RuntimeService, RuntimeSettings
 
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
@@ -38,7 +40,7 @@ class RuntimesConfig(Configurable):
         config=True,
         help="""Folder of wheels that builds may install from besides the package index (for
         example a CPU build of torch on sites that cannot reach its index). Empty: none.""",
-    )
+    ).tag(runtime_setting="wheelhouse")
     environment_paths = List(
         Unicode(),
         config=True,
@@ -64,23 +66,23 @@ class RuntimesConfig(Configurable):
     )
     runtime_cpu_limit = Float(
         2.0, config=True, help="CPUs each container kernel may use (fractions allowed); 0: none."
-    )
+    ).tag(runtime_setting="cpu_limit")
     runtime_memory_limit = Unicode(
         "4g",
         config=True,
         help="""Memory each container kernel may use, in Docker's notation (`512m`, `4g`);
         empty: no limit.""",
-    )
+    ).tag(runtime_setting="memory_limit")
     runtime_pids_limit = Int(
         1024, config=True, help="Most processes (and threads) one container kernel may run."
-    )
+    ).tag(runtime_setting="pids_limit")
     runtime_network = Unicode(
         "bridge",
         config=True,
         help="""Docker network mode of container kernels. Kernels never listen on the network
         (they use IPC sockets), so this only decides outbound access: `bridge` lets `pip install`
         work in a cell, `none` cuts the kernel off.""",
-    )
+    ).tag(runtime_setting="network")
     runtime_pool_size = Int(
         0,
         config=True,
@@ -90,61 +92,83 @@ class RuntimesConfig(Configurable):
         folder), because they start before anyone knows the notebook; what the server trusts is
         covered there too (docs/runtimes.md), and a root holding the home folder is never
         pooled.""",
-    )
+    ).tag(runtime_setting="pool_size")
     runtime_env_allowlist = List(
         Unicode(),
         config=True,
         help="""Names of server environment variables that kernels may receive, besides a small
         fixed list (locale, time zone, session name). The server's other variables never reach a
         container kernel.""",
-    )
+    ).tag(runtime_setting="env_allowlist")
 
-    def build_environment_manager(
-        self, root_dir: str, data_path: Path, docker_host: str
-    ) -> EnvironmentManager:
+    def runtime_settings(self, root_dir: str, data_path: Path, docker_host: str) -> RuntimeSettings:
+        """The settings every runtime of this server gets: each trait tagged `runtime_setting`
+        as the field it names (lists as tuples: the settings are frozen), plus what is derived."""
         uid, gid = _kernel_identity(self.runtime_kernel_uid, self.runtime_kernel_gid)
-        ca_bundle = self.build_ca_bundle if Path(self.build_ca_bundle or "/-").is_file() else ""
-        try:
-            uv = find_uv()
-        except NJError:
-            uv = "uv"  # builds then fail with a clear "not installed", not the server start
-        definition_dirs = [Path(p) for p in self.environment_paths] or [
-            Path(root_dir) / "environments",
-            builtin_definitions_dir(),
-        ]
-        catalog_dir = data_path / "environments"
-        runtime = RuntimeSettings(
-            catalog=str(catalog_dir),
+        tagged = {
+            trait.metadata["runtime_setting"]: _frozen(getattr(self, name))
+            for name, trait in self.traits(runtime_setting=lambda field: field is not None).items()
+        }
+        return RuntimeSettings(
+            catalog=str(data_path / "environments"),
             root_dir=str(root_dir),
             docker_host=docker_host,
             kernel_uid=uid,
             kernel_gid=gid,
-            cpu_limit=self.runtime_cpu_limit,
-            memory_limit=self.runtime_memory_limit,
-            pids_limit=self.runtime_pids_limit,
-            network=self.runtime_network,
-            ca_bundle=ca_bundle,
-            env_allowlist=list(self.runtime_env_allowlist),
-            uv=uv,
-            wheelhouse=self.build_wheelhouse,
-            pool_size=self.runtime_pool_size,
+            ca_bundle=self.build_ca_bundle if Path(self.build_ca_bundle or "/-").is_file() else "",
+            uv=_uv(),
+            **tagged,
         )
+
+    def build_environment_manager(
+        self, root_dir: str, data_path: Path, docker_host: str
+    ) -> EnvironmentManager:
+        return self._environment_manager(
+            self.runtime_settings(root_dir, data_path, docker_host), data_path
+        )
+
+    def build_runtime_service(
+        self, root_dir: str, data_path: Path, docker_host: str, **links: Any
+    ) -> RuntimeService:
+        """The pillar's service; `links` are what the app passes in (see RuntimeService)."""
+        settings = self.runtime_settings(root_dir, data_path, docker_host)
+        return RuntimeService(self._environment_manager(settings, data_path), settings, **links)
+
+    def _environment_manager(
+        self, settings: RuntimeSettings, data_path: Path
+    ) -> EnvironmentManager:
+        definition_dirs = [Path(p) for p in self.environment_paths] or [
+            Path(settings.root_dir) / "environments",
+            builtin_definitions_dir(),
+        ]
         return EnvironmentManager(
-            data_dir=catalog_dir,
+            data_dir=Path(settings.catalog),
             definition_dirs=definition_dirs,
-            tools=BuildTools(uv=uv, ca_bundle=ca_bundle, wheelhouse=self.build_wheelhouse),
-            build_settings=BuildSettings(
-                uv=uv,
-                ca_bundle=ca_bundle or SYSTEM_CA_BUNDLE,
-                wheelhouse=self.build_wheelhouse,
-                kernel_uid=uid,
-                kernel_gid=gid,
+            tools=BuildTools(
+                uv=settings.uv, ca_bundle=settings.ca_bundle, wheelhouse=settings.wheelhouse
             ),
-            runtime=runtime,
+            build_settings=BuildSettings(
+                uv=settings.uv,
+                ca_bundle=settings.ca_bundle or SYSTEM_CA_BUNDLE,
+                wheelhouse=settings.wheelhouse,
+                kernel_uid=settings.kernel_uid,
+                kernel_gid=settings.kernel_gid,
+            ),
             kernelspec_dir=data_path / "kernels",
             backend_preference=self.runtime_backend,
-            docker_host=docker_host,
+            docker_host=settings.docker_host,
         )
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _uv() -> str:
+    try:
+        return find_uv()
+    except NJError:
+        return "uv"  # builds then fail with a clear "not installed", not the server start
 
 
 def _kernel_identity(uid: int, gid: int) -> tuple[int, int]:

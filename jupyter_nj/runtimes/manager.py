@@ -1,7 +1,7 @@
 """EnvironmentManager: the runtimes pillar's one manager.
 
-It finds definitions, builds versions with the local or Docker backend, answers what exists, reads
-and writes notebook pins, and keeps the `nj-<name>` kernelspecs in step with the catalog.
+It finds definitions, builds versions with the local or Docker backend, answers what exists,
+and keeps the `nj-<name>` kernelspecs in step with the catalog.
 Everything here blocks (files, uv, docker SDK); the `a*` methods run it in a thread for the server.
 """
 
@@ -15,15 +15,14 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..base import NJError
-from .buildlog import follow_build
+from .builds.buildlog import follow_build
+from .builds.docker import LONG_OPERATION_TIMEOUT, BuildSettings, DockerBackend, docker_client
+from .builds.local import BuildTools, LocalBackend, compile_lock
 from .catalog import EnvironmentCatalog
-from .docker_backend import LONG_OPERATION_TIMEOUT, BuildSettings, DockerBackend, docker_client
-from .local import BuildTools, LocalBackend, compile_lock
 from .model import (
     BACKENDS,
     DEFINITION_FILE,
@@ -38,32 +37,8 @@ log = logging.getLogger(__name__)
 EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_nj/environments/v1"
 EVENT_SCHEMA_PATH = Path(__file__).parent / "events" / "environments.yaml"
 KERNELSPEC_PREFIX = "nj-"
-PIN_SLOT = "main"
 # A build-log line longer than this is cut (progress bars print very long lines).
 MAX_LOG_LINE = 500
-
-
-@dataclass
-class RuntimeSettings:
-    """What a kernel provisioner needs to start a runtime; written into each kernelspec."""
-
-    catalog: str
-    root_dir: str
-    docker_host: str = ""
-    kernel_uid: int = 1000
-    kernel_gid: int = 100
-    cpu_limit: float = 0.0
-    memory_limit: str = ""
-    pids_limit: int = 1024
-    network: str = "bridge"
-    ca_bundle: str = ""
-    env_allowlist: list[str] = field(default_factory=list)
-    uv: str = ""
-    wheelhouse: str = ""
-    pool_size: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 class EnvironmentManager:
@@ -73,7 +48,6 @@ class EnvironmentManager:
         definition_dirs: Sequence[Path],
         tools: BuildTools,
         build_settings: BuildSettings,
-        runtime: RuntimeSettings,
         kernelspec_dir: Path,
         backend_preference: str = "auto",
         docker_host: str = "",
@@ -83,13 +57,10 @@ class EnvironmentManager:
         self.tools = tools
         self.local = LocalBackend(self.catalog, tools)
         self.docker = DockerBackend(build_settings, docker_host)
-        self.runtime = runtime
         self.kernelspec_dir = Path(kernelspec_dir)
         self.backend_preference = backend_preference
         self.docker_host = docker_host
         self.event_logger: Any = None
-        # The server's start-up sweep of containers an earlier run left (runtimes/setup.py).
-        self.orphan_sweep: threading.Thread | None = None
         self._build_locks: dict[tuple[str, str], threading.Lock] = {}
 
     def use_event_logger(self, event_logger: Any) -> None:
@@ -169,7 +140,7 @@ class EnvironmentManager:
         return compile_lock(folder, definition_python, self.tools)
 
     def bootstrap(self, mirror: str = "", force: bool = False) -> dict[str, str]:
-        from .bootstrap import bootstrap_images
+        from .builds.bootstrap import bootstrap_images
 
         client = docker_client(self.docker_host, timeout=LONG_OPERATION_TIMEOUT)
         try:
@@ -326,8 +297,9 @@ class EnvironmentManager:
                         "provisioner_name": f"nj-{backend}",
                         "config": {
                             "environment": name,
+                            # Only what this spec runs: the provisioner takes everything
+                            # else from the server's RuntimeService, so nothing is copied.
                             "version": latest.version if latest else "",
-                            **self.runtime.to_json(),
                         },
                     },
                     "nj": {"environment": name, "backend": backend},
@@ -342,7 +314,7 @@ class EnvironmentManager:
                 shutil.rmtree(stale, ignore_errors=True)
         return written
 
-    # -- pins ----------------------------------------------------------------------------------
+    # -- for the server (off the event loop) ---------------------------------------------------
 
     async def alist(self) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self.list_environments)
@@ -396,9 +368,6 @@ class EnvironmentManager:
 
         return sink
 
-    async def arun(self, func: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.to_thread(func, *args)
-
 
 def _packages(lock_text: str) -> dict[str, str]:
     """{normalised name: version or URL} from a lock or `pip freeze` output."""
@@ -420,24 +389,6 @@ def package_changes(before: str, after: str) -> list[str]:
         f"{n} {old[n]} -> {new[n]}" for n in sorted(old.keys() & new.keys()) if old[n] != new[n]
     ]
     return changes
-
-
-def read_pin(notebook: dict[str, Any], slot: str = PIN_SLOT) -> dict[str, str] | None:
-    """`metadata.nj.runtimes.<slot>` of a notebook, when it is a well-formed pin."""
-    pin = notebook.get("metadata", {}).get("nj", {}).get("runtimes", {}).get(slot)
-    if isinstance(pin, dict) and isinstance(pin.get("environment"), str):
-        return {k: str(v) for k, v in pin.items() if k in {"environment", "version", "backend"}}
-    return None
-
-
-def write_pin(notebook: dict[str, Any], record: EnvironmentVersion, slot: str = PIN_SLOT) -> None:
-    metadata = notebook.setdefault("metadata", {})
-    runtimes = metadata.setdefault("nj", {}).setdefault("runtimes", {})
-    runtimes[slot] = {
-        "environment": record.name,
-        "version": record.version,
-        "backend": record.backend,
-    }
 
 
 def _valid_name(name: str) -> bool:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..base import NJError
-from .buildlog import follow_build
+from .builds.buildlog import follow_build
 from .manager import EnvironmentManager
 
 

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..base import NJError
+from ...base import NJError
+from ..catalog import EnvironmentCatalog
+from ..model import INPUT_FILE, LOCK_FILE, EnvironmentVersion
 from .buildlog import report_line
-from .catalog import EnvironmentCatalog
-from .model import INPUT_FILE, LOCK_FILE, EnvironmentVersion
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""How environment versions are made: uv venvs (local), Docker images, debootstrap base images."""

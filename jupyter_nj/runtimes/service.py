@@ -1,0 +1,191 @@
+"""RuntimeService: the runtimes pillar of one server, owned by NJApp.
+
+jupyter_client creates kernel provisioners with no reference to the server, so everything they
+share lives here and they reach it through `runtime_service_of(provisioner)`: the environment
+manager and its catalog (one instance, read at every start), the settings every runtime gets,
+one Docker client per engine (pinged once, not at every poll), the warm pool, and what the app
+passes between pillars (the boundary, the secrets of a notebook, the notebooks themselves).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..base import NJError, nj_app_of
+from .builds.docker import docker_client
+from .catalog import EnvironmentCatalog
+from .manager import EnvironmentManager
+from .pool import WarmPool
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """What every runtime of this server gets, read by provisioners and the warm pool alike.
+
+    A new option is a field here and its trait in `RuntimesConfig`, tagged
+    `runtime_setting="<field>"`; nothing else copies it. Frozen and hashable: the warm pool keys
+    its containers by it (with the version), since a pooled container's shape is decided by it.
+    """
+
+    catalog: str
+    root_dir: str
+    docker_host: str = ""
+    kernel_uid: int = 1000
+    kernel_gid: int = 100
+    cpu_limit: float = 0.0
+    memory_limit: str = ""
+    pids_limit: int = 1024
+    network: str = "bridge"
+    ca_bundle: str = ""
+    env_allowlist: tuple[str, ...] = ()
+    uv: str = ""
+    wheelhouse: str = ""
+    pool_size: int = 0
+
+
+class RuntimeService:
+    def __init__(
+        self,
+        manager: EnvironmentManager,
+        settings: RuntimeSettings,
+        boundary: Callable[[], Any] | None = None,
+        secrets: Callable[[str, str], Awaitable[Any]] | None = None,
+        documents: Any = None,
+    ) -> None:
+        self.manager = manager
+        self.settings = settings
+        # Callables from the app (app.py): the pillar never imports secrets or history.
+        self.boundary = boundary
+        self.secrets = secrets
+        self.documents = documents
+        self.pool = WarmPool()
+        self.orphan_sweep: threading.Thread | None = None
+        self._docker: Any = None
+        self._docker_lock = threading.Lock()
+
+    @property
+    def catalog(self) -> EnvironmentCatalog:
+        return self.manager.catalog
+
+    # -- Docker ----------------------------------------------------------------------------
+
+    def docker(self) -> Any:
+        """The client of this server's engine, made (and pinged) on first use, then kept.
+
+        Blocking. A 503 `NJError` while the engine cannot be reached; the next call tries again.
+        """
+        with self._docker_lock:
+            if self._docker is None:
+                self._docker = docker_client(self.settings.docker_host)
+            return self._docker
+
+    @contextlib.contextmanager
+    def engine_calls(self) -> Iterator[Any]:
+        """The client, with "engine unreachable" mid-call turned into the same 503 as at
+        connection time (the engine stopped since the client was made). The engine's own
+        answers (`APIError`, `NotFound`) pass through for the caller to judge."""
+        from docker.errors import APIError, DockerException
+        from requests import RequestException
+
+        client = self.docker()
+        try:
+            yield client
+        except APIError:
+            raise
+        except (DockerException, RequestException, OSError) as err:
+            raise NJError(
+                503, "docker-unavailable", f"The Docker engine stopped answering ({err})."
+            ) from None
+
+    def close(self) -> None:
+        with self._docker_lock:
+            if self._docker is not None:
+                self._docker.close()
+                self._docker = None
+
+    # -- server start and stop -----------------------------------------------------------------
+
+    def start(self, serverapp: Any = None) -> None:
+        """Publish `nj-<name>` kernelspecs and clear what a crashed run of this server left."""
+        manager = self.manager
+        # Overlays of local kernels a previous run of this server left behind (it was killed);
+        # Jupyter Server never re-attaches kernels, so none of them is in use now.
+        shutil.rmtree(self.catalog.runtimes_dir(), ignore_errors=True)
+        docker_up = manager.docker_available()
+        try:
+            manager.write_kernelspecs(docker_up=docker_up)
+        except OSError as err:
+            log.warning("jupyter-nj: could not write runtime kernelspecs: %s", err)
+        if serverapp is not None and getattr(serverapp, "event_logger", None) is not None:
+            manager.use_event_logger(serverapp.event_logger)
+        if serverapp is not None:
+            dirs = serverapp.kernel_spec_manager.kernel_dirs
+            if str(manager.kernelspec_dir) not in dirs:
+                dirs.append(str(manager.kernelspec_dir))
+        if docker_up:
+            # Off the startup path: listing and removing containers can take a while.
+            # Only containers created before now: kernels this server starts meanwhile are not
+            # orphans. Joined on stop, so no sweep outlives its server.
+            self.orphan_sweep = threading.Thread(
+                target=self._remove_orphans, args=(time.time(),), name="nj-orphans", daemon=True
+            )
+            self.orphan_sweep.start()
+
+    def _remove_orphans(self, created_before: float) -> None:
+        from .provisioner import remove_orphan_kernels
+
+        try:
+            client = self.docker()
+        except NJError:
+            return
+        try:
+            removed = remove_orphan_kernels(client, self.settings.catalog, created_before)
+            if removed:
+                log.info("jupyter-nj: removed %d orphaned kernel container(s)", removed)
+        except Exception as err:  # noqa: BLE001  clean-up must never take the server down
+            log.warning("jupyter-nj: orphan clean-up failed: %s", err)
+
+    async def stop(self) -> None:
+        """Remove the warm pool's waiting containers (running kernels are the kernel manager's)."""
+        if self.orphan_sweep is not None:
+            await asyncio.to_thread(self.orphan_sweep.join)
+        if self.pool.ready:
+            await asyncio.to_thread(self._drain_pool)
+        await asyncio.to_thread(self.close)
+
+    def _drain_pool(self) -> None:
+        try:
+            client = self.docker()
+        except NJError:
+            return
+        removed = self.pool.drain(lambda r: client.api.remove_container(r.container_id, force=True))
+        log.info("jupyter-nj: removed %d waiting pooled runtime(s)", removed)
+
+
+def runtime_service_of(configurable: Any) -> RuntimeService | None:
+    """The RuntimeService of the server a provisioner runs under, or None outside one.
+
+    A kernel manager used without a server (a script, a benchmark) may carry one itself as
+    `nj_runtime_service`.
+    """
+    node = configurable
+    for _ in range(16):
+        if node is None:
+            break
+        service = getattr(node, "nj_runtime_service", None)
+        if isinstance(service, RuntimeService):
+            return service
+        node = getattr(node, "parent", None)
+    app = nj_app_of(configurable)
+    service = getattr(app, "runtime_service", None)
+    return service if isinstance(service, RuntimeService) else None
