@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 # A history id names a git ref, so it is kept to characters every ref name allows.
+# The random id of a history begun without a file id (file ids have dashes: uuid4's str).
+_UNNAMED_HISTORY_ID = re.compile(r"^[0-9a-f]{32}$")
 SAFE_HISTORY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 # The versions table's columns, in the order the index writes them.
 _INDEX_COLUMNS = (
@@ -253,8 +255,9 @@ class VersionIndex:
 
         In order: the file id's history; else that of a deleted file last seen at `path` (a file
         deleted and saved again, or restored, keeps its history); else, without a file id, the
-        live history at `path`; else a new history named by the file id (a random id where the
-        file id is not a safe ref name).
+        live history at `path`, and with one, a live history at `path` begun without a file id;
+        else a new history named by the file id (a random id where the file id is not a safe
+        ref name, or there is none).
         """
         con = self.db
         known = self._history_of_file_id(file_id)
@@ -270,6 +273,19 @@ class VersionIndex:
             ).fetchone()
             if live:
                 return str(live[0])
+        elif not deleted:
+            # A live history at `path` begun by saves made without a file id (the file id
+            # service failed or was not there yet; such histories have a random id and no
+            # alias) is continued by the file's first file id, not doubled by a second one.
+            for (candidate,) in con.execute(
+                "SELECT hid FROM histories h WHERE path = ? AND deleted = 0 AND NOT EXISTS "
+                "(SELECT 1 FROM aliases a WHERE a.hid = h.hid)",
+                (path,),
+            ).fetchall():
+                if _UNNAMED_HISTORY_ID.match(candidate):
+                    with con:
+                        con.execute("INSERT INTO aliases VALUES (?, ?)", (file_id, candidate))
+                    return str(candidate)
         hid = str(deleted[0]) if deleted else (file_id or uuid.uuid4().hex)
         if not SAFE_HISTORY_ID.match(hid):
             hid = uuid.uuid4().hex

@@ -191,3 +191,23 @@ def test_results_folder_is_captured_deduplicated_limited_and_filtered(tmp_path: 
         )
         is None
     )
+
+
+def test_a_history_begun_without_a_file_id_is_continued_by_the_first_one(tmp_path: Path) -> None:
+    # Saves made while the file id service failed, then saves with the file's id: one history.
+    store = HistoryStore(tmp_path / "h.git")
+    try:
+        unnamed = store.history_for(None, "nb.ipynb")
+        store.commit(unnamed, "nb.ipynb", b"one\n")
+        file_id = "0b8e5f7a-2a3c-4d0e-9f61-5a1c2b3d4e5f"
+        assert store.history_for(file_id, "nb.ipynb") == unnamed
+        store.commit(unnamed, "nb.ipynb", b"two\n")
+        assert store.find_history(file_id, "nb.ipynb") == unnamed
+        assert store.find_history(None, "nb.ipynb") == unnamed
+        assert store.count(unnamed) == 2
+        # A history a file id began is that file's: another file id at the path is another file.
+        named = store.history_for("a1b2c3d4-0000-4000-8000-000000000001", "other.ipynb")
+        other = store.history_for("a1b2c3d4-0000-4000-8000-000000000002", "other.ipynb")
+        assert other != named
+    finally:
+        store.close()
