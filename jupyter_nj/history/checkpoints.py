@@ -4,7 +4,7 @@ JupyterLab's Ctrl-S saves and then creates a checkpoint: here that marks the sav
 checkpoint (there is one store, not a second copy). "Revert to checkpoint" lists checkpoint
 versions newest first and restores one (which appends a version). nbdime's "diff to checkpoint"
 reads `list_checkpoints()[0]`, the newest. Renaming or deleting a file keeps its history, so the
-rename/delete hooks do nothing.
+rename hooks and `delete_all_checkpoints` do nothing (`delete_checkpoint` only removes the mark).
 
 One implementation, async, for jupyter_server's async contents managers (its default). A server
 configured with a synchronous contents manager keeps that manager's own checkpoints; its saves

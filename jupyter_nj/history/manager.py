@@ -1,9 +1,9 @@
 """HistoryManager: the history pillar's one manager (store, recorder, checkpoints, diffs, restore).
 
-Handlers and the command line call it; it is the only thing that talks to the store. Blocking
-work (git, JSON of large notebooks, nbdime) runs in threads or the diff process, never on the
-event loop; the jupyter_server_fileid manager and the real-time rooms are used on the event loop,
-where they live.
+In a server, handlers and the checkpoints reach the store only through it (the command line
+opens the store itself, with no server). Blocking work (git, JSON of large notebooks, nbdime)
+runs in threads or the diff process, never on the event loop; the jupyter_server_fileid manager
+and the real-time rooms are used on the event loop, where they live.
 """
 
 from __future__ import annotations

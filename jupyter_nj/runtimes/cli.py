@@ -1,4 +1,5 @@
-"""`jupyter nj env ...`: list, lock, build and bootstrap environments from the command line."""
+"""`jupyter nj env ...`: list, build, lock, bootstrap, snapshot, export, import and kernelspecs
+from the command line."""
 
 from __future__ import annotations
 

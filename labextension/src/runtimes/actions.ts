@@ -136,9 +136,9 @@ export class RuntimeActions implements IRuntimeActions {
 
   /**
    * Pin the notebook to `version` and start its kernel on it: the pin is written into the
-   * notebook's metadata and saved (the server's provisioner reads it from the saved file; a
-   * real-time room saves it on its own), then the kernel is switched to `nj-<environment>` or
-   * restarted.
+   * notebook's metadata and saved (the server's provisioner reads it from the open real-time
+   * room, else the saved file; a room saves it on its own), then the kernel is switched to
+   * `nj-<environment>` or restarted.
    */
   async useVersion(
     panel: NotebookPanel,
