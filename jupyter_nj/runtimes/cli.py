@@ -142,7 +142,13 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 
 
 def register_environment_commands(sub: Any) -> None:
-    env = sub.add_parser("env", help="runtime environments: list, lock, build, bootstrap")
+    env = sub.add_parser(
+        "env",
+        help=(
+            "runtime environments: list, build, lock, bootstrap, snapshot, export, import, "
+            "kernelspecs"
+        ),
+    )
     env_sub = env.add_subparsers(dest="env_command", required=True)
 
     listing = env_sub.add_parser("list", help="environments and their versions")
