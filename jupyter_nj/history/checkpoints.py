@@ -25,9 +25,8 @@ from jupyter_server.utils import ensure_async
 
 from ..base import NJError, resolve_api_path
 from .contents import contents_model, normalize_api_path
-from .disk import read_saved_file
 from .recorder import Captured
-from .store import UnknownVersion, Version
+from .store import UnknownVersion, Version, notebook_kind
 
 if TYPE_CHECKING:
     from .manager import HistoryManager
@@ -58,7 +57,11 @@ class HistoryCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
 
     async def create_checkpoint(self, contents_mgr: Any, path: str) -> dict[str, Any]:
         path = normalize_api_path(path)
-        os_path, data = await self._saved_bytes(contents_mgr, path)
+        found = await self._saved_bytes(contents_mgr, path)
+        if found is None:
+            # Another save of the file is writing it: its own post-save hook versions it.
+            return {"id": "none", "last_modified": datetime.now(timezone.utc)}
+        os_path, data = found
         history = self.history
         version = await asyncio.wrap_future(
             history.recorder.record(
@@ -136,14 +139,28 @@ class HistoryCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
             model = {"type": "file", "format": "text", "content": data.decode()}
         return model
 
-    async def _saved_bytes(self, contents_mgr: Any, path: str) -> tuple[str | None, bytes]:
+    async def _saved_bytes(self, contents_mgr: Any, path: str) -> tuple[str | None, bytes] | None:
         """What the save just wrote: the file's bytes (no link followed) when the contents
-        manager keeps files under the server root, else the bytes of its model."""
+        manager keeps files under the server root, else the bytes of its model; None when
+        another save of the file is under way.
+
+        jupyter_server creates a notebook's first checkpoint inside its save, and concurrent
+        saves of one file rewrite it in place through one shared backup name: the file can be
+        empty or half written with no backup beside it. So the file is read only when no other
+        save of it has begun, and only when it holds still (the recorder's careful read).
+        """
         root = getattr(contents_mgr, "root_dir", None)
         if root and root == self.history.root_dir:
+            recorder = self.history.recorder
+            # The save this checkpoint belongs to counts as one.
+            if recorder.saves_in_flight(path) > 1:
+                return None
             # The path is already decoded: keep a literal "%" in a name from being decoded again.
             os_path = str(resolve_api_path(root, path.replace("%", "%25")))
-            return os_path, await asyncio.to_thread(read_saved_file, root, os_path)
+            data = await asyncio.to_thread(recorder.read_saved, os_path)
+            if data is None or (not data and notebook_kind(path)):
+                return None
+            return os_path, data
         model = await ensure_async(contents_mgr.get(path, content=True))
         data = self.history.recorder.captured_bytes(
             Captured(model["type"], model["content"], model.get("format"))

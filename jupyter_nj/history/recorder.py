@@ -487,6 +487,15 @@ class HistoryRecorder:
         with self._captured_lock:
             return self._presaves.get(event.path, 0) == event.presave_seq
 
+    def saves_in_flight(self, path: str) -> int:
+        """How many saves of `path` have begun (pre-save) and not finished (post-save)."""
+        with self._captured_lock:
+            return self._in_flight.get(path.strip("/"), 0)
+
+    def read_saved(self, os_path: str) -> bytes | None:
+        """The saved file's bytes when no write is under way, else None (see `_read`)."""
+        return self._read(os_path)
+
     def _read(self, os_path: str) -> bytes | None:
         """The file's bytes, read when no write is under way, or None if none could be had.
 

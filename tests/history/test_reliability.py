@@ -57,7 +57,9 @@ async def test_four_clients_saving_concurrently_lose_no_content(
         return found
 
     found = await asyncio.to_thread(recorded)
-    assert expected <= found, sorted(expected - found)[:5]
+    # On failure, say where the missing saves might be: every history at each file's path.
+    histories = [h for h in store.histories() if h[1] in {p for p, _ in expected - found}]
+    assert expected <= found, (sorted(expected - found)[:5], histories, manager.recorder.errors)
     assert manager.recorder.errors == 0
     # 1,000 versions started background repacks; fsck reads the store once they are done.
     await asyncio.to_thread(manager.recorder.wait_for_maintenance)
