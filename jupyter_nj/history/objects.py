@@ -103,9 +103,18 @@ class ObjectWriter:
             return oid
         compressor = zlib.compressobj(COMPRESSION)
         data = compressor.compress(header) + compressor.compress(body) + compressor.flush()
-        folder.mkdir(exist_ok=True)
         temporary = folder / f"tmp_obj_{secrets.token_hex(8)}"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        for attempt in range(10):
+            try:
+                folder.mkdir(exist_ok=True)
+                fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+                break
+            except (FileExistsError, FileNotFoundError):
+                # The background repack's prune removes fan-out folders it emptied, so the
+                # folder can vanish between making it and creating a file in it: make it again.
+                # (Once our file is in it, the folder is not empty and stays.)
+                if attempt == 9:
+                    raise
         try:
             _write_all(fd, data)
         finally:
