@@ -432,7 +432,7 @@ class HistoryRecorder:
             # to the bytes. The file is trusted only when no other save of it was under way
             # when this one finished and none has begun since; otherwise the captured copy is.
             split = self._split_captured(history_id, event.captured[0])
-            data = self._read(event.os_path)
+            data = self.read_saved(event.os_path)
             if data is None or not self._unchanged_since(event):
                 captured = event.captured[0]
                 found = [
@@ -473,7 +473,7 @@ class HistoryRecorder:
         return None if data is None else self._saved(path, data)
 
     def _saved_file(self, event: SaveEvent) -> bytes | None:
-        data = self._read(event.os_path) if event.os_path else None
+        data = self.read_saved(event.os_path) if event.os_path else None
         return None if data is None else self._saved(event.path, data)
 
     def _saved(self, path: str, data: bytes) -> bytes | None:
@@ -493,15 +493,14 @@ class HistoryRecorder:
             return self._in_flight.get(path.strip("/"), 0)
 
     def read_saved(self, os_path: str) -> bytes | None:
-        """The saved file's bytes when no write is under way, else None (see `_read`)."""
-        return self._read(os_path)
-
-    def _read(self, os_path: str) -> bytes | None:
         """The file's bytes, read when no write is under way, or None if none could be had.
 
         jupyter_server's atomic writing rewrites the file in place, keeping a `.~<name>` backup
         beside it until the write is done, so a read racing a save can see it truncated (even
-        empty, with size and time holding still). A read counts only when no backup exists
+        empty, with size and time holding still). Concurrent saves of one file share that backup
+        name, so one save's write can run with no backup beside it once the other's is done:
+        callers that may race another save of the file also check that none has begun (the
+        hooks' counters). A read counts only when no backup exists
         before or after it and size and time did not move. Giving up is safe: the save that was
         under way enqueues its own version when it finishes. A symlink is never followed.
         """
