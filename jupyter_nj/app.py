@@ -16,6 +16,10 @@ from jupyter_server.utils import url_path_join
 from traitlets import Bool, Float, Instance, Unicode, Union, default
 
 from . import __version__
+from .compute.groups import NotebookRuntimes, notebook_of_kernel
+from .compute.handlers import default_handlers as compute_handlers
+from .compute.routing import install_runtime_routing
+from .compute.runner import RunManager
 from .data_dir import LEGACY_FOLDER, default_data_dir, migrate_legacy_data
 from .documents import LiveDocuments
 from .history.config import HistoryTraits
@@ -26,7 +30,7 @@ from .links import LinkGuard, install_link_guard
 from .runtimes.boundary import RuntimeBoundary, server_boundary
 from .runtimes.config import RuntimesConfig
 from .runtimes.handlers import default_handlers as runtimes_handlers
-from .runtimes.kernels import use_settling_kernel_managers
+from .runtimes.kernels import NJMappingKernelManager, use_settling_kernel_managers
 from .runtimes.manager import EnvironmentManager
 from .runtimes.service import RuntimeService
 from .secrets.config import SecretsTraits, build_secrets_manager
@@ -123,6 +127,8 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
     )
     runtime_service = Instance(RuntimeService, allow_none=True)
     environment_manager = Instance(EnvironmentManager, allow_none=True)
+    notebook_runtimes = Instance(NotebookRuntimes, allow_none=True)
+    run_manager = Instance(RunManager, allow_none=True)
 
     @default("vault_url")
     def _default_vault_url(self) -> str:
@@ -196,6 +202,9 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
         self.status_manager = self.build_status_manager(self.serverapp)
         # Every pillar that writes into notebooks goes through the open real-time rooms.
         self.documents = LiveDocuments(self.serverapp)
+        # Before secrets: redaction wraps the routing connection, so a cell's runtime's
+        # messages are redacted like the notebook kernel's.
+        self.init_compute()
         secrets = self.init_secrets()
         # After secrets: its pre-save hook redacts the content that history then captures, so
         # history redacts again only what reaches it without a save (live rooms, checkpoints).
@@ -209,9 +218,20 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
             boundary=self.runtime_boundary,
             secrets=self.runtime_secrets,
             documents=self.documents,
+            results_folder=self.history_results_folder,
         )
         self.environment_manager = self.runtime_service.manager
         self.runtime_service.start(self.serverapp)
+        if self.notebook_runtimes is not None:
+            history = self.history_manager
+            self.run_manager = RunManager(
+                self.serverapp.kernel_manager,
+                self.notebook_runtimes,
+                self.serverapp.contents_manager,
+                self.root_dir,
+                label_version=history.label_latest if history is not None else None,
+                event_logger=getattr(self.serverapp, "event_logger", None),
+            )
         self.settings.update({"nj_app": self})
 
     def initialize_handlers(self) -> None:
@@ -220,12 +240,28 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
             status_handlers,
             secrets_handlers,
             runtimes_handlers,
+            compute_handlers,
             history_handlers,
         ):
             self.handlers.extend(
                 (url_path_join("/", API_PREFIX, pattern), handler)
                 for pattern, handler in pillar_handlers
             )
+
+    def init_compute(self) -> None:
+        """Several runtimes per notebook (compute/): cells routed on the kernel websocket to the
+        runtime they name, whose kernels follow the notebook's (restart, interrupt, shut down).
+        Needs jupyter-nj's kernel manager (runtimes/kernels.py) to follow them."""
+        serverapp = self.serverapp
+        if serverapp is None or not isinstance(serverapp.kernel_manager, NJMappingKernelManager):
+            return
+        self.notebook_runtimes = NotebookRuntimes(
+            serverapp.kernel_manager,
+            self.documents,
+            partial(notebook_of_kernel, serverapp.session_manager),
+        )
+        serverapp.kernel_manager.followers = self.notebook_runtimes
+        install_runtime_routing(self.settings)
 
     def init_secrets(self) -> SecretsManager:
         """Secrets manager, plus redaction of saved files and of the server log.
@@ -276,6 +312,8 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
         return await manager.runtime_environment(notebook_path, user=None, kernel_id=kernel_id)
 
     async def stop_extension(self) -> None:
+        if self.run_manager is not None:
+            await self.run_manager.stop()
         if self.runtime_service is not None:
             await self.runtime_service.stop()
         stop_history(self)

@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .secrets.cli import register_secrets_commands
 
     register_secrets_commands(sub)
+
+    from .compute.cli import register_compute_commands
+
+    register_compute_commands(sub)
     return parser
 
 

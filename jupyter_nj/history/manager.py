@@ -385,6 +385,15 @@ class HistoryManager:
             )
         )
 
+    async def label_latest(self, path: str, label: str) -> dict[str, Any] | None:
+        """Write what is pending for `path` now and label its newest version (a headless run
+        labels the version its save made). None when the file has no version."""
+        await asyncio.wrap_future(self.recorder.flush())
+        newest = (await self.list_versions(path, limit=1))["versions"]
+        if not newest:
+            return None
+        return (await self.label(path, newest[0]["id"], label))["version"]
+
     async def label(self, path: str, version_id: str, label: str | None) -> dict[str, Any]:
         loc = await self.locate(path)
 

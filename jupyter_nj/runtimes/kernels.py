@@ -72,7 +72,13 @@ class NJKernelManager(ServerKernelManager):
 
 
 class NJMappingKernelManager(AsyncMappingKernelManager):
-    """The server's kernels: shutdown, restart and interrupt wait for the kernel to settle."""
+    """The server's kernels: shutdown, restart and interrupt wait for the kernel to settle.
+
+    A notebook's other runtimes (jupyter_nj/compute/) follow its kernel: `followers`, set by the
+    app, hears of every shutdown, restart and interrupt once it is done.
+    """
+
+    followers: Any = None
 
     @default("kernel_manager_class")
     def _default_kernel_manager_class(self) -> str:
@@ -114,7 +120,11 @@ class NJMappingKernelManager(AsyncMappingKernelManager):
             # shutdown below then only forgets the kernel, so free its resources here.
             with contextlib.suppress(Exception):
                 await ensure_async(km.cleanup_resources(restart=False))
-        return await super()._async_shutdown_kernel(kernel_id, now=now, restart=restart)
+        try:
+            return await super()._async_shutdown_kernel(kernel_id, now=now, restart=restart)
+        finally:
+            if self.followers is not None and not restart:
+                await self.followers.kernel_shut_down(kernel_id)
 
     shutdown_kernel = _async_shutdown_kernel  # type: ignore[assignment]
 
@@ -123,7 +133,10 @@ class NJMappingKernelManager(AsyncMappingKernelManager):
         if await self._settled(kernel_id) is None:
             # Shut down while we waited: the REST handler then answers 404 for the kernel.
             return None
-        return await super()._async_restart_kernel(kernel_id, now=now)
+        result = await super()._async_restart_kernel(kernel_id, now=now)
+        if self.followers is not None:
+            await self.followers.kernel_restarted(kernel_id)
+        return result
 
     restart_kernel = _async_restart_kernel  # type: ignore[assignment]
 
@@ -132,6 +145,8 @@ class NJMappingKernelManager(AsyncMappingKernelManager):
         if await self._settled(kernel_id) is None:
             raise web.HTTPError(404, f"Kernel does not exist: {kernel_id}")
         await ensure_async(super().interrupt_kernel(kernel_id))
+        if self.followers is not None:
+            await self.followers.kernel_interrupted(kernel_id)
 
 
 def use_settling_kernel_managers(serverapp: Any, log: Any) -> None:

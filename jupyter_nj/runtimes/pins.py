@@ -1,6 +1,7 @@
-"""Pins: which environment version a notebook runs, kept in its metadata
-(`metadata.nj.runtimes.main`), read and written only through `LiveDocuments`, so a pin set in an
-open real-time room is the one the next kernel start sees, and collaborators, checkpoints and save
+"""Pins: which environment version each runtime of a notebook runs, kept in its metadata
+(`metadata.nj.runtimes.<name>`; `main` is the notebook's kernel, other names are the runtimes
+its cells can choose, see jupyter_nj/compute/), read and written only through
+`LiveDocuments`, so a pin set in an open real-time room is the one the next kernel start sees, and collaborators, checkpoints and save
 hooks all see a pin that is written."""
 
 from __future__ import annotations
@@ -33,16 +34,18 @@ def write_pin(notebook: dict[str, Any], record: EnvironmentVersion, slot: str = 
 
 
 async def pin_notebook(
-    documents: LiveDocuments, path: str, record: EnvironmentVersion
+    documents: LiveDocuments, path: str, record: EnvironmentVersion, slot: str = PIN_SLOT
 ) -> dict[str, Any]:
     """Write the pin into the open real-time room, or through the contents manager."""
     _, metadata = await documents.edit_notebook_metadata(
-        path, lambda notebook: write_pin(notebook, record)
+        path, lambda notebook: write_pin(notebook, record, slot)
     )
-    return dict(metadata["nj"]["runtimes"][PIN_SLOT])
+    return dict(metadata["nj"]["runtimes"][slot])
 
 
-async def notebook_pin(documents: LiveDocuments | None, path: str) -> dict[str, str] | None:
+async def notebook_pin(
+    documents: LiveDocuments | None, path: str, slot: str = PIN_SLOT
+) -> dict[str, str] | None:
     """The pin of the notebook at API path `path` as collaborators see it now, or None (no
     notebook, not saved yet, unreadable: the kernel then runs its kernelspec's version)."""
     if documents is None or not path.endswith(".ipynb"):
@@ -51,4 +54,4 @@ async def notebook_pin(documents: LiveDocuments | None, path: str) -> dict[str, 
         _, metadata = await documents.notebook_metadata(path)
     except NJError:
         return None
-    return read_pin({"metadata": metadata})
+    return read_pin({"metadata": metadata}, slot)

@@ -73,6 +73,15 @@ DEFAULT_ENV_ALLOWLIST = [
 # unprivileged kernel; the rest let the server run apt-get there (see _run_container).
 ROOT_CAPABILITIES = ["KILL", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID"]
 CA_VARIABLES = ("SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+# Which of its notebook's runtimes a kernel is (`metadata.nj.runtimes.<name>`); the server sets
+# it when it starts a cell's runtime (jupyter_nj/compute/), absent for the notebook's own kernel.
+RUNTIME_VARIABLE = "NJ_RUNTIME"
+MAIN_RUNTIME = "main"
+# Where every runtime of a notebook finds the notebook's results folder.
+RESULTS_VARIABLE = "NJ_RESULTS"
+RESULTS_IN_CONTAINER = "/results"
+# In the kernel's private folder (read-only in the container): the link `/results` leads to.
+RESULTS_LINK = "results"
 
 
 class RuntimeStartError(RuntimeError):
@@ -137,13 +146,21 @@ class NJRuntimeMixin(KernelProvisionerBase):
 
     record: EnvironmentVersion | None = None
     session_name: str = ""
+    # Which runtime of the notebook this is (`metadata.nj.runtimes.<runtime_name>` is its pin).
+    runtime_name: str = MAIN_RUNTIME
+    # The notebook's results folder on the host, when it has one (made at start).
+    results_folder: str = ""
     # What the user should know about this runtime although it runs (shown by the toolbar).
     warnings: tuple[str, ...] = ()
 
     async def choose_version(self, env: dict[str, str]) -> EnvironmentVersion:
         """The version this start must run."""
         self.session_name = self._api_path(env.get("JPY_SESSION_NAME", "")) or self.session_name
-        pin = await notebook_pin(self.service.documents, self.session_name)
+        self.runtime_name = env.get(RUNTIME_VARIABLE) or MAIN_RUNTIME
+        pin = await notebook_pin(self.service.documents, self.session_name, self.runtime_name)
+        self.results_folder = await asyncio.to_thread(
+            self.service.results_folder_of, self.session_name
+        )
         return await asyncio.to_thread(self._version_for, pin)
 
     def _version_for(self, pin: dict[str, str] | None) -> EnvironmentVersion:
@@ -237,6 +254,7 @@ class NJRuntimeMixin(KernelProvisionerBase):
             "changed": await self.installed_state() != self.saved_state,
             "exit_reason": self.exit_reason,
             "warnings": list(self.warnings),
+            "runtime": self.runtime_name,
         }
 
     async def installed_state(self) -> frozenset[str]:
@@ -340,6 +358,11 @@ class NJLocalProvisioner(NJRuntimeMixin, LocalProvisioner):
         )
         clean["UV_PYTHON"] = str(venv_python(overlay))
         clean.update(self.ca_environment(self.settings.ca_bundle))
+        clean[RUNTIME_VARIABLE] = self.runtime_name
+        if self.results_folder:
+            clean[RESULTS_VARIABLE] = self.results_folder
+        else:
+            clean.pop(RESULTS_VARIABLE, None)
         return clean
 
 
@@ -412,6 +435,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
                 self.secret_env, self.secrets_folder = {}, ""
         if self.kernel_dir is None:
             self.kernel_dir = self._make_kernel_dir()
+        await asyncio.to_thread(self._link_results)
         km.transport = "ipc"
         km.ip = os.path.join(self.kernel_dir, SOCKETS_SUBDIR, "k")
         km.connection_file = os.path.join(self.kernel_dir, "connection.json")
@@ -505,7 +529,36 @@ class NJDockerProvisioner(NJRuntimeMixin):
         chosen.update(self.ca_environment(CA_IN_CONTAINER))
         if self.kernel_dir:
             chosen[SOCKET_IN_CONTAINER_VARIABLE] = os.path.join(self.kernel_dir, APT_SOCKET)
+        chosen[RUNTIME_VARIABLE] = self.runtime_name
+        if self.results_folder:
+            chosen[RESULTS_VARIABLE] = RESULTS_IN_CONTAINER
         return chosen
+
+    def _link_results(self) -> None:
+        """Blocking: point `<kernel folder>/results` at the notebook's results folder.
+
+        Every container makes `/results` a link to that name when it starts (as root, before
+        the kernel drops its rights), so a pooled container, started before its notebook was
+        known, gets it too. The link is only a name: it resolves inside the container, through
+        the container's own mounts (the notebook's folder, mounted at the same path), so a
+        runtime that swaps the results folder for a link reaches nothing the server trusts.
+        """
+        assert self.kernel_dir is not None
+        link = os.path.join(self.kernel_dir, RESULTS_LINK)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(link)
+        if self.results_folder:
+            os.symlink(self.results_folder, link)
+
+    def _with_results_link(self, kernel_dir: str, command: list[str]) -> list[str]:
+        """`command`, preceded (as the container's root) by making `/results` the link above."""
+        return [
+            "/bin/sh",
+            "-c",
+            f'ln -sfn "$0" {RESULTS_IN_CONTAINER} 2>/dev/null; exec "$@"',
+            os.path.join(kernel_dir, RESULTS_LINK),
+            *command,
+        ]
 
     def _run_options(self) -> dict[str, Any]:
         """What every container of this runtime gets: user, limits, capabilities, network."""
@@ -591,14 +644,17 @@ class NJDockerProvisioner(NJRuntimeMixin):
             client.images.get(self.record.version)
             container = client.containers.run(
                 self.record.version,
-                [
-                    *self._drop_to_kernel_user(),
-                    "/bin/sh",
-                    "-c",
-                    f'. {env_file} && {self._source_secrets()}exec "$@"',
-                    "nj-kernel",
-                    *cmd,
-                ],
+                self._with_results_link(
+                    self.kernel_dir,
+                    [
+                        *self._drop_to_kernel_user(),
+                        "/bin/sh",
+                        "-c",
+                        f'. {env_file} && {self._source_secrets()}exec "$@"',
+                        "nj-kernel",
+                        *cmd,
+                    ],
+                ),
                 name=f"nj-kernel-{self.kernel_id}",
                 working_dir=cwd,
                 mounts=mounts,
@@ -658,7 +714,9 @@ class NJDockerProvisioner(NJRuntimeMixin):
             mounts = self._plan_mounts(root, kernel_dir).mounts
             container = client.containers.run(
                 self.record.version,
-                [*self._drop_to_kernel_user(), "python", "-c", WAITER, kernel_dir],
+                self._with_results_link(
+                    kernel_dir, [*self._drop_to_kernel_user(), "python", "-c", WAITER, kernel_dir]
+                ),
                 name=f"nj-pool-{uuid.uuid4().hex[:12]}",
                 working_dir=root,
                 mounts=mounts,

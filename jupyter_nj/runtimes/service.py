@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..base import NJError, nj_app_of
@@ -61,6 +63,7 @@ class RuntimeService:
         boundary: Callable[[], Any] | None = None,
         secrets: Callable[[str, str], Awaitable[Any]] | None = None,
         documents: Any = None,
+        results_folder: str = "",
     ) -> None:
         self.manager = manager
         self.settings = settings
@@ -68,6 +71,8 @@ class RuntimeService:
         self.boundary = boundary
         self.secrets = secrets
         self.documents = documents
+        # The notebook's results folder, as history names it (`{stem}.results`; empty: none).
+        self.results_folder = results_folder
         self.pool = WarmPool()
         self.orphan_sweep: threading.Thread | None = None
         self._docker: Any = None
@@ -76,6 +81,38 @@ class RuntimeService:
     @property
     def catalog(self) -> EnvironmentCatalog:
         return self.manager.catalog
+
+    # -- the notebook's results folder -----------------------------------------------------------
+
+    def results_folder_of(self, notebook_path: str) -> str:
+        """Blocking: the absolute results folder of the notebook at API path `notebook_path`,
+        made when missing and writable by the kernel user; "" when there is none (no notebook,
+        no results folder configured, or a path through a link, which a runtime could have
+        planted: the server never makes or hands out a folder behind one)."""
+        root = self.settings.root_dir
+        if not (self.results_folder and root and notebook_path.endswith(".ipynb")):
+            return ""
+        notebook = PurePosixPath(notebook_path)
+        name = self.results_folder.format(stem=notebook.stem, name=notebook.name)
+        relative = notebook.parent / name
+        if ".." in relative.parts or relative.is_absolute():
+            return ""
+        folder = Path(root).resolve()
+        try:
+            for part in relative.parts:
+                folder = folder / part
+                if folder.is_symlink():
+                    return ""
+            folder.mkdir(exist_ok=True)
+            if folder.is_symlink() or not folder.is_dir():
+                return ""
+            uid, gid = self.settings.kernel_uid, self.settings.kernel_gid
+            if os.geteuid() == 0 and folder.lstat().st_uid != uid:
+                os.chown(folder, uid, gid, follow_symlinks=False)
+        except OSError as err:
+            log.warning("jupyter-nj: no results folder for %s: %s", notebook_path, err)
+            return ""
+        return str(folder)
 
     # -- Docker ----------------------------------------------------------------------------
 

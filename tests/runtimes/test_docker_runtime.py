@@ -82,6 +82,7 @@ async def test_container_kernel_is_confined_and_sees_the_notebook_folder(
         status, out, _ = await session.run(
             "import os, json, sys\n"
             "open('from_kernel.txt', 'w').write('hi')\n"
+            "open('/results/k.txt', 'w').write(os.environ['NJ_RESULTS'])\n"
             "print(json.dumps({'uid': os.getuid(), 'gid': os.getgid(), 'cwd': os.getcwd(),"
             " 'env': sorted(os.environ), 'sock': os.path.exists('/var/run/docker.sock'),"
             " 'data': open('data.txt').read(), 'prefix': sys.prefix}))"
@@ -92,6 +93,8 @@ async def test_container_kernel_is_confined_and_sees_the_notebook_folder(
         assert seen["cwd"] == str(work.resolve())
         assert seen["data"] == "from the host"
         assert (work / "from_kernel.txt").read_text() == "hi"
+        # The notebook's results folder, at /results and in NJ_RESULTS.
+        assert (work / "nb.results" / "k.txt").read_text() == "/results"
         assert seen["sock"] is False
         assert seen["prefix"] == "/opt/nj/env"
         assert "NJ_TEST_SERVER_SECRET" not in seen["env"]
@@ -111,7 +114,16 @@ async def test_container_kernel_is_confined_and_sees_the_notebook_folder(
         assert "SYS_ADMIN" not in (host["CapAdd"] or []) and "NET_RAW" not in (host["CapAdd"] or [])
         assert not host.get("PortBindings")
         # The kernel runs as 1000:100 (checked above, from inside); only docker-init is root.
-        assert attrs["Config"]["Cmd"][:2] == ["setpriv", "--reuid=1000"]
+        # Before it, as root, one step only: `/results` made a link into the kernel's folder.
+        cmd = attrs["Config"]["Cmd"]
+        drop = cmd.index("setpriv")
+        assert cmd[drop : drop + 2] == ["setpriv", "--reuid=1000"]
+        assert cmd[:drop] == [
+            "/bin/sh",
+            "-c",
+            'ln -sfn "$0" /results 2>/dev/null; exec "$@"',
+            f"{labels['org.jupyter-nj.kernel-dir']}/results",
+        ]
         assert "--bounding-set=-all" in attrs["Config"]["Cmd"]
         assert not any("NJ_TEST_SERVER_SECRET" in e for e in attrs["Config"]["Env"])
         assert all("docker.sock" not in m["Source"] for m in attrs["Mounts"])
