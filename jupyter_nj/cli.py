@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .secrets.cli import register_secrets_commands
 
     register_secrets_commands(sub)
+
+    from .sharing.cli import register_sharing_commands
+
+    register_sharing_commands(sub)
     return parser
 
 
