@@ -197,7 +197,11 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, SharingTraits, Extensi
         # after jupyter-nj hooked it (see use_jupytext_contents_manager).
         use_jupytext_contents_manager(serverapp, self.log)
 
+    # True once initialize_settings ran: in a server, not on the command line.
+    _serving = False
+
     def initialize_settings(self) -> None:
+        self._serving = True
         self.adopt_legacy_data()
         if self.serverapp is not None:
             self._hooked_contents_manager = self.serverapp.contents_manager
@@ -340,7 +344,7 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, SharingTraits, Extensi
         manager = self.history_manager
         if manager is not None:
             body = await manager.get_version(path, version)
-        elif self.serverapp is None and self.history_enabled:
+        elif not self._serving and self.history_enabled:
             from .history.cli import version_fields
 
             body = await asyncio.to_thread(version_fields, self, path, version)
