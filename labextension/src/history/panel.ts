@@ -29,6 +29,8 @@ export interface IHistoryPanelActions {
   restore(path: string, version: IHistoryVersion): void;
   /** Label a version (the action asks for the text). */
   label(path: string, version: IHistoryVersion): void;
+  /** Download a version as Markdown (the Sharing plugin's export). */
+  download(path: string, version: IHistoryVersion): void;
 }
 
 /**
@@ -126,6 +128,9 @@ export class HistoryPanel extends Widget {
       case 'label':
         this._actions.label(path, version);
         break;
+      case 'download':
+        this._actions.download(path, version);
+        break;
     }
   }
 
@@ -172,6 +177,8 @@ export class HistoryPanel extends Widget {
     const focused = Private.focusKey(this.node);
     const trans = this._trans;
     const selection = model.selection;
+    // Only notebooks are exported as Markdown.
+    const notebook = /\.ipynb$/i.test(model.path ?? '');
     const header = h(
       'div',
       { className: 'jp-nj-HistoryPanel-header' },
@@ -232,7 +239,8 @@ export class HistoryPanel extends Widget {
               Private.versionItem(
                 version,
                 selection.includes(version.id),
-                trans
+                trans,
+                notebook
               )
             )
           )
@@ -345,11 +353,15 @@ namespace Private {
     return button;
   }
 
-  /** One version row: selection box, time, label, checkpoint mark, authors, size, actions. */
+  /**
+   * One version row: selection box, time, label, checkpoint mark, authors, size, actions (and
+   * Markdown, the download, for notebooks).
+   */
   export function versionItem(
     version: IHistoryVersion,
     selected: boolean,
-    trans: ITrans
+    trans: ITrans,
+    downloadable: boolean
   ): HTMLLIElement {
     const usernames = version.authors.join(', ');
     return h(
@@ -422,7 +434,12 @@ namespace Private {
           'label',
           version.label ? trans.__('Relabel') : trans.__('Label'),
           { title: trans.__('Name this version') }
-        )
+        ),
+        downloadable &&
+          textButton('download', trans.__('Markdown'), {
+            title: trans.__('Download as Markdown'),
+            attrs: { 'aria-label': trans.__('Download as Markdown') }
+          })
       )
     );
   }
