@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from ..history.conftest import first_source, flush, history, make_notebook, nj_app, save_notebook
@@ -96,3 +97,43 @@ async def test_a_contents_manager_replaced_after_start_up_is_hooked_again(
     assert len(versions) == 1
     # The link guard is on the new one too.
     assert new.get is not type(new).get
+
+
+JUPYTEXT_SERVER = {
+    "ServerApp": {
+        "jpserver_extensions": {
+            "jupyter_nj": True,
+            "jupyter_server_fileid": True,
+            "jupyterlab_jupytext": True,
+        },
+        "allow_unauthenticated_access": False,
+    },
+    "NJApp": {"history_quiet_period": 0.0, "history_diff_executor": "thread"},
+}
+
+
+@pytest.mark.parametrize("jp_server_config", [JUPYTEXT_SERVER])
+async def test_a_text_file_saved_as_a_notebook_through_jupytext_is_versioned_as_text(
+    jp_fetch: Any, jp_serverapp: Any, jp_root_dir: Path
+) -> None:
+    assert hasattr(jp_serverapp.contents_manager, "formats")  # jupytext's is the live one
+    (jp_root_dir / "script.py").write_text(PERCENT)
+    opened = json.loads((await jp_fetch("api", "contents", "script.py")).body)
+    assert opened["type"] == "notebook"
+    notebook = opened["content"]
+    notebook["cells"][-1]["source"] = "total = 42"
+    await save_notebook(jp_fetch, "script.py", notebook)
+    await flush(jp_serverapp)
+    versions = (await history(jp_fetch, "script.py"))["versions"]
+    assert versions
+    newest = json.loads(
+        (
+            await jp_fetch(
+                "nj", "api", "history", "script.py", params={"version": versions[0]["id"]}
+            )
+        ).body
+    )
+    # The version is the file as saved on disk: the percent script, not notebook JSON.
+    assert newest["format"] == "text"
+    assert newest["content"] == (jp_root_dir / "script.py").read_text()
+    assert "total = 42" in newest["content"]
