@@ -1,4 +1,8 @@
-import { historyIcon, refreshIcon } from '@jupyterlab/ui-components';
+import {
+  downloadIcon,
+  historyIcon,
+  refreshIcon
+} from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
@@ -342,20 +346,24 @@ namespace Private {
     );
   }
 
-  /** An icon-only button with an accessible name. */
-  export function iconButton(action: string, title: string): HTMLButtonElement {
+  /** An icon-only button with an accessible name (the refresh icon unless told). */
+  export function iconButton(
+    action: string,
+    title: string,
+    icon = refreshIcon
+  ): HTMLButtonElement {
     const button = textButton(action, '', {
       className: 'jp-nj-HistoryButton jp-nj-HistoryButton-icon',
       title,
       attrs: { 'aria-label': title }
     });
-    refreshIcon.element({ container: button, tag: 'span' });
+    icon.element({ container: button, tag: 'span' });
     return button;
   }
 
   /**
    * One version row: selection box, time, label, checkpoint mark, authors, size, actions (and
-   * Markdown, the download, for notebooks).
+   * the Markdown download, for notebooks).
    */
   export function versionItem(
     version: IHistoryVersion,
@@ -405,6 +413,12 @@ namespace Private {
                 title: trans.__('Explicit save (checkpoint)')
               },
               trans.__('saved')
+            ),
+          downloadable &&
+            iconButton(
+              'download',
+              trans.__('Download as Markdown'),
+              downloadIcon
             )
         ),
         h(
@@ -434,12 +448,7 @@ namespace Private {
           'label',
           version.label ? trans.__('Relabel') : trans.__('Label'),
           { title: trans.__('Name this version') }
-        ),
-        downloadable &&
-          textButton('download', trans.__('Markdown'), {
-            title: trans.__('Download as Markdown'),
-            attrs: { 'aria-label': trans.__('Download as Markdown') }
-          })
+        )
       )
     );
   }
