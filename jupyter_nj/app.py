@@ -261,6 +261,7 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, SharingTraits, Extensi
             install_link_guard(cm, self._link_guard())
         if self.secrets_manager is not None:
             cm.register_pre_save_hook(self.secrets_manager.redactor.pre_save_hook)
+            self.secrets_manager.contents_manager = cm
         if self.history_manager is not None:
             self.history_manager.hook_contents_manager(cm)
         self._hooked_contents_manager = cm

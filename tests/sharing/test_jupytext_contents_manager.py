@@ -18,7 +18,7 @@ import requests
 from ..history.conftest import first_source, flush, history, make_notebook, nj_app, save_notebook
 from ..history.test_reliability import start_server, wait_until_up
 from ..services import free_loopback_port
-from .conftest import PERCENT
+from .conftest import MARKDOWN, PERCENT, export_file, import_file, sources
 
 
 def test_a_server_with_jupytext_enabled_records_every_save(tmp_path: Path) -> None:
@@ -137,3 +137,21 @@ async def test_a_text_file_saved_as_a_notebook_through_jupytext_is_versioned_as_
     assert newest["format"] == "text"
     assert newest["content"] == (jp_root_dir / "script.py").read_text()
     assert "total = 42" in newest["content"]
+
+
+@pytest.mark.parametrize("jp_server_config", [JUPYTEXT_SERVER])
+async def test_import_and_export_work_through_jupytext_s_contents_manager(
+    jp_fetch: Any, jp_serverapp: Any, jp_root_dir: Path
+) -> None:
+    # jupytext's contents manager opens .md as notebooks; the import still reads the text itself.
+    (jp_root_dir / "doc.md").write_text(MARKDOWN)
+    answer = await import_file(jp_fetch, "doc.md")
+    assert answer["path"] == "doc.ipynb" and answer["format"] == "md"
+    nb = json.loads((jp_root_dir / "doc.ipynb").read_text())
+    assert ("code", "x = 1 + 1\nprint(x)") in sources(nb)
+    await flush(jp_serverapp)
+    assert len((await history(jp_fetch, "doc.ipynb"))["versions"]) == 1
+    exported = await export_file(jp_fetch, "doc.ipynb", format="py")
+    assert "# %%\nx = 1 + 1" in exported.body.decode()
+    # The text file itself is unchanged (no pairing was set up by the import).
+    assert (jp_root_dir / "doc.md").read_text() == MARKDOWN
