@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,13 @@ async def test_an_import_names_its_target_and_refuses_to_overwrite_unless_asked(
 
 
 def listing(root: Path) -> set[str]:
-    return {str(p.relative_to(root)) for p in root.rglob("*") if ".ipynb_checkpoints" not in str(p)}
+    found = set()
+    for folder, dirs, files in os.walk(root):  # links are not followed
+        for name in dirs + files:
+            path = Path(folder, name)
+            if ".ipynb_checkpoints" not in str(path):
+                found.add(str(path.relative_to(root)))
+    return found
 
 
 async def test_bad_imports_are_4xx_and_write_nothing(jp_fetch: Any, jp_root_dir: Path) -> None:
@@ -131,6 +138,11 @@ async def test_bad_imports_are_4xx_and_write_nothing(jp_fetch: Any, jp_root_dir:
     (jp_root_dir / "big.md").write_text("x" * (64 * 1024 + 1))
     (jp_root_dir / "notes.txt").write_text("plain")
     (jp_root_dir / "folder.md").mkdir()
+    # A link inside the root to a file outside it (what a runtime could plant).
+    outside = jp_root_dir.parent / "outside.md"
+    outside.write_text(MARKDOWN)
+    (jp_root_dir / "link.md").symlink_to(outside)
+    (jp_root_dir / "escape").symlink_to(jp_root_dir.parent)
     before = listing(jp_root_dir)
 
     cases: list[tuple[str, dict[str, Any], int, str]] = [
@@ -151,6 +163,9 @@ async def test_bad_imports_are_4xx_and_write_nothing(jp_fetch: Any, jp_root_dir:
         ("doc.md", {"format": "py"}, 400, "unsupported-format"),
         ("doc.md", {"format": "docx"}, 400, "unknown-format"),
         ("..%2F..%2Fetc%2Fpasswd.md", {}, 404, "not-found"),
+        ("link.md", {}, 404, "not-found"),
+        ("doc.md", {"to": "escape/written.ipynb"}, 404, "not-found"),
+        ("folder.md", {}, 400, ""),
     ]
     for path, body, code, reason in cases:
         answer = await expect_error(import_file(jp_fetch, path, body), code)
@@ -166,6 +181,7 @@ async def test_bad_imports_are_4xx_and_write_nothing(jp_fetch: Any, jp_root_dir:
         await jp_fetch("nj", "api", "import", "doc.md", method="POST", body="{not json")
     assert getattr(info.value, "code", None) == 400
     assert listing(jp_root_dir) == before
+    assert not (jp_root_dir.parent / "written.ipynb").exists()
 
 
 async def test_bad_exports_are_4xx(jp_fetch: Any, jp_root_dir: Path, jp_serverapp: Any) -> None:
