@@ -6,6 +6,7 @@ Pillars meet only through what this module passes between them.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from functools import partial
 from pathlib import Path
@@ -16,6 +17,7 @@ from jupyter_server.utils import url_path_join
 from traitlets import Bool, Float, Instance, Unicode, Union, default
 
 from . import __version__
+from .base import NJError
 from .compute.groups import NotebookRuntimes, notebook_of_kernel
 from .compute.handlers import default_handlers as compute_handlers
 from .compute.routing import install_runtime_routing
@@ -38,6 +40,10 @@ from .secrets.handlers import default_handlers as secrets_handlers
 from .secrets.manager import SecretsManager
 from .secrets.redaction import install_log_redaction, uninstall_log_redaction
 from .secrets.websocket import install_websocket_redaction
+from .sharing.config import SharingTraits
+from .sharing.contents import use_jupytext_contents_manager
+from .sharing.handlers import default_handlers as sharing_handlers
+from .sharing.manager import SharingManager
 from .status import BackendStatus, StatusManager
 from .status.handlers import default_handlers as status_handlers
 from .status.probes import probe_docker, probe_history_store, probe_vault
@@ -45,7 +51,7 @@ from .status.probes import probe_docker, probe_history_store, probe_vault
 API_PREFIX = "nj/api"
 
 
-class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
+class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, SharingTraits, ExtensionApp):
     """Jupyter Server extension for jupyter-nj."""
 
     name = "jupyter_nj"
@@ -129,6 +135,7 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
     environment_manager = Instance(EnvironmentManager, allow_none=True)
     notebook_runtimes = Instance(NotebookRuntimes, allow_none=True)
     run_manager = Instance(RunManager, allow_none=True)
+    sharing_manager = Instance(SharingManager, allow_none=True)
 
     @default("vault_url")
     def _default_vault_url(self) -> str:
@@ -192,13 +199,21 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
         # Before the server builds its kernel manager: container kernels must survive a
         # shutdown during a restart (see runtimes/kernels.py).
         use_settling_kernel_managers(serverapp, self.log)
+        # Before the server builds its contents manager: jupytext's extension would replace it
+        # after jupyter-nj hooked it (see use_jupytext_contents_manager).
+        use_jupytext_contents_manager(serverapp, self.log)
+
+    # True once initialize_settings ran: in a server, not on the command line.
+    _serving = False
 
     def initialize_settings(self) -> None:
+        self._serving = True
         self.adopt_legacy_data()
+        if self.serverapp is not None:
+            self._hooked_contents_manager = self.serverapp.contents_manager
         if self.serverapp is not None and not self.follow_links_out_of_root:
             # First of the pre-save hooks: a refused save must not reach history's capture.
-            guard = LinkGuard(self.root_dir, lambda: self.runtime_boundary().hidden)
-            install_link_guard(self.serverapp.contents_manager, guard)
+            install_link_guard(self.serverapp.contents_manager, self._link_guard())
         self.status_manager = self.build_status_manager(self.serverapp)
         # Every pillar that writes into notebooks goes through the open real-time rooms.
         self.documents = LiveDocuments(self.serverapp)
@@ -222,7 +237,7 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
         )
         self.environment_manager = self.runtime_service.manager
         self.runtime_service.start(self.serverapp)
-        if self.notebook_runtimes is not None:
+        if self.notebook_runtimes is not None and self.serverapp is not None:
             history = self.history_manager
             self.run_manager = RunManager(
                 self.serverapp.kernel_manager,
@@ -232,7 +247,47 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
                 label_version=history.label_latest if history is not None else None,
                 event_logger=getattr(self.serverapp, "event_logger", None),
             )
+        self.sharing_manager = self.build_sharing_manager(self.documents)
         self.settings.update({"nj_app": self})
+
+    def _link_guard(self) -> LinkGuard:
+        return LinkGuard(self.root_dir, lambda: self.runtime_boundary().hidden)
+
+    _hooked_contents_manager: Any = None
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        # Every extension has loaded by now: one of them may have replaced the contents manager
+        # that initialize_settings hooked.
+        self.rehook_contents_manager()
+
+    def rehook_contents_manager(self) -> bool:
+        """Hook the server's contents manager again if another extension replaced it after
+        initialize_settings (the link guard, secrets' redaction and history's save hooks and
+        checkpoints live on the instance, so saves through a new one would bypass them all).
+        Returns whether it had to."""
+        serverapp = self.serverapp
+        cm = getattr(serverapp, "contents_manager", None)
+        if cm is None or self._hooked_contents_manager is None:
+            return False
+        if cm is self._hooked_contents_manager:
+            return False
+        self.log.warning(
+            "jupyter-nj: the contents manager was replaced by another extension (%s, was %s); "
+            "hooking the new one so saves keep reaching history.",
+            type(cm).__name__,
+            type(self._hooked_contents_manager).__name__,
+        )
+        if not self.follow_links_out_of_root:
+            install_link_guard(cm, self._link_guard())
+        if self.secrets_manager is not None:
+            cm.register_pre_save_hook(self.secrets_manager.redactor.pre_save_hook)
+            self.secrets_manager.contents_manager = cm
+        if self.history_manager is not None:
+            self.history_manager.hook_contents_manager(cm)
+        if self.run_manager is not None:
+            self.run_manager.contents_manager = cm
+        self._hooked_contents_manager = cm
+        return True
 
     def initialize_handlers(self) -> None:
         # Each pillar's handlers.py ends in `default_handlers`, patterns relative to /nj/api.
@@ -242,6 +297,7 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
             runtimes_handlers,
             compute_handlers,
             history_handlers,
+            sharing_handlers,
         ):
             self.handlers.extend(
                 (url_path_join("/", API_PREFIX, pattern), handler)
@@ -310,6 +366,44 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, ExtensionApp):
         if manager is None:
             return None
         return await manager.runtime_environment(notebook_path, user=None, kernel_id=kernel_id)
+
+    def build_sharing_manager(self, documents: LiveDocuments) -> SharingManager:
+        """Import and export, reading versions through `read_notebook_version`."""
+        return SharingManager(
+            self.root_dir,
+            documents,
+            self.read_notebook_version,
+            max_import_size=self.sharing_max_import_size,
+        )
+
+    async def read_notebook_version(self, path: str, version: str) -> dict[str, Any]:
+        """One recorded version of a notebook, as nbformat JSON: what the sharing pillar
+        exports, read from history (through its manager in a server, from its store on the
+        command line). 404 for an unknown version, 503 when history is off."""
+        manager = self.history_manager
+        if manager is not None:
+            body = await manager.get_version(path, version)
+        elif not self._serving and self.history_enabled:
+            from .history.cli import version_fields
+
+            body = await asyncio.to_thread(version_fields, self, path, version)
+        else:
+            raise NJError(503, "history-unavailable", self.history_unavailable)
+        if body.get("format") != "json":
+            raise NJError(
+                400, "not-a-notebook", f"Version {version!r} of {path!r} is not a notebook."
+            )
+        content: dict[str, Any] = body["content"]
+        return content
+
+    def record_offline_write(self, path: str, message: str) -> str | None:
+        """Record a file the command line wrote (no server, so no save hook saw it) as a
+        version in history; None when history is off or nothing changed."""
+        if not self.history_enabled:
+            return None
+        from .history.cli import record_file
+
+        return record_file(self, path, message)
 
     async def stop_extension(self) -> None:
         if self.run_manager is not None:

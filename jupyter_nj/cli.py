@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .compute.cli import register_compute_commands
 
     register_compute_commands(sub)
+    from .sharing.cli import register_sharing_commands
+
+    register_sharing_commands(sub)
     return parser
 
 

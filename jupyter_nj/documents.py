@@ -151,6 +151,17 @@ class LiveDocuments:
             ) from None
         return model
 
+    async def notebook_content(self, path: str) -> dict[str, Any]:
+        """The whole notebook (nbformat JSON) as collaborators see it now: the open room's
+        shared document, else the saved file through the contents manager."""
+        path = self.notebook_path(path)
+        document = await self.shared_document(path)
+        if document is not None:
+            content: dict[str, Any] = document.get()
+            return content
+        model = await self._saved_notebook(path)
+        return dict(model["content"])
+
     async def notebook_metadata(self, path: str) -> tuple[str, dict[str, Any]]:
         """(API path, the notebook's metadata as collaborators see it now).
 

@@ -17,6 +17,8 @@ REQUIRED = [
     "jupyter_nj-{v}.data/data/share/jupyter/labextensions/jupyter-nj/install.json",
     "jupyter_nj-{v}.data/data/share/jupyter/labextensions/jupyter-nj/static/style.js",
     "jupyter_nj-{v}.data/data/share/jupyter/labextensions/jupyter-nj/schemas/jupyter-nj/status.json",
+    # The File menu and file browser entries of import and export are placed by this schema.
+    "jupyter_nj-{v}.data/data/share/jupyter/labextensions/jupyter-nj/schemas/jupyter-nj/sharing.json",
 ]
 
 

@@ -38,7 +38,8 @@ async def embedded_server(root: Path) -> AsyncIterator[Any]:
     # Only what a run needs: jupyter-nj, and file ids so its history follows moves.
     config.ServerApp.jpserver_extensions = {"jupyter_nj": True, "jupyter_server_fileid": True}
     serverapp = ServerApp(config=config)
-    serverapp.init_signal = lambda: None  # type: ignore[method-assign]  Ctrl-C stays ours
+    # Ctrl-C stays the command's.
+    serverapp.init_signal = lambda: None  # type: ignore[method-assign]
     serverapp.initialize(argv=[], find_extensions=False, new_httpserver=False)
     nj = serverapp.web_app.settings.get("nj_app")
     if nj is None or nj.run_manager is None:

@@ -56,7 +56,7 @@ class NotebookRuntimeActionHandler(ComputeHandler):
         self.write_json(result)
 
 
-class RunsHandler(ComputeHandler):
+class RunHandlerBase(ComputeHandler):
     @property
     def run_manager(self) -> RunManager:
         manager = self.nj.run_manager
@@ -65,6 +65,8 @@ class RunsHandler(ComputeHandler):
             raise NJError(503, "compute-off", "Headless runs are off on this server.")
         return manager
 
+
+class RunsHandler(RunHandlerBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
@@ -88,7 +90,7 @@ class RunsHandler(ComputeHandler):
         self.write_json(run.to_json(), status=202)
 
 
-class RunHandler(RunsHandler):
+class RunHandler(RunHandlerBase):
     @web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:

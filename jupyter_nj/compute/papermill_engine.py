@@ -21,7 +21,7 @@ from .runner import Run
 
 class NJEngine(Engine):
     @classmethod
-    def execute_managed_notebook(  # type: ignore[override]
+    def execute_managed_notebook(
         cls,
         nb_man: Any,
         kernel_name: str,

@@ -101,7 +101,7 @@ class RunManager:
 
     def start(
         self,
-        path: str,
+        path: Any,
         parameters: dict[str, Any] | None = None,
         output: str | None = None,
         timeout: float | None = None,
@@ -181,6 +181,8 @@ class RunManager:
     ) -> None:
         run.state = "running"
         self._emit(run, "run-started", progress)
+        # The state a poller sees changes only once the result is saved (and labelled).
+        outcome = "failed"
         nb: Any = None
         kernels: dict[str, str] = {}
         clients: dict[str, Any] = {}
@@ -195,9 +197,9 @@ class RunManager:
             kernels = await self._start_runtimes(run.path, nb, used)
             clients = await self._connect(kernels)
             await self._run_cells(run, nb, kernels, clients, timeout, progress)
-            run.state = "succeeded"
+            outcome = "succeeded"
         except CellFailed as err:
-            run.state = "failed"
+            outcome = "failed"
             run.error = {
                 "message": str(err),
                 "cell": err.index,
@@ -206,15 +208,15 @@ class RunManager:
                 "evalue": err.evalue,
             }
         except (NJError, RuntimeUnavailable) as err:
-            run.state = "failed"
+            outcome = "failed"
             run.error = {"message": getattr(err, "message", None) or str(err)}
         except asyncio.CancelledError:
-            run.state = "failed"
+            outcome = "failed"
             run.error = {"message": "The run was stopped (the server shut down)."}
             raise
         except Exception as err:
             log.exception("jupyter-nj: run %s failed", run.id)
-            run.state = "failed"
+            outcome = "failed"
             run.error = {"message": f"The run failed: {err}"}
         finally:
             for client in clients.values():
@@ -228,8 +230,9 @@ class RunManager:
             if main is not None:
                 self.runtimes.disown(main)
             if nb is not None and given is None and kernels:
-                await self._save(run, nb)
+                outcome = await self._save(run, nb, outcome)
             run.finished = time.time()
+            run.state = outcome
             self._emit(run, "run-finished", progress)
 
     async def _read(self, path: str) -> Any:
@@ -384,11 +387,11 @@ class RunManager:
             self._emit(run, "cell-finished", progress)
         run.cell = run.runtime = None
 
-    async def _save(self, run: Run, nb: Any) -> None:
+    async def _save(self, run: Run, nb: Any, outcome: str) -> str:
         """The executed notebook, saved like any save (redacted, versioned), and labelled."""
         nb.metadata.setdefault("nj", {})["run"] = {
             "id": run.id,
-            "state": run.state,
+            "state": outcome,
             "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         model = {"type": "notebook", "format": "json", "content": nb}
@@ -398,17 +401,17 @@ class RunManager:
             log.warning("jupyter-nj: run %s could not save %s: %s", run.id, run.output, err)
             message = f"The executed notebook could not be saved to {run.output}: {err}"
             run.error = {**(run.error or {}), "save": message}
-            if run.state == "succeeded":
-                run.state = "failed"
+            if outcome == "succeeded":
                 run.error["message"] = message
-            return
+            return "failed"
         if self.label_version is None:
-            return
-        outcome = "ok" if run.state == "succeeded" else "failed"
-        label = f"run {time.strftime('%Y-%m-%d %H:%M', time.localtime())} ({outcome})"
+            return outcome
+        ok = "ok" if outcome == "succeeded" else "failed"
+        label = f"run {time.strftime('%Y-%m-%d %H:%M', time.localtime())} ({ok})"
         try:
             version = await self.label_version(run.output, label)
         except NJError as err:
             log.warning("jupyter-nj: run %s: could not label its version: %s", run.id, err.message)
-            return
+            return outcome
         run.version = version["id"] if version else None
+        return outcome

@@ -218,3 +218,42 @@ def cmd_label(args: argparse.Namespace) -> int:
 
 
 __all__ = ["register_history_commands"]
+
+
+def version_fields(app: Any, path: str, version: str) -> dict[str, Any]:
+    """One version's `format` and `content` (as the REST API gives them), read from the store
+    with no server: what `jupyter nj export --version` reads (NJApp.read_notebook_version)."""
+    from .contents import content_fields
+    from .store import HistoryStore, UnknownVersion
+
+    store = HistoryStore(Path(app.nj_data_path) / "history.git")
+    try:
+        api_path, hid = _history(store, app.root_dir, path)
+        try:
+            found = store.version(hid, version)
+        except UnknownVersion as err:
+            raise NJError(
+                404, "unknown-version", f"{err} (file {api_path!r}); list versions to pick one."
+            ) from None
+        return content_fields(api_path, store.content(found.id))
+    finally:
+        store.close()
+
+
+def record_file(app: Any, path: str, message: str) -> str | None:
+    """Record the file at `path` as its newest version, with no server (a file the command
+    line wrote: an import). Returns the version id, or None when nothing changed."""
+    from .contents import normalize_api_path
+    from .store import HistoryStore
+
+    api_path = normalize_api_path(path)
+    os_path = resolve_api_path(app.root_dir, api_path)
+    store = HistoryStore(Path(app.nj_data_path) / "history.git")
+    try:
+        hid = store.history_for(None, api_path)
+        new = store.commit(
+            hid, api_path, os_path.read_bytes(), authors=[getpass.getuser()], message=message
+        )
+    finally:
+        store.close()
+    return new.id if new else None

@@ -117,7 +117,20 @@ class HistoryManager:
         """Hook into the server's contents manager and events, and start recording."""
         self.serverapp = serverapp
         self.documents = documents or LiveDocuments(serverapp)
-        cm = serverapp.contents_manager
+        self.hook_contents_manager(serverapp.contents_manager, checkpoints=checkpoints)
+        event_logger = getattr(serverapp, "event_logger", None)
+        if event_logger is not None:
+            event_logger.add_listener(schema_id=CONTENTS_EVENTS, listener=self._on_contents_event)
+        self.recorder.start()
+        if self.diffs.executor_kind == "process":
+            # Start the diff worker (it imports nbdime) now, not on a user's first diff.
+            self.diffs.warm_up()
+
+    def hook_contents_manager(self, cm: Any, *, checkpoints: bool = True) -> None:
+        """Record every save of this contents manager, and keep its checkpoints in history.
+
+        Also called for a contents manager that replaced the first one after start-up (see
+        NJApp.rehook_contents_manager)."""
         cm.register_pre_save_hook(self.recorder.pre_save_hook)
         cm.register_post_save_hook(self.recorder.post_save_hook)
         if checkpoints:
@@ -131,13 +144,6 @@ class HistoryManager:
                     "still versioned. Use an async contents manager for checkpoints in history.",
                     type(cm).__name__,
                 )
-        event_logger = getattr(serverapp, "event_logger", None)
-        if event_logger is not None:
-            event_logger.add_listener(schema_id=CONTENTS_EVENTS, listener=self._on_contents_event)
-        self.recorder.start()
-        if self.diffs.executor_kind == "process":
-            # Start the diff worker (it imports nbdime) now, not on a user's first diff.
-            self.diffs.warm_up()
 
     async def _on_contents_event(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
         action = data.get("action")

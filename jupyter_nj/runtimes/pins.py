@@ -1,8 +1,8 @@
 """Pins: which environment version each runtime of a notebook runs, kept in its metadata
 (`metadata.nj.runtimes.<name>`; `main` is the notebook's kernel, other names are the runtimes
 its cells can choose, see jupyter_nj/compute/), read and written only through
-`LiveDocuments`, so a pin set in an open real-time room is the one the next kernel start sees, and collaborators, checkpoints and save
-hooks all see a pin that is written."""
+`LiveDocuments`, so a pin set in an open real-time room is the one the next kernel start sees,
+and collaborators, checkpoints and save hooks all see a pin that is written."""
 
 from __future__ import annotations
 

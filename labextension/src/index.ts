@@ -6,10 +6,18 @@
 import { historyPlugin } from './history/plugin';
 import { runtimesPlugin } from './runtimes/plugin';
 import { secretsPlugin } from './secrets/plugin';
+import { sharingPlugin } from './sharing/plugin';
 import { statusPlugin } from './status/plugin';
 
-export default [statusPlugin, historyPlugin, runtimesPlugin, secretsPlugin];
+export default [
+  statusPlugin,
+  historyPlugin,
+  runtimesPlugin,
+  secretsPlugin,
+  sharingPlugin
+];
 export * from './tokens';
 export * from './history/tokens';
 export * from './runtimes/tokens';
 export * from './secrets/tokens';
+export * from './sharing/tokens';

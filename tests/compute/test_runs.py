@@ -36,7 +36,7 @@ def pipeline_notebook(root: Path, path: str, fail: bool = False) -> Path:
     count.metadata["nj"] = {"runtime": "sh"}
     cells = [params, write, count]
     if fail:
-        broken = nbformat.v4.new_code_cell("exit 3")
+        broken = nbformat.v4.new_code_cell("ls /no/such/folder")
         broken.metadata["nj"] = {"runtime": "sh"}
         cells.append(broken)
     cells.append(
@@ -180,10 +180,10 @@ async def test_run_requests_with_bad_input_get_clear_errors(
     (jp_root_dir / "notes.txt").write_text("x")
     cases = [
         ({"path": "notes.txt"}, 400),
-        ({"path": "../outside.ipynb"}, 403),
+        ({"path": "../outside.ipynb"}, 404),  # outside the root: as if absent
         ({"path": "nb.ipynb", "parameters": [1, 2]}, 400),
         ({"path": "nb.ipynb", "timeout": -1}, 400),
-        ({"path": "nb.ipynb", "output": "/etc/x.ipynb"}, 403),
+        ({"path": "nb.ipynb", "output": "/etc/x.ipynb"}, 404),
     ]
     for body, code in cases:
         with pytest.raises(HTTPClientError) as caught:

@@ -101,7 +101,14 @@ async def test_every_nj_route_refuses_requests_without_credentials(
             )
             checked.add(handler.__name__)
     # The discovery found the routes of every pillar (a broken discovery would check nothing).
-    assert {"StatusHandler", "HistoryHandler", "SecretHandler", "EnvironmentsHandler"} <= checked
+    assert {
+        "StatusHandler",
+        "HistoryHandler",
+        "SecretHandler",
+        "EnvironmentsHandler",
+        "ImportHandler",
+        "ExportHandler",
+    } <= checked
 
 
 async def test_status_answers_with_credentials(jp_fetch: Any) -> None:

@@ -3,7 +3,7 @@
 jupyter_server hands `is_authorized(handler, user, action, resource)` to the configured
 Authorizer (JupyterHub's scopes and read-only deployments plug in there). jupyter-nj's handlers
 name one resource per pillar (`nj:compute`, `nj:history`, `nj:runtimes`, `nj:secrets`,
-`nj:status`) and the verb's action (GET reads; POST, PUT and DELETE write).
+`nj:sharing`, `nj:status`) and the verb's action (GET reads; POST, PUT and DELETE write).
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ from tornado.httpclient import HTTPClientError
 from ..history.conftest import flush, history, make_notebook, post_history, save_notebook
 from .test_auth import handled_verbs, nj_routes
 
-NJ_RESOURCES = {"nj:compute", "nj:history", "nj:runtimes", "nj:secrets", "nj:status"}
+NJ_RESOURCES = {
+    "nj:compute",
+    "nj:history",
+    "nj:runtimes",
+    "nj:secrets",
+    "nj:sharing",
+    "nj:status",
+}
 VERB_ACTION = {"GET": "read", "POST": "write", "PUT": "write", "PATCH": "write", "DELETE": "write"}
 
 

@@ -22,6 +22,7 @@ import type { CommandRegistry } from '@lumino/commands';
 import type { Widget } from '@lumino/widgets';
 
 import { apiPath } from '../paths';
+import { SharingCommandIDs } from '../sharing/tokens';
 import type { ITrans } from '../translation';
 import { HistoryDiffView } from './diff';
 import { shortId, versionTitle } from './format';
@@ -252,7 +253,17 @@ export function historyPanelActions(
       void commands.execute(HistoryCommandIDs.label, {
         path,
         version: version.id
-      })
+      }),
+    // The Sharing plugin's command; the History plugin works without it.
+    download: (path, version) => {
+      if (commands.hasCommand(SharingCommandIDs.exportNotebook)) {
+        void commands.execute(SharingCommandIDs.exportNotebook, {
+          path,
+          version: version.id,
+          format: 'md'
+        });
+      }
+    }
   };
 }
 

@@ -1,4 +1,8 @@
-import { historyIcon, refreshIcon } from '@jupyterlab/ui-components';
+import {
+  downloadIcon,
+  historyIcon,
+  refreshIcon
+} from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
@@ -29,6 +33,8 @@ export interface IHistoryPanelActions {
   restore(path: string, version: IHistoryVersion): void;
   /** Label a version (the action asks for the text). */
   label(path: string, version: IHistoryVersion): void;
+  /** Download a version as Markdown (the Sharing plugin's export). */
+  download(path: string, version: IHistoryVersion): void;
 }
 
 /**
@@ -126,6 +132,9 @@ export class HistoryPanel extends Widget {
       case 'label':
         this._actions.label(path, version);
         break;
+      case 'download':
+        this._actions.download(path, version);
+        break;
     }
   }
 
@@ -172,6 +181,8 @@ export class HistoryPanel extends Widget {
     const focused = Private.focusKey(this.node);
     const trans = this._trans;
     const selection = model.selection;
+    // Only notebooks are exported as Markdown.
+    const notebook = /\.ipynb$/i.test(model.path ?? '');
     const header = h(
       'div',
       { className: 'jp-nj-HistoryPanel-header' },
@@ -232,7 +243,8 @@ export class HistoryPanel extends Widget {
               Private.versionItem(
                 version,
                 selection.includes(version.id),
-                trans
+                trans,
+                notebook
               )
             )
           )
@@ -334,22 +346,30 @@ namespace Private {
     );
   }
 
-  /** An icon-only button with an accessible name. */
-  export function iconButton(action: string, title: string): HTMLButtonElement {
+  /** An icon-only button with an accessible name (the refresh icon unless told). */
+  export function iconButton(
+    action: string,
+    title: string,
+    icon = refreshIcon
+  ): HTMLButtonElement {
     const button = textButton(action, '', {
       className: 'jp-nj-HistoryButton jp-nj-HistoryButton-icon',
       title,
       attrs: { 'aria-label': title }
     });
-    refreshIcon.element({ container: button, tag: 'span' });
+    icon.element({ container: button, tag: 'span' });
     return button;
   }
 
-  /** One version row: selection box, time, label, checkpoint mark, authors, size, actions. */
+  /**
+   * One version row: selection box, time, label, checkpoint mark, authors, size, actions (and
+   * the Markdown download, for notebooks).
+   */
   export function versionItem(
     version: IHistoryVersion,
     selected: boolean,
-    trans: ITrans
+    trans: ITrans,
+    downloadable: boolean
   ): HTMLLIElement {
     const usernames = version.authors.join(', ');
     return h(
@@ -393,6 +413,12 @@ namespace Private {
                 title: trans.__('Explicit save (checkpoint)')
               },
               trans.__('saved')
+            ),
+          downloadable &&
+            iconButton(
+              'download',
+              trans.__('Download as Markdown'),
+              downloadIcon
             )
         ),
         h(

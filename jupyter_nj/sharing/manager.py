@@ -1,0 +1,205 @@
+"""SharingManager: import text files as notebooks, export notebooks and their versions as text.
+
+It reads and writes files only through the contents manager (so saves reach history and the
+link guard like any other save) and reads versions only through the `read_version` callable
+that app.py hands it; it never imports the history pillar. jupytext runs in worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import posixpath
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from jupyter_server.utils import ensure_async
+from tornado.web import HTTPError
+
+from ..base import NJError, resolve_api_path
+from ..documents import LiveDocuments
+from .formats import (
+    default_import_target,
+    export_filename,
+    format_named,
+    import_format,
+    notebook_to_text,
+    suffix_of,
+    text_to_notebook,
+)
+
+# (API path, version id) -> that version of the notebook, as nbformat JSON.
+VersionReader = Callable[[str, str], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Exported:
+    """A notebook written out as text, and what the download is called."""
+
+    filename: str
+    media_type: str
+    text: str
+
+
+def normalize_api_path(path: str | None) -> str:
+    path = (path or "").strip()
+    # JupyterLab's collaborative drive prefixes paths with "RTC:".
+    return path.removeprefix("RTC:").strip("/")
+
+
+class SharingManager:
+    """Import and export under one server root."""
+
+    def __init__(
+        self,
+        root_dir: str,
+        documents: LiveDocuments,
+        read_version: VersionReader,
+        *,
+        max_import_size: int = 20 * 1024 * 1024,
+    ) -> None:
+        self.root_dir = str(root_dir)
+        self.documents = documents
+        self.read_version = read_version
+        self.max_import_size = max_import_size
+
+    @property
+    def contents_manager(self) -> Any:
+        # Looked up at each call: another extension may replace the server's contents manager.
+        cm = self.documents.contents_manager
+        if cm is None:
+            raise NJError(500, "no-contents", "No contents manager is available.")
+        return cm
+
+    def _inside_root(self, path: str, what: str) -> str:
+        api_path = normalize_api_path(path)
+        if not api_path:
+            raise NJError(404, "not-found", f"Name the {what}, not the server root.")
+        # Tornado has already URL-decoded the path once: a literal "%" stays a "%".
+        resolve_api_path(self.root_dir, api_path.replace("%", "%25"))
+        return api_path
+
+    # -- import ---------------------------------------------------------------------------------
+
+    async def import_notebook(
+        self,
+        source: str,
+        *,
+        to: str | None = None,
+        overwrite: bool = False,
+        fmt: str | None = None,
+    ) -> dict[str, Any]:
+        """Read `source` (.md, .Rmd, .py) with jupytext and save it as the notebook `to`.
+
+        Nothing is written unless the whole conversion succeeded: 404 for a missing source,
+        400 for a file jupytext cannot read, 409 when `to` exists (unless `overwrite`) or is
+        open in a real-time room, 413 for a source over `max_import_size` bytes.
+        """
+        src = self._inside_root(source, "file to import")
+        import_format(src, "", fmt)  # 400 early for a suffix or format that cannot be imported
+        target = self._inside_root(to if to else default_import_target(src), "target notebook")
+        if suffix_of(target) != ".ipynb":
+            raise NJError(400, "bad-target", f"The target {target!r} must end in .ipynb.")
+        cm = self.contents_manager
+        text = await self._read_source(cm, src)
+        if await self._exists(cm, target):
+            if not overwrite:
+                raise NJError(
+                    409,
+                    "exists",
+                    f"{target!r} already exists: choose another name, or send "
+                    '"overwrite": true to replace it.',
+                )
+            if await ensure_async(cm.dir_exists(target)):
+                raise NJError(409, "exists", f"{target!r} is a folder.")
+            if self.documents.room(target) is not None:
+                raise NJError(
+                    409,
+                    "open-in-room",
+                    f"{target!r} is open in a real-time room: import to another name, or "
+                    "close it everywhere first.",
+                )
+        folder = posixpath.dirname(target)
+        if folder and not await ensure_async(cm.dir_exists(folder)):
+            raise NJError(404, "no-folder", f"There is no folder {folder!r} to import into.")
+        text_format = import_format(src, text, fmt)
+        notebook = await asyncio.to_thread(text_to_notebook, text, text_format)
+        model = {"type": "notebook", "format": "json", "content": notebook}
+        try:
+            saved = await ensure_async(cm.save(model, target))
+        except HTTPError as err:
+            raise _contents_error(err, target) from None
+        return {
+            "path": saved.get("path", target),
+            "name": saved.get("name", posixpath.basename(target)),
+            "type": "notebook",
+            "last_modified": str(saved.get("last_modified", "")),
+            "source": src,
+            "format": text_format.name,
+            "cells": len(notebook.get("cells", [])),
+        }
+
+    async def _read_source(self, cm: Any, src: str) -> str:
+        try:
+            # `type="file"`: a contents manager that opens text as notebooks (jupytext's)
+            # must hand over the file itself.
+            info = await ensure_async(cm.get(src, content=False, type="file"))
+            size = info.get("size")
+            if isinstance(size, int) and size > self.max_import_size:
+                raise self._too_large(src)
+            model = await ensure_async(cm.get(src, content=True, type="file", format="text"))
+        except HTTPError as err:
+            if isinstance(err, NJError):
+                raise
+            raise _contents_error(err, src) from None
+        text = model.get("content")
+        if not isinstance(text, str):
+            raise NJError(400, "not-text", f"{src!r} is not a UTF-8 text file.")
+        if len(text.encode("utf-8", "surrogatepass")) > self.max_import_size:
+            raise self._too_large(src)
+        return text
+
+    def _too_large(self, src: str) -> NJError:
+        return NJError(
+            413,
+            "too-large",
+            f"{src!r} is larger than the {self.max_import_size} bytes an import reads "
+            "(NJApp.sharing_max_import_size).",
+        )
+
+    @staticmethod
+    async def _exists(cm: Any, path: str) -> bool:
+        return bool(await ensure_async(cm.exists(path)))
+
+    # -- export ---------------------------------------------------------------------------------
+
+    async def export_notebook(
+        self, path: str, *, version: str | None = None, fmt: str | None = None
+    ) -> Exported:
+        """A notebook, at `version` (a history version id) or as it is now, as text.
+
+        Unknown format: 400; unknown version: 404 (from history); not a notebook: 400.
+        """
+        text_format = format_named(fmt)
+        api_path = self._inside_root(path, "notebook to export")
+        if suffix_of(api_path) != ".ipynb":
+            raise NJError(400, "not-a-notebook", f"{api_path!r} is not a notebook (.ipynb).")
+        if version:
+            notebook = await self.read_version(api_path, version)
+        else:
+            notebook = await self.documents.notebook_content(api_path)
+        text = await asyncio.to_thread(notebook_to_text, notebook, text_format)
+        return Exported(
+            export_filename(api_path, text_format, version), text_format.media_type, text
+        )
+
+
+def _contents_error(err: HTTPError, path: str) -> NJError:
+    """The contents manager's refusal, as an NJError with its status (4xx) and its reason."""
+    status = err.status_code if 400 <= err.status_code < 500 else 500
+    if status == 404:
+        return NJError(404, "not-found", f"No such file: {path!r}.")
+    if status == 500:
+        return NJError(500, "contents-error", f"The contents manager could not handle {path!r}.")
+    detail = err.log_message % err.args if err.log_message and err.args else err.log_message
+    return NJError(status, "contents-refused", str(detail or f"{path!r} was refused."))

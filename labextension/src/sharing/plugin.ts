@@ -1,0 +1,67 @@
+import {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+
+import { apiPath } from '../paths';
+import { TRANSLATION_DOMAIN } from '../translation';
+import { SharingClient } from './client';
+import { addSharingCommands } from './commands';
+import { SharingCommandIDs } from './tokens';
+
+const PLUGIN_ID = 'jupyter-nj:sharing';
+
+/**
+ * The Sharing plugin: File > Export Notebook as Markdown (jupyter-nj)…, Import as Notebook in the
+ * file browser's context menu for .md, .Rmd and .py files (both placed by its settings schema),
+ * and the export command the History panel's per-version Markdown button runs.
+ */
+export const sharingPlugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description:
+    'Import Markdown, MyST, R Markdown and percent scripts as notebooks; export notebooks and their versions as text.',
+  autoStart: true,
+  optional: [
+    IDefaultFileBrowser,
+    INotebookTracker,
+    ICommandPalette,
+    ITranslator
+  ],
+  activate: activateSharing
+};
+
+/**
+ * Activate the Sharing plugin.
+ */
+function activateSharing(
+  app: JupyterFrontEnd,
+  browser: IDefaultFileBrowser | null,
+  notebooks: INotebookTracker | null,
+  palette: ICommandPalette | null,
+  translator: ITranslator | null
+): void {
+  const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
+  const client = new SharingClient(app.serviceManager.serverSettings);
+  const pathOf = (path: string) =>
+    apiPath(app.serviceManager.contents.localPath(path));
+  addSharingCommands(app, {
+    client,
+    trans,
+    currentNotebook: () => {
+      const widget = notebooks?.currentWidget;
+      return widget ? pathOf(widget.context.path) : null;
+    },
+    selectedFile: () => {
+      const item = browser ? Array.from(browser.selectedItems())[0] : null;
+      return item && item.type !== 'directory' ? pathOf(item.path) : null;
+    }
+  });
+  palette?.addItem({
+    command: SharingCommandIDs.exportNotebook,
+    category: 'jupyter-nj'
+  });
+}

@@ -1,0 +1,66 @@
+"""`jupyter nj import|export` with no server: the file contents manager and the history store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_nj.cli import main
+
+from .conftest import MARKDOWN, PERCENT
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: Any) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    return root
+
+
+def run(project: Path, *argv: str) -> int:
+    return main(["--root-dir", str(project), *argv])
+
+
+def test_import_writes_a_notebook_and_records_it_in_history(project: Path, capsys: Any) -> None:
+    (project / "analysis.py").write_text(PERCENT)
+    assert run(project, "import", "analysis.py") == 0
+    out = capsys.readouterr().out
+    assert "as analysis.ipynb" in out and "version" in out
+    nb = json.loads((project / "analysis.ipynb").read_text())
+    assert any("sum(range(10))" in "".join(c["source"]) for c in nb["cells"])
+    assert run(project, "history", "log", "analysis.ipynb", "--json") == 0
+    versions = json.loads(capsys.readouterr().out)["versions"]
+    assert len(versions) == 1
+
+    # The second import of the same file is refused, unless asked to overwrite.
+    assert run(project, "import", "analysis.py") == 2
+    assert "already exists" in capsys.readouterr().err
+    assert run(project, "import", "analysis.py", "--overwrite") == 0
+
+
+def test_export_writes_the_current_file_or_a_version(project: Path, capsys: Any) -> None:
+    (project / "doc.md").write_text(MARKDOWN)
+    assert run(project, "import", "doc.md", "--to", "doc.ipynb") == 0
+    capsys.readouterr()
+    assert run(project, "history", "log", "doc.ipynb", "--json") == 0
+    first = json.loads(capsys.readouterr().out)["versions"][0]["id"]
+    (project / "doc.md").write_text(MARKDOWN.replace("1 + 1", "40 + 2"))
+    assert run(project, "import", "doc.md", "--overwrite") == 0
+    capsys.readouterr()
+
+    assert run(project, "export", "doc.ipynb", "--format", "py") == 0
+    assert "x = 40 + 2" in capsys.readouterr().out
+    out_file = project.parent / "old.md"
+    assert run(project, "export", "doc.ipynb", "--version", first, "-o", str(out_file)) == 0
+    assert "x = 1 + 1" in out_file.read_text()
+
+    assert run(project, "export", "doc.ipynb", "--version", "0badc0de") == 2
+    assert "version" in capsys.readouterr().err
+    assert run(project, "export", "missing.ipynb") == 2
+    assert run(project, "import", "../outside.md") == 2
