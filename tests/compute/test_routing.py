@@ -71,6 +71,7 @@ async def open_work_notebook(
     jp_root_dir: Path,
     nj_app: Any,
     protocol: str,
+    secrets: list[str] | None = None,
 ) -> Any:
     await built(nj_app, "mini", "bash")
     write_notebook(
@@ -82,6 +83,15 @@ async def open_work_notebook(
             "py2": {"environment": "mini"},
         },
     )
+    if secrets:
+        await jp_fetch(
+            "nj",
+            "api",
+            "secret-attachments",
+            "work/nb.ipynb",
+            method="PUT",
+            body=json.dumps({"secrets": secrets}),
+        )
     session = await start_session_kernel(jp_fetch, jp_serverapp, "work/nb.ipynb", "nj-mini")
     session.client.stop_channels()
     browser = await open_notebook(jp_ws_fetch, session.kernel_id, protocol)
