@@ -78,6 +78,9 @@ class _Routing:
     # Execute requests passed on and not answered yet: msg_id -> runtime.
     in_flight: dict[str, str] = field(default_factory=dict)
     stop_on_error: dict[str, bool] = field(default_factory=dict)
+    # The headers of the requests passed on to runtimes other than `main`: answered here when
+    # their runtime dies or restarts under them (the browser only hears of `main`'s restarts).
+    headers: dict[str, dict[str, Any]] = field(default_factory=dict)
     waiting: deque[_Request] = field(default_factory=deque)
     attaching: set[str] = field(default_factory=set)
     comm_owner: dict[str, str] = field(default_factory=dict)
@@ -194,6 +197,8 @@ class RuntimeRoutingConnectionMixin:
             msg_id = str(request.header.get("msg_id"))
             routing.in_flight[msg_id] = request.runtime
             routing.stop_on_error[msg_id] = request.stop_on_error
+            if request.runtime != MAIN:
+                routing.headers[msg_id] = request.header
             if request.runtime == MAIN:
                 super().handle_incoming_message(request.ws_msg)  # type: ignore[misc]
             else:
@@ -304,6 +309,7 @@ class RuntimeRoutingConnectionMixin:
         if channel == "shell" and msg_type == "execute_reply":
             parent = json.loads(rest[2])
             msg_id = str(parent.get("msg_id"))
+            routing.headers.pop(msg_id, None)
             if routing.in_flight.pop(msg_id, None) is None:
                 return False
             stop = routing.stop_on_error.pop(msg_id, True)
@@ -382,10 +388,21 @@ class RuntimeRoutingConnectionMixin:
         routing = self._nj_routing
         if routing is None or routing.closed:
             return
+        lost = []
         for msg_id, owner in list(routing.in_flight.items()):
             if owner == runtime or runtime == MAIN:
                 del routing.in_flight[msg_id]
                 routing.stop_on_error.pop(msg_id, None)
+                header = routing.headers.pop(msg_id, None)
+                if header is not None:
+                    lost.append(_Request(owner, None, header, stop_on_error=False))
+        for request in lost:
+            request.error = (
+                f"Runtime {request.runtime!r} stopped while it ran this cell (it died, for "
+                "example out of memory, or was restarted): its state is lost. Run the cells it "
+                "needs again."
+            )
+            self._answer_error(request)
         self._pump()
 
     def on_kernel_restarted(self) -> None:

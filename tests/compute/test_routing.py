@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -262,3 +263,29 @@ async def test_runtime_endpoints_refuse_bad_requests(notebook: Any, jp_fetch: An
                 )
             assert caught.value.code == code, parts
             assert "message" in json.loads(caught.value.response.body)
+
+
+async def test_a_runtime_that_dies_mid_cell_answers_the_cell_and_starts_again(
+    notebook: Any, jp_fetch: Any, jp_serverapp: Any
+) -> None:
+    import signal
+
+    async with notebook() as nb:
+        kernel_id = nb.kernel_id
+        assert (await nb.run("echo ready", "sh"))["out"].strip() == "ready"
+        sh = {r["name"]: r for r in (await describe(jp_fetch, kernel_id))["runtimes"]}["sh"]
+        dying = await nb.submit("echo started; sleep 120", "sh")
+        while not any(
+            m["header"]["msg_type"] == "stream" and "started" in m["content"]["text"]
+            for m in nb.messages[dying]
+        ):
+            await asyncio.sleep(0.1)
+        # Killed as the kernel's out-of-memory killer would: the server's restarter restarts it.
+        km = jp_serverapp.kernel_manager.get_kernel(sh["kernel_id"])
+        os.kill(km.provisioner.pid, signal.SIGKILL)
+        answer = await nb.result(dying, timeout=60)
+        assert answer["status"] == "error" and answer["ename"] == "RuntimeUnavailable"
+        assert "'sh' stopped while it ran this cell" in answer["out"], answer
+        # The notebook goes on: the restarted runtime runs the next cell, main kept its state.
+        assert (await nb.run("echo again", "sh"))["out"].strip() == "again"
+        assert (await nb.run("print('main')"))["out"].strip() == "main"
