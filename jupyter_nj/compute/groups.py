@@ -25,7 +25,7 @@ from jupyter_client.kernelspec import NoSuchKernel
 from ..base import NJError
 from ..runtimes.pins import pin_notebook
 from ..runtimes.provisioner import RUNTIME_VARIABLE
-from .model import MAIN, check_runtime_name, declared_runtimes
+from .model import MAIN, cell_runtime, check_runtime_name, declared_runtimes
 
 log = logging.getLogger(__name__)
 
@@ -255,6 +255,25 @@ class NotebookRuntimes:
             await operation(kernel_id)
         except Exception as err:  # noqa: BLE001  one runtime's failure must not stop the others
             log.warning("jupyter-nj: runtime kernel %s: %s", kernel_id, err)
+
+    async def runtime_of_code(self, primary: str, code: str) -> str:
+        """The runtime of the cell whose source is `code` in the notebook of kernel `primary`,
+        as collaborators see it now (JupyterLab's completion and inspection requests carry the
+        cell's source, not its metadata). `main` when no cell matches."""
+        notebook = await self._notebook(primary)
+        if not notebook:
+            return MAIN
+        try:
+            content = await self.documents.notebook_content(notebook)
+        except NJError:
+            return MAIN
+        for cell in content.get("cells", []):
+            source = cell.get("source", "")
+            if isinstance(source, list):
+                source = "".join(source)
+            if cell.get("cell_type") == "code" and source == code:
+                return cell_runtime(cell.get("metadata"))
+        return MAIN
 
     # -- what a notebook's runtimes are doing ---------------------------------------------------
 

@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 
 V1 = "v1.kernel.websocket.jupyter.org"
 CHANNELS = ("iopub", "shell", "control", "stdin")
+# Requests about a cell's code that its runtime must answer (completion, Shift-Tab).
+ASK_CELL = frozenset({"complete_request", "inspect_request", "is_complete_request"})
 
 
 @dataclass
@@ -133,16 +135,33 @@ class RuntimeRoutingConnectionMixin:
             runtime = routing.comm_owner.get(str((content or {}).get("comm_id")), MAIN)
         elif channel == "stdin" and msg_type == "input_reply":
             runtime = routing.stdin_owner
-        elif channel == "shell" and msg_type in {
-            "complete_request",
-            "inspect_request",
-            "is_complete_request",
-        }:
+        elif channel == "shell" and msg_type in ASK_CELL:
             runtime = cell_runtime(metadata)
+            code = (content or {}).get("code") if isinstance(content, dict) else None
+            if runtime == MAIN and routing.attached and isinstance(code, str):
+                # No metadata in JupyterLab's requests: find the cell by its source.
+                asyncio.ensure_future(self._route_by_code(incoming_msg, code))
+                return None
         if runtime == MAIN or runtime not in routing.attached:
             return super().handle_incoming_message(incoming_msg)  # type: ignore[misc]
         self._forward(routing.attached[runtime], incoming_msg)
         return None
+
+    async def _route_by_code(self, ws_msg: Any, code: str) -> None:
+        runtimes = self._runtimes()
+        runtime = MAIN
+        if runtimes is not None:
+            try:
+                runtime = await runtimes.runtime_of_code(self.kernel_id, code)
+            except Exception:
+                log.debug("jupyter-nj: no cell found for a completion", exc_info=True)
+        routing = self._routing
+        if routing.closed:
+            return
+        if runtime != MAIN and runtime in routing.attached:
+            self._forward(routing.attached[runtime], ws_msg)
+        elif self.channels:
+            super().handle_incoming_message(ws_msg)  # type: ignore[misc]
 
     def _peek(self, ws_msg: Any) -> tuple[str, dict[str, Any], Any, Any]:
         """Channel, header, metadata and (for small messages) content of a browser message."""
@@ -150,7 +169,7 @@ class RuntimeRoutingConnectionMixin:
             channel, parts = deserialize_msg_from_ws_v1(ws_msg)
             header = json.loads(parts[0])
             msg_type = header.get("msg_type")
-            needs_content = msg_type in {"execute_request", "comm_msg", "comm_close"}
+            needs_content = msg_type in {"execute_request", "comm_msg", "comm_close", *ASK_CELL}
             metadata = json.loads(parts[2]) if len(parts) > 2 else {}
             content = json.loads(parts[3]) if needs_content and len(parts) > 3 else None
             return channel or "shell", header, metadata, content

@@ -289,3 +289,31 @@ async def test_a_runtime_that_dies_mid_cell_answers_the_cell_and_starts_again(
         # The notebook goes on: the restarted runtime runs the next cell, main kept its state.
         assert (await nb.run("echo again", "sh"))["out"].strip() == "again"
         assert (await nb.run("print('main')"))["out"].strip() == "main"
+
+
+async def test_completion_asks_the_runtime_of_the_cell_being_edited(
+    notebook: Any, jp_root_dir: Path
+) -> None:
+    async with notebook() as nb:
+        assert (await nb.run("echo ready", "sh"))["out"].strip() == "ready"
+        # The cell as the notebook holds it (JupyterLab's completion request carries only its
+        # source and the cursor).
+        path = jp_root_dir / "work" / "nb.ipynb"
+        saved = nbformat.read(str(path), as_version=4)
+        bash_cell = nbformat.v4.new_code_cell("echo $HO")
+        bash_cell.metadata["nj"] = {"runtime": "sh"}
+        saved.cells = [nbformat.v4.new_code_cell("import o"), bash_cell]
+        nbformat.write(saved, str(path))
+
+        async def complete(code: str) -> list[str]:
+            msg_id = await nb.send(
+                "shell", "complete_request", {"code": code, "cursor_pos": len(code)}, {}
+            )
+            await asyncio.wait_for(asyncio.shield(nb.done[msg_id]), 60)
+            reply = next(
+                m for m in nb.messages[msg_id] if m["header"]["msg_type"] == "complete_reply"
+            )
+            return list(reply["content"]["matches"])
+
+        assert "$HOME" in await complete("echo $HO")  # bash's answer, from the sh runtime
+        assert "os" in await complete("import o")  # Python's, from main
