@@ -204,6 +204,8 @@ async def main() -> None:
             subprotocols=[V1],
         )
         settings["kernel_websocket_connection_class"] = routed_class
+        # As browsers send: no Nagle delay (else every round trip waits for a delayed ACK).
+        ws.stream.set_nodelay(True)
         return Socket(ws)
 
     plain, routed = await connect(plain_class), await connect(routed_class)
