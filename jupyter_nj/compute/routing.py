@@ -86,6 +86,8 @@ class _Routing:
     waiting: deque[_Request] = field(default_factory=deque)
     attaching: set[str] = field(default_factory=set)
     comm_owner: dict[str, str] = field(default_factory=dict)
+    # kernel_info requests of our own (see _nudge): msg_id -> set when their answer came on iopub.
+    nudges: dict[str, asyncio.Event] = field(default_factory=dict)
     stdin_owner: str = MAIN
     closed: bool = False
 
@@ -228,7 +230,9 @@ class RuntimeRoutingConnectionMixin:
         try:
             companion = await runtimes.kernel_for(self.kernel_id, name)
             if not routing.closed:
-                routing.attached[name] = self._connect(companion)
+                attached = self._connect(companion)
+                await self._nudge(attached)
+                routing.attached[name] = attached
         except RuntimeUnavailable as err:
             for request in routing.waiting:
                 if request.runtime == name:
@@ -241,6 +245,27 @@ class RuntimeRoutingConnectionMixin:
         finally:
             routing.attaching.discard(name)
         self._pump()
+
+    async def _nudge(self, attached: _Attached, timeout: float = 120) -> None:
+        """Wait until the new channels to a runtime carry its output, as jupyter_server does for
+        the notebook's kernel: a kernel that is still starting (a container) would lose what it
+        publishes before our subscription reaches it, and the cell would wait for an `idle` that
+        never comes. kernel_info requests until one's status arrives on iopub; their answers are
+        ours, not the browser's."""
+        routing = self._routing
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not routing.closed:
+            msg = attached.session.msg("kernel_info_request", {})
+            arrived = routing.nudges[msg["header"]["msg_id"]] = asyncio.Event()
+            attached.session.send(attached.streams["shell"], msg)
+            try:
+                await asyncio.wait_for(arrived.wait(), 0.5)
+                return
+            except asyncio.TimeoutError:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise RuntimeUnavailable(
+                        f"Runtime {attached.companion.name!r} started but does not answer."
+                    ) from None
 
     def _connect(self, companion: Companion) -> _Attached:
         km = self.multi_kernel_manager.get_kernel(companion.kernel_id)
@@ -295,11 +320,27 @@ class RuntimeRoutingConnectionMixin:
             outgoing_msg = self._signed_here(outgoing_msg)
         channel = getattr(stream, "channel", stream if isinstance(stream, str) else None)
         released = False
+        if runtime is not None and routing.nudges and self._is_nudge(channel, outgoing_msg):
+            return
         if routing is not None:
             released = self._note(channel, runtime or MAIN, outgoing_msg)
         super().handle_outgoing_message(stream, outgoing_msg)  # type: ignore[misc]
         if released:
             self._pump()
+
+    def _is_nudge(self, channel: str | None, msg_list: list[Any]) -> bool:
+        """A message answering one of our own kernel_info requests (kept from the browser)."""
+        parts = [getattr(part, "bytes", part) for part in msg_list]
+        try:
+            parent = json.loads(parts[parts.index(DELIM) + 3]).get("msg_id")
+        except (ValueError, IndexError):
+            return False
+        arrived = self._routing.nudges.get(str(parent))
+        if arrived is None:
+            return False
+        if channel == "iopub":
+            arrived.set()
+        return True
 
     def _signed_here(self, msg_list: list[Any]) -> list[Any]:
         """Another runtime's message, signed with this websocket's key (the browser checks

@@ -1,0 +1,66 @@
+"""Two container runtimes of one notebook share its results folder at `/results`: a file one
+writes is the other's file (same inode, nothing copied), and the host sees it in
+`<stem>.results/`."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from ..runtimes.conftest import docker_mini, start_session_kernel  # noqa: F401  fixture
+from .conftest import open_notebook
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def runtime_backend() -> str:
+    return "docker"
+
+
+async def test_container_runtimes_share_the_results_folder_by_mount(
+    docker_mini: dict[str, Any],  # noqa: F811
+    jp_fetch: Any,
+    jp_ws_fetch: Any,
+    jp_serverapp: Any,
+    jp_root_dir: Path,
+) -> None:
+    work = jp_root_dir / "work"
+    work.mkdir()
+    if os.geteuid() == 0:
+        os.chown(work, 1000, 100)  # kernels run as 1000:100
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["nj"] = {
+        "runtimes": {"main": {"environment": "mini"}, "py2": {"environment": "mini"}}
+    }
+    nbformat.write(nb, str(work / "nb.ipynb"))
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "work/nb.ipynb", "nj-mini")
+    session.client.stop_channels()
+    browser = await open_notebook(jp_ws_fetch, session.kernel_id)
+    try:
+        report = (
+            "import os, json\n"
+            "st = os.stat('/results/x.csv')\n"
+            "print(json.dumps([os.environ['NJ_RESULTS'], os.environ['NJ_RUNTIME'],"
+            " open('/results/x.csv').read(), st.st_ino, st.st_dev]))"
+        )
+        wrote = await browser.run("open('/results/x.csv', 'w').write('a,b\\n1,2\\n')")
+        assert wrote["status"] == "ok", wrote
+        main = await browser.run(report)
+        other = await browser.run(report, "py2")
+        assert main["status"] == other["status"] == "ok", (main, other)
+        seen_main, seen_other = json.loads(main["out"]), json.loads(other["out"])
+        assert seen_main[:3] == ["/results", "main", "a,b\n1,2\n"]
+        assert seen_other[:3] == ["/results", "py2", "a,b\n1,2\n"]
+        assert seen_main[3:] == seen_other[3:]  # one file, no copy
+        assert (work / "nb.results" / "x.csv").read_text() == "a,b\n1,2\n"
+        assert (work / "nb.results" / "x.csv").stat().st_ino == seen_main[3]
+    finally:
+        await browser.close()
+        await session.shutdown()
+    assert list(jp_serverapp.kernel_manager.list_kernel_ids()) == []
