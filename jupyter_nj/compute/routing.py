@@ -320,7 +320,12 @@ class RuntimeRoutingConnectionMixin:
             outgoing_msg = self._signed_here(outgoing_msg)
         channel = getattr(stream, "channel", stream if isinstance(stream, str) else None)
         released = False
-        if runtime is not None and routing.nudges and self._is_nudge(channel, outgoing_msg):
+        if (
+            runtime is not None
+            and routing is not None
+            and routing.nudges
+            and self._is_nudge(channel, outgoing_msg)
+        ):
             return
         if routing is not None:
             released = self._note(channel, runtime or MAIN, outgoing_msg)
