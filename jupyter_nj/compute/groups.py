@@ -25,11 +25,16 @@ from jupyter_client.kernelspec import NoSuchKernel
 from ..base import NJError
 from ..runtimes.pins import pin_notebook
 from ..runtimes.provisioner import RUNTIME_VARIABLE
-from .model import MAIN, cell_runtime, check_runtime_name, declared_runtimes
+from .model import (
+    MAIN,
+    cell_runtime,
+    check_runtime_name,
+    declared_runtimes,
+    kernelspec_of,
+    start_failure,
+)
 
 log = logging.getLogger(__name__)
-
-KERNELSPEC_PREFIX = "nj-"
 
 
 class RuntimeUnavailable(Exception):
@@ -141,7 +146,7 @@ class NotebookRuntimes:
     async def _start(self, primary: str, name: str) -> Companion:
         notebook, declared = await self.declaration(primary, name)
         environment = declared["environment"]
-        kernel_name = f"{KERNELSPEC_PREFIX}{environment}"
+        kernel_name = kernelspec_of(environment)
         env = {**os.environ, "JPY_SESSION_NAME": notebook, RUNTIME_VARIABLE: name}
         try:
             kernel_id = await self.kernel_manager.start_kernel(
@@ -154,9 +159,8 @@ class NotebookRuntimes:
                 "panel) or import it (`jupyter nj env import`), then run the cell again."
             ) from None
         except Exception as err:  # noqa: BLE001  the start's own reason is the message
-            message = getattr(err, "message", None) or getattr(err, "log_message", None) or err
             raise RuntimeUnavailable(
-                f"Runtime {name!r} ({environment}) could not start: {message}"
+                f"Runtime {name!r} ({environment}) could not start: {start_failure(err)}"
             ) from None
         if primary not in self.kernel_manager:
             # The notebook's kernel was shut down while this one started: nothing uses it.

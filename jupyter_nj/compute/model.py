@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from ..base import NJError
+from ..runtimes.manager import KERNELSPEC_PREFIX
 
 MAIN = "main"
 # A runtime name: short, and safe in a URL, an environment variable's value and a file name.
@@ -51,6 +52,16 @@ def declared_runtimes(metadata: dict[str, Any]) -> dict[str, dict[str, str]]:
                 k: str(v) for k, v in pin.items() if k in {"environment", "version", "backend"}
             }
     return declared
+
+
+def kernelspec_of(environment: str) -> str:
+    """The kernelspec that runs `environment` (runtimes/manager.py writes one per environment)."""
+    return f"{KERNELSPEC_PREFIX}{environment}"
+
+
+def start_failure(err: BaseException) -> str:
+    """Why a kernel start failed, as the provisioner or the server said it."""
+    return str(getattr(err, "message", None) or getattr(err, "log_message", None) or err)
 
 
 def cell_runtime(metadata: Any) -> str:

@@ -33,13 +33,12 @@ from jupyter_client.utils import ensure_async
 
 from ..base import NJError, resolve_api_path
 from .groups import NotebookRuntimes, RuntimeUnavailable
-from .model import MAIN, cell_runtime, declared_runtimes
+from .model import MAIN, cell_runtime, declared_runtimes, kernelspec_of, start_failure
 
 log = logging.getLogger(__name__)
 
 RUN_EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_nj/runs/v1"
 RUN_EVENT_SCHEMA_PATH = Path(__file__).parent / "events" / "runs.yaml"
-KERNELSPEC_PREFIX = "nj-"
 
 
 @dataclass
@@ -280,7 +279,7 @@ class RunManager:
         if environment:
             with contextlib.suppress(Exception):
                 spec = self.kernel_manager.kernel_spec_manager.get_kernel_spec(
-                    f"{KERNELSPEC_PREFIX}{environment}"
+                    kernelspec_of(environment)
                 )
                 return str(spec.language)
         return str(nb.metadata.get("kernelspec", {}).get("language") or "python")
@@ -301,7 +300,7 @@ class RunManager:
         """Every runtime the cells use, started before the first cell runs."""
         environment = self._environment_of(nb, MAIN)
         kernel_name = (
-            f"{KERNELSPEC_PREFIX}{environment}"
+            kernelspec_of(environment)
             if environment
             else nb.metadata.get("kernelspec", {}).get("name")
         )
@@ -318,11 +317,10 @@ class RunManager:
                 kernel_name=kernel_name, path=posixpath.dirname(path), env=env
             )
         except Exception as err:  # noqa: BLE001  the start's reason is the message
-            message = getattr(err, "message", None) or getattr(err, "log_message", None) or err
             raise NJError(
                 409,
                 "runtime-unavailable",
-                f"The main runtime ({kernel_name}) could not start: {message}",
+                f"The main runtime ({kernel_name}) could not start: {start_failure(err)}",
             ) from None
         self.runtimes.adopt(main, path)
         kernels = {MAIN: main}

@@ -210,6 +210,19 @@ def command_env(tmp_path: Path, nj_config: dict[str, Any]) -> dict[str, str]:
     return {**os.environ, "JUPYTER_CONFIG_DIR": str(config), "PYTHONUNBUFFERED": "1"}
 
 
+def command(root: Path, env: dict[str, str], program: str, *args: str) -> Any:
+    """A command of this environment (`jupyter`, `papermill`) run in `root`, as a user would."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / program), *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 def test_the_command_line_and_papermill_run_it_with_the_same_outputs(
     tmp_path: Path, nj_config: dict[str, Any], nj_session_dir: Path, definitions_dir: Path
 ) -> None:
@@ -224,28 +237,15 @@ def test_the_command_line_and_papermill_run_it_with_the_same_outputs(
     root = tmp_path / "project"
     pipeline_notebook(root, "pipe.ipynb")
     env = command_env(tmp_path, nj_config)
-    bin_dir = Path(sys.executable).parent
 
-    ran = subprocess.run(
-        [str(bin_dir / "jupyter"), "nj", "run", "pipe.ipynb", "-o", "cli.ipynb", "-p", "n", "4"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    ran = command(
+        root, env, "jupyter", "nj", "run", "pipe.ipynb", "-o", "cli.ipynb", "-p", "n", "4"
     )
     assert ran.returncode == 0, ran.stderr
     assert "[4/5] cell 4 on sh" in ran.stderr  # plain progress lines off a terminal
     assert "cli.ipynb: ran 5 cells" in ran.stdout
-    paper = subprocess.run(
-        [str(bin_dir / "papermill"), "--engine", "nj", "pipe.ipynb", "paper.ipynb", "-p", "n", "4"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    paper = command(
+        root, env, "papermill", "--engine", "nj", "pipe.ipynb", "paper.ipynb", "-p", "n", "4"
     )
     assert paper.returncode == 0, paper.stderr
     cli = nbformat.read(str(root / "cli.ipynb"), as_version=4)
@@ -253,14 +253,6 @@ def test_the_command_line_and_papermill_run_it_with_the_same_outputs(
     assert texts(cli) == texts(pm) == ["", "", "wrote 4\n", "", "count 4\n"]
 
     pipeline_notebook(root, "broken.ipynb", fail=True)
-    failed = subprocess.run(
-        [str(bin_dir / "jupyter"), "nj", "run", "broken.ipynb"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    failed = command(root, env, "jupyter", "nj", "run", "broken.ipynb")
     assert failed.returncode == 1
     assert "cell 4 on runtime 'sh' failed" in failed.stderr, failed.stderr
