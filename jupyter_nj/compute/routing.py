@@ -209,6 +209,17 @@ class RuntimeRoutingConnectionMixin:
                 and attached.companion.kernel_id not in self.multi_kernel_manager
             ):
                 self._detach(request.runtime)  # stopped or culled: started again below
+            if (
+                attached is not None
+                and runtimes is not None
+                and runtimes.restarting(attached.companion.kernel_id)
+            ):
+                # Restarting (the toolbar's Restart, or the restarter's after it died): a
+                # request sent now would be lost with the old kernel; it goes once it is back.
+                if request.runtime not in routing.attaching:
+                    routing.attaching.add(request.runtime)
+                    asyncio.ensure_future(self._after_restart(runtimes, request.runtime))
+                return
             if request.runtime != MAIN and request.runtime not in routing.attached:
                 if runtimes is not None and request.runtime not in routing.attaching:
                     routing.attaching.add(request.runtime)
@@ -229,6 +240,8 @@ class RuntimeRoutingConnectionMixin:
         routing = self._routing
         try:
             companion = await runtimes.kernel_for(self.kernel_id, name)
+            # It may be restarting (the restarter's, after it died): connect to the new one.
+            await runtimes.settled(companion.kernel_id)
             if not routing.closed:
                 attached = self._connect(companion)
                 await self._nudge(attached)
@@ -244,6 +257,18 @@ class RuntimeRoutingConnectionMixin:
                     request.error = f"Runtime {name!r} could not start: {err}"
         finally:
             routing.attaching.discard(name)
+        self._pump()
+
+    async def _after_restart(self, runtimes: NotebookRuntimes, name: str) -> None:
+        routing = self._routing
+        attached = routing.attached.get(name)
+        try:
+            if attached is not None:
+                await runtimes.settled(attached.companion.kernel_id)
+        finally:
+            routing.attaching.discard(name)
+        if routing.attached.get(name) is attached:
+            self._detach(name)  # the restarted kernel gets channels of its own (see below)
         self._pump()
 
     async def _nudge(self, attached: _Attached, timeout: float = 120) -> None:
@@ -468,6 +493,15 @@ class RuntimeRoutingConnectionMixin:
                 "needs again."
             )
             self._answer_error(request)
+        if runtime != MAIN and runtime in routing.attached:
+            # A restarted kernel may listen on other ports (a provisioner picks them at each
+            # start), and what it publishes before a new subscription reaches it is lost: the
+            # next request for it connects afresh and waits for its output, as the first did
+            # (JupyterLab reconnects the notebook's own kernel after a restart for the same
+            # reason). The channels close later, not now: the restarter may be calling our
+            # callback, which closing removes.
+            stale = routing.attached.pop(runtime)
+            asyncio.get_running_loop().call_soon(self._release, stale)
         self._pump()
 
     def on_kernel_restarted(self) -> None:
@@ -482,8 +516,11 @@ class RuntimeRoutingConnectionMixin:
 
     def _detach(self, runtime: str) -> None:
         attached = self._routing.attached.pop(runtime, None)
-        if attached is None:
-            return
+        if attached is not None:
+            self._release(attached)
+
+    def _release(self, attached: _Attached) -> None:
+        """Close this websocket's channels to a runtime it no longer routes to."""
         for stream in attached.streams.values():
             if not stream.closed():
                 stream.on_recv(None)

@@ -235,6 +235,19 @@ class RunManager:
             self._emit(run, "run-finished", progress)
 
     async def _read(self, path: str) -> Any:
+        """The notebook as its collaborators see it now (the open room, with edits the room
+        has not saved yet), else the saved file."""
+        documents = getattr(self.runtimes, "documents", None)
+        if documents is not None:
+            try:
+                content = await documents.notebook_content(path)
+            except NJError as err:
+                raise NJError(
+                    404 if err.status_code == 404 else 400,
+                    "unreadable-notebook",
+                    f"Cannot read the notebook {path}: {err.message}",
+                ) from None
+            return nbformat.from_dict(content)
         cm = self.contents_manager
         try:
             model = await ensure_async(cm.get(path, content=True, type="notebook"))

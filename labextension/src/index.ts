@@ -3,6 +3,7 @@
  * `commands.ts` adds its commands, `tokens.ts` holds its types, command ids and the token of the
  * model it provides), and the tokens other extensions can depend on.
  */
+import { computePlugin } from './compute/plugin';
 import { historyPlugin } from './history/plugin';
 import { runtimesPlugin } from './runtimes/plugin';
 import { secretsPlugin } from './secrets/plugin';
@@ -13,10 +14,12 @@ export default [
   statusPlugin,
   historyPlugin,
   runtimesPlugin,
+  computePlugin,
   secretsPlugin,
   sharingPlugin
 ];
 export * from './tokens';
+export * from './compute/tokens';
 export * from './history/tokens';
 export * from './runtimes/tokens';
 export * from './secrets/tokens';

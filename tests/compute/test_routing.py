@@ -243,6 +243,45 @@ async def test_restart_restarts_every_runtime_and_shutdown_stops_them(
         assert list(jp_serverapp.kernel_manager.list_kernel_ids()) == []
 
 
+async def test_one_runtime_restarted_from_the_toolbar_runs_the_next_cell_afresh(
+    notebook: Any, jp_fetch: Any, jp_serverapp: Any
+) -> None:
+    """The toolbar's Restart of one runtime (not the notebook's kernel): the websocket that
+    routed to it before reaches the restarted kernel, and the other runtimes keep their state."""
+    async with notebook() as nb:
+        kernel_id = nb.kernel_id  # type: ignore[attr-defined]
+        assert (await nb.run("export A=kept; echo $A", "sh"))["out"].strip() == "kept"
+        assert (await nb.run("x = 'main kept'"))["status"] == "ok"
+        restart = partial(
+            jp_fetch,
+            "nj",
+            "api",
+            "compute",
+            kernel_id,
+            "runtimes",
+            "sh",
+            "restart",
+            method="POST",
+            body="",
+        )
+        await restart()
+        answer = await nb.result(await nb.submit('echo "${A:-gone}"', "sh"), timeout=30)
+        assert answer["status"] == "ok" and answer["out"].strip() == "gone", answer
+        # A cell run while the runtime restarts waits for it, instead of being lost with it.
+        assert (await nb.run("export A=again; echo $A", "sh"))["out"].strip() == "again"
+        sh = {r["name"]: r for r in (await describe(jp_fetch, kernel_id))["runtimes"]}["sh"]
+        lifecycle = jp_serverapp.kernel_manager.get_kernel(sh["kernel_id"])._lifecycle_lock()
+        restarting = asyncio.ensure_future(restart())
+        while not lifecycle.locked():  # the restart holds it from its first step
+            assert not restarting.done()
+            await asyncio.sleep(0.001)
+        sent = await nb.submit('echo "${A:-gone}"', "sh")
+        await restarting
+        answer = await nb.result(sent, timeout=30)
+        assert answer["status"] == "ok" and answer["out"].strip() == "gone", answer
+        assert (await nb.run("print(x)"))["out"].strip() == "main kept"
+
+
 async def test_runtime_endpoints_refuse_bad_requests(notebook: Any, jp_fetch: Any) -> None:
     async with notebook() as nb:
         from tornado.httpclient import HTTPClientError
