@@ -315,9 +315,16 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, SharingTraits, Extensi
             serverapp.kernel_manager,
             self.documents,
             partial(notebook_of_kernel, serverapp.session_manager),
+            self.why_not_offered,
         )
         serverapp.kernel_manager.followers = self.notebook_runtimes
         install_runtime_routing(self.settings)
+
+    def why_not_offered(self, environment: str) -> str:
+        """Why this server offers no kernel of `environment` although it knows it, or ""
+        (read when a runtime starts: the runtimes pillar is set up after compute)."""
+        manager = self.environment_manager
+        return manager.local_problem(environment) if manager is not None else ""
 
     def init_secrets(self) -> SecretsManager:
         """Secrets manager, plus redaction of saved files and of the server log.

@@ -59,11 +59,15 @@ class NotebookRuntimes:
         kernel_manager: Any,
         documents: Any,
         notebook_of: Callable[[str], Awaitable[str | None]],
+        why_not_offered: Callable[[str], str] | None = None,
     ) -> None:
         self.kernel_manager = kernel_manager
         self.documents = documents
         # The API path of the notebook whose kernel has this id (its session), or None.
         self.notebook_of = notebook_of
+        # Why this server offers no kernel of an environment although it knows it (blocking):
+        # the local backend cannot run it here (R not installed), or "".
+        self.why_not_offered = why_not_offered
         self._companions: dict[str, dict[str, Companion]] = {}
         self._by_kernel: dict[str, Companion] = {}
         self._starting: dict[tuple[str, str], asyncio.Task[Companion]] = {}
@@ -153,6 +157,13 @@ class NotebookRuntimes:
                 kernel_name=kernel_name, path=posixpath.dirname(notebook), env=env
             )
         except NoSuchKernel:
+            reason = ""
+            if self.why_not_offered is not None:
+                reason = await asyncio.to_thread(self.why_not_offered, environment)
+            if reason:
+                raise RuntimeUnavailable(
+                    f"Runtime {name!r} cannot start: {reason} Then run the cell again."
+                ) from None
             raise RuntimeUnavailable(
                 f"Runtime {name!r} runs environment {environment!r}, which this server does not "
                 f"have: build it (`jupyter nj env build {environment}`, or the Environments "

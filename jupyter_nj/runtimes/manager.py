@@ -21,7 +21,7 @@ from typing import Any
 from ..base import NJError
 from .builds.buildlog import follow_build
 from .builds.docker import LONG_OPERATION_TIMEOUT, BuildSettings, DockerBackend, docker_client
-from .builds.local import BuildTools, LocalBackend, compile_lock
+from .builds.local import BuildTools, LocalBackend, compile_lock, local_problem
 from .catalog import EnvironmentCatalog
 from .model import (
     BACKENDS,
@@ -240,10 +240,21 @@ class EnvironmentManager:
                     "description": definition.description if definition else "",
                     "definition": problem or ("ok" if definition else "missing"),
                     "current_local_version": definition.local_version() if definition else None,
+                    # Why the local backend cannot run it on this server ("" when it can).
+                    "local_problem": self.local_problem(name) if definition else "",
                     "versions": [v.to_json() for v in self.catalog.versions(name)],
                 }
             )
         return out
+
+    def local_problem(self, name: str) -> str:
+        """Why the local backend cannot run environment `name` on this server: "" when it can,
+        or when there is no such definition (that has its own error)."""
+        try:
+            definition = self.definition(name)
+        except NJError:
+            return ""
+        return local_problem(name, definition.recipe())
 
     def docker_available(self) -> bool:
         try:
@@ -280,6 +291,10 @@ class EnvironmentManager:
                 log.warning("nj: skipping environment %s: %s", name, err.message)
                 continue
             backend = self.backend_for(name, docker_up)
+            if backend == "local" and local_problem(name, definition.recipe()):
+                # Not offered: its kernel is a program this server lacks (R). The environment
+                # list says why, and so does a build or a runtime that names it.
+                continue
             latest = self.catalog.current(name, backend)
             label = f"{latest.short}" if latest else "not built yet"
             spec = {

@@ -91,6 +91,10 @@ class EnvironmentDefinition:
     apt: list[str]
     lock_text: str
     source_dir: Path
+    # `[local]`: a command that must succeed on the server for the local backend to offer this
+    # environment (its kernel runs a program of the server's own, such as R), and how to get it.
+    local_requires: tuple[str, ...] = ()
+    local_install: str = ""
 
     @classmethod
     def load(cls, folder: Path) -> EnvironmentDefinition:
@@ -119,6 +123,15 @@ class EnvironmentDefinition:
         python = spec.get("python", "3")
         if not (isinstance(python, str) and re.fullmatch(r"3(\.\d{1,2}){0,2}", python)):
             raise _malformed(name, "`python` must be a version such as `3.11`")
+        local = spec.get("local", {})
+        if not isinstance(local, dict):
+            raise _malformed(name, "`local` must be a table (`[local]`)")
+        requires = local.get("requires", [])
+        if not (isinstance(requires, list) and all(isinstance(a, str) for a in requires)):
+            raise _malformed(name, "`[local] requires` must be a command: a list of strings")
+        install = local.get("install", "")
+        if not isinstance(install, str):
+            raise _malformed(name, "`[local] install` must be a string saying how to install")
         try:
             lock_text = (folder / LOCK_FILE).read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -136,6 +149,8 @@ class EnvironmentDefinition:
             apt=list(apt),
             lock_text=lock_text,
             source_dir=folder,
+            local_requires=tuple(requires),
+            local_install=install,
         )
 
     @staticmethod
@@ -149,7 +164,7 @@ class EnvironmentDefinition:
 
     def recipe(self) -> dict[str, Any]:
         """Everything besides the lock that decides what a build produces (kept in records)."""
-        return {
+        recipe: dict[str, Any] = {
             "display_name": self.display_name,
             "description": self.description,
             "language": self.language,
@@ -157,6 +172,10 @@ class EnvironmentDefinition:
             "kernel": self.kernel,
             "apt": self.apt,
         }
+        if self.local_requires:
+            # In the record too: a local runtime of the version checks it again at start.
+            recipe["local"] = {"requires": list(self.local_requires), "install": self.local_install}
+        return recipe
 
     def local_version(self) -> str:
         """The content ID of this definition materialised as a local venv."""

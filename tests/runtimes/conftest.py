@@ -26,9 +26,9 @@ def nj_session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def definitions_dir(nj_session_dir: Path) -> Path:
-    """Built-in `python` and `bash`, plus `mini`: ipykernel only, small and fast to build."""
+    """Built-in `python`, `bash` and `r`, plus `mini`: ipykernel only, small and fast to build."""
     folder = nj_session_dir / "definitions"
-    for name in ("python", "bash"):
+    for name in ("python", "bash", "r"):
         shutil.copytree(BUILTIN / name, folder / name)
     write_mini_definition(folder)
     return folder

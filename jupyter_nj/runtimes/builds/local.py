@@ -12,9 +12,11 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ...base import NJError
 from ..catalog import EnvironmentCatalog
@@ -102,6 +104,57 @@ def run_logged(cmd: Sequence[str], env: dict[str, str], what: str, cwd: Path | N
     return text
 
 
+# What `local_problem` found per `[local] requires` command: installing R while the server runs
+# is rare, so a server checks once (a restart sees a new install).
+_REQUIREMENT_CHECKS: dict[tuple[str, ...], str] = {}
+_REQUIREMENT_LOCK = threading.Lock()
+
+
+def local_problem(name: str, recipe: dict[str, Any]) -> str:
+    """Why the local backend cannot run this environment on this server, or "" when it can.
+
+    Blocking (it may run the `[local] requires` command once). An environment whose kernel is
+    a program of the server's own (R) names a command that succeeds only where it is installed.
+    """
+    local = recipe.get("local") or {}
+    command = tuple(local.get("requires") or ())
+    if not command:
+        return ""
+    with _REQUIREMENT_LOCK:
+        if command not in _REQUIREMENT_CHECKS:
+            _REQUIREMENT_CHECKS[command] = _run_requirement(command)
+        failure = _REQUIREMENT_CHECKS[command]
+    if not failure:
+        return ""
+    install = local.get("install") or f"install {command[0]} on the server"
+    return (
+        f"The local backend runs environment {name!r} with the server's own {command[0]}, and "
+        f"this server cannot ({failure}): {install}."
+    )
+
+
+def _run_requirement(command: tuple[str, ...]) -> str:
+    """ "" when the command succeeds, else what went wrong, briefly."""
+    try:
+        proc = subprocess.run(
+            list(command),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            timeout=60,
+            check=False,
+        )
+    except FileNotFoundError:
+        return f"{command[0]} is not installed"
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"`{' '.join(command)}` did not run: {type(err).__name__}"
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+        return f"`{' '.join(command)}` failed: {last[:200]}"
+    return ""
+
+
 def venv_python(venv: Path) -> Path:
     return venv / "bin" / "python"
 
@@ -118,6 +171,9 @@ class LocalBackend:
 
     def materialise(self, record: EnvironmentVersion) -> Path:
         """The venv of a version, created from its lock when it is not there yet."""
+        problem = local_problem(record.name, record.recipe)
+        if problem:
+            raise NJError(409, "not-available-locally", problem)
         venv = self.catalog.venv_path(record.version)
         if (venv / READY_MARKER).exists():
             return venv
