@@ -337,7 +337,7 @@ class HistoryStore:
             # The ref moves only after every object it needs exists: a crash before this line
             # leaves unreferenced objects, never a ref to something missing.
             self.objects.set_ref(ref_name, commit_oid)
-            parent_seq = self.index.seq(str(parent.id)) if parent is not None else None
+            parent_seq = tip_row[2] if tip_row is not None else None
             version = Version(
                 id=str(commit_oid),
                 history_id=history_id,
