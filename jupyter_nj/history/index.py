@@ -187,13 +187,14 @@ class VersionIndex:
         row = self.db.execute("SELECT seq FROM versions WHERE id = ?", (version_id,)).fetchone()
         return None if row is None else int(row[0])
 
-    def content_and_checkpoint(self, version_id: str) -> tuple[str | None, bool] | None:
-        """A version's content hash (None for a split notebook) and whether it is a checkpoint;
-        None if the index lacks it."""
+    def content_and_checkpoint(self, version_id: str) -> tuple[str | None, bool, int] | None:
+        """A version's content hash (None for a split notebook), whether it is a checkpoint, and
+        its `seq`; None if the index lacks it (one query: what a new version needs of its
+        parent)."""
         row = self.db.execute(
-            "SELECT content_oid, checkpoint FROM versions WHERE id = ?", (version_id,)
+            "SELECT content_oid, checkpoint, seq FROM versions WHERE id = ?", (version_id,)
         ).fetchone()
-        return None if row is None else (row[0], bool(row[1]))
+        return None if row is None else (row[0], bool(row[1]), int(row[2]))
 
     def add_version(self, version: Version, content_oid: str | None) -> None:
         """A new newest version of its history (the history shows its path and is not deleted)."""

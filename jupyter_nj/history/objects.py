@@ -11,10 +11,12 @@ the git CLI, which read these objects like any others (`git fsck` checks them in
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -25,6 +27,10 @@ TREE_MODE = 0o040000
 # Loose objects are read far more often than written, but they are repacked every few hundred
 # versions anyway; fast compression keeps the write cheap.
 COMPRESSION = 1
+# Ids of objects this writer wrote or found (objects are never pruned: `gc.pruneExpire` is
+# "never" and a repack only drops loose copies of what it packed), so that an unchanged outputs
+# tree is neither looked up on disk nor, once packed, written loose again.
+KNOWN_OBJECTS = 65536
 _FORBIDDEN_NAMES = {"", ".", ".."}
 
 
@@ -44,6 +50,19 @@ class ObjectWriter:
     def __init__(self, git_dir: str | os.PathLike[str]) -> None:
         self.git_dir = Path(git_dir)
         self.objects = self.git_dir / "objects"
+        self._objects_dir = str(self.objects)
+        self._known: OrderedDict[bytes, None] = OrderedDict()
+
+    def make_fan_out(self) -> None:
+        """Create the 256 fan-out folders `objects/00` ... `objects/ff` that are missing.
+
+        Creating a folder costs as much as creating a file, and a repack's prune removes every
+        folder it emptied, so that the next few hundred versions would each pay for one or two;
+        the store makes them all when it is created and after each repack, off the write path.
+        """
+        for n in range(256):
+            with contextlib.suppress(FileExistsError, FileNotFoundError):
+                os.mkdir(f"{self._objects_dir}/{n:02x}")
 
     def blob(self, data: bytes) -> pygit2.Oid:
         return self._write(b"blob", data)
@@ -81,10 +100,15 @@ class ObjectWriter:
         The caller holds the store's lock, so a lock file found here was left by a writer
         that died; it is replaced.
         """
-        path = self.git_dir / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock = path.with_name(path.name + ".lock")
-        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        path = f"{self.git_dir}/{name}"
+        lock = path + ".lock"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+        try:
+            fd = os.open(lock, flags, 0o644)
+        except FileNotFoundError:
+            # The ref's first version (its folder is made once, not checked on every write).
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd = os.open(lock, flags, 0o644)
         try:
             _write_all(fd, f"{target}\n".encode("ascii"))
         finally:
@@ -95,32 +119,44 @@ class ObjectWriter:
         header = b"%s %d\0" % (kind, len(body))
         digest = hashlib.sha1(header, usedforsecurity=False)
         digest.update(body)
-        oid = pygit2.Oid(raw=digest.digest())
-        hexid = str(oid)
-        folder = self.objects / hexid[:2]
-        target = folder / hexid[2:]
-        if os.path.exists(target):
+        raw = digest.digest()
+        oid = pygit2.Oid(raw=raw)
+        known = self._known
+        if raw in known:
+            known.move_to_end(raw)
             return oid
-        compressor = zlib.compressobj(COMPRESSION)
-        data = compressor.compress(header) + compressor.compress(body) + compressor.flush()
-        temporary = folder / f"tmp_obj_{secrets.token_hex(8)}"
-        for attempt in range(10):
+        hexid = digest.hexdigest()
+        folder = f"{self._objects_dir}/{hexid[:2]}"
+        target = f"{folder}/{hexid[2:]}"
+        if not os.path.exists(target):
+            compressor = zlib.compressobj(COMPRESSION)
+            data = compressor.compress(header) + compressor.compress(body) + compressor.flush()
+            temporary = f"{folder}/tmp_obj_{secrets.token_hex(8)}"
+            for attempt in range(10):
+                try:
+                    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+                    break
+                except FileNotFoundError:
+                    # A repack's prune removes the fan-out folders it emptied, so a folder can
+                    # be missing, or vanish between making it and creating a file in it: make
+                    # it (again). Once our file is in it, the folder is not empty and stays.
+                    if attempt == 9:
+                        raise
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(folder)
+                except FileExistsError:
+                    if attempt == 9:
+                        raise
+                    temporary = f"{folder}/tmp_obj_{secrets.token_hex(8)}"
             try:
-                folder.mkdir(exist_ok=True)
-                fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-                break
-            except (FileExistsError, FileNotFoundError):
-                # The background repack's prune removes fan-out folders it emptied, so the
-                # folder can vanish between making it and creating a file in it: make it again.
-                # (Once our file is in it, the folder is not empty and stays.)
-                if attempt == 9:
-                    raise
-        try:
-            _write_all(fd, data)
-        finally:
-            os.close(fd)
-        # Another writer may have stored the same object meanwhile: either copy is the object.
-        os.replace(temporary, target)
+                _write_all(fd, data)
+            finally:
+                os.close(fd)
+            # Another writer may have stored the same object meanwhile: either copy is it.
+            os.replace(temporary, target)
+        known[raw] = None
+        if len(known) > KNOWN_OBJECTS:
+            known.popitem(last=False)
         return oid
 
 

@@ -114,6 +114,7 @@ class HistoryStore:
             repo.config["gc.auto"] = 0
             repo.config["core.logAllRefUpdates"] = False
             repo.config["gc.pruneExpire"] = "never"
+        self.objects.make_fan_out()
         self._lock_fd = os.open(self.path / "nj.lock", os.O_RDWR | os.O_CREAT, 0o600)
         with self._writing():
             self.index.create()
@@ -336,7 +337,7 @@ class HistoryStore:
             # The ref moves only after every object it needs exists: a crash before this line
             # leaves unreferenced objects, never a ref to something missing.
             self.objects.set_ref(ref_name, commit_oid)
-            parent_seq = self.index.seq(str(parent.id)) if parent is not None else None
+            parent_seq = tip_row[2] if tip_row is not None else None
             version = Version(
                 id=str(commit_oid),
                 history_id=history_id,
@@ -550,6 +551,9 @@ class HistoryStore:
             timeout=timeout,
             capture_output=True,
         )
+        # The repack's prune removed the fan-out folders it emptied: make them again here, in the
+        # background, rather than one by one in the next versions' writes.
+        self.objects.make_fan_out()
         subprocess.run(
             ["git", "commit-graph", "write", "--reachable"],
             check=False,

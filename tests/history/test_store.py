@@ -156,6 +156,28 @@ def test_git_reads_the_store_and_fsck_is_clean_after_a_repack(store: HistoryStor
     assert b"m29" in store.content(store.latest(hid).id)  # type: ignore[union-attr]
 
 
+def test_a_version_after_a_repack_writes_only_its_new_objects_and_makes_no_folder(
+    store: HistoryStore,
+) -> None:
+    hid = store.history_for("f", "nb.ipynb")
+    nb = make_notebook("m", cells=5, image=True)
+    for i in range(5):
+        nb["cells"][0]["source"] = f"print(0)  # {i}"
+        store.commit(hid, "nb.ipynb", nb_bytes(nb))
+    store.repack()
+    objects = store.path / "objects"
+    fan_out = sorted(p.name for p in objects.iterdir() if len(p.name) == 2)
+    # The repack's prune emptied the fan-out folders; the store made them all again.
+    assert store.loose_object_count() == 0 and len(fan_out) == 256
+    nb["cells"][0]["source"] = "print(0)  # after the repack"
+    assert store.commit(hid, "nb.ipynb", nb_bytes(nb)) is not None
+    # notebook.json, the root tree and the commit: the unchanged outputs tree, now packed, is
+    # not written loose again.
+    assert store.loose_object_count() == 3
+    assert fsck_is_clean(git_fsck(store.path))
+    assert b"after the repack" in store.content(store.latest(hid).id)  # type: ignore[union-attr]
+
+
 def test_results_folder_is_captured_deduplicated_limited_and_filtered(tmp_path: Path) -> None:
     store = HistoryStore(tmp_path / "h.git")
     root = tmp_path / "work"
