@@ -48,7 +48,7 @@ $(STAMPS)/ui-tests: ui-tests/package.json
 	touch $@
 
 services:
-	bash scripts/ensure-services.sh docker chromium debootstrap
+	bash scripts/ensure-services.sh docker chromium debootstrap r
 
 setup-test: setup services $(STAMPS)/ui-tests
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Make the services the tests need available: a running Docker engine, Chromium, debootstrap.
-#   ensure-services.sh [--optional] docker|chromium|debootstrap ...
+# Make the services the tests need available: a running Docker engine, Chromium, debootstrap,
+# R with IRkernel (the built-in `r` environment on the local backend runs the machine's R).
+#   ensure-services.sh [--optional] docker|chromium|debootstrap|r ...
 # Installs what is missing with apt (Debian/Ubuntu), starts dockerd when no engine answers, and
 # exits non-zero with the reason when a service cannot be had, unless --optional is given (then it
 # only warns: `make lab` runs on the embedded defaults without Docker).
@@ -81,11 +82,21 @@ ensure_debootstrap() {
   apt_install debootstrap || fail "could not install debootstrap (needs root and apt)"
 }
 
+ensure_r() {
+  if command -v R >/dev/null && R --slave -e 'library(IRkernel)' >/dev/null 2>&1; then
+    return 0
+  fi
+  say "installing R and IRkernel"
+  apt_install r-base-core r-cran-irkernel || fail "could not install r-base-core and r-cran-irkernel (needs root and apt)"
+  R --slave -e 'library(IRkernel)' >/dev/null 2>&1 || fail "R cannot load IRkernel after installing it"
+}
+
 for service in "${wanted[@]}"; do
   case "$service" in
     docker) ensure_docker ;;
     chromium) ensure_chromium ;;
     debootstrap) ensure_debootstrap ;;
+    r) ensure_r ;;
     *) fail "unknown service '$service'" ;;
   esac
 done

@@ -6,10 +6,10 @@ import { getNotebook, putNotebook } from './helpers';
 
 /**
  * Several runtimes in one notebook, end to end against the real server: a Python notebook gets
- * a Bash runtime from a cell's runtime menu ("Add runtime"), a Python cell writes a file into
- * the results folder and the Bash cell counts its lines, the toolbar lists both runtimes with
- * their states, "Restart Kernel and Run All" runs both afresh, and Run > Run in the Background
- * runs the notebook headless and opens its result. Nothing of our API is mocked; the runtimes
+ * a Bash and an R runtime from its cells' runtime menus ("Add runtime"), a Python cell writes a
+ * file into the results folder, a Bash cell counts its lines and an R cell reads it, the toolbar
+ * lists the runtimes with their states, "Restart Kernel and Run All" runs them all afresh, and
+ * Run > Run in the Background runs the notebook headless and opens its result. Nothing of our API is mocked; the runtimes
  * are the local (uv venv) backend's.
  */
 
@@ -23,6 +23,10 @@ const WRITE_CSV = [
 ].join('\n');
 const COUNT_LINES = 'echo "lines: $(wc -l < "$NJ_RESULTS/x.csv")"';
 const ECHO_RUNTIME = 'echo "on $NJ_RUNTIME"';
+const READ_IN_R = [
+  'x <- read.csv(file.path(Sys.getenv("NJ_RESULTS"), "x.csv"))',
+  'cat("R read", nrow(x), "rows; sum of b:", sum(x$b), "\\n")'
+].join('\n');
 
 async function buildLocal(request: APIRequestContext, name: string) {
   const response = await request.post(`/nj/api/environments/${name}/build`, {
@@ -58,7 +62,7 @@ async function runApp(page: Page, command: string, args: any = {}) {
 test.use({ autoGoto: true });
 
 test.describe('jupyter-nj compute', () => {
-  test('add a Bash runtime to a Python notebook, pass a file, restart and run all, run in the background', async ({
+  test('add Bash and R runtimes to a Python notebook, pass a file, restart and run all, run in the background', async ({
     page,
     request,
     tmpPath
@@ -68,12 +72,13 @@ test.describe('jupyter-nj compute', () => {
     page.on('pageerror', error => errors.push(error.message));
     const python = await buildLocal(request, 'python');
     const bash = await buildLocal(request, 'bash');
+    const r = await buildLocal(request, 'r');
     const name = 'several.ipynb';
     const file = `${tmpPath}/${name}`;
     await putNotebook(
       request,
       file,
-      [WRITE_CSV, COUNT_LINES, ECHO_RUNTIME].map((source, i) => ({
+      [WRITE_CSV, COUNT_LINES, ECHO_RUNTIME, READ_IN_R].map((source, i) => ({
         cell_type: 'code',
         id: `cell-${i}`,
         source,
@@ -127,6 +132,18 @@ test.describe('jupyter-nj compute', () => {
     await page.notebook.selectCells(2);
     await runApp(page, 'jupyter-nj:set-cell-runtime', { name: 'bash' });
     await expect(badge(page, 2)).toHaveText('bash');
+    // The fourth cell gets a new R runtime from its menu.
+    await page.notebook.selectCells(3);
+    await badge(page, 3).click();
+    await expect(menu).toBeVisible();
+    await menu.locator('.lm-Menu-item', { hasText: 'Add Runtime' }).click();
+    await expect(dialog).toBeVisible();
+    await dialog.locator('.jp-nj-AddRuntime-environment').selectOption('r');
+    await expect(dialog.locator('.jp-nj-AddRuntime-name')).toHaveValue('r');
+    await dialog.getByRole('button', { name: 'Add runtime' }).click();
+    await expect(dialog).toBeHidden();
+    await expect(badge(page, 3)).toHaveText(/^r/);
+    await expect(badge(page, 3)).toHaveAttribute('data-runtime', 'r');
     // The Bash cells' editors highlight shell, the Python cell's Python.
     const mimes = await page.evaluate(() => {
       const panel = (window as any).jupyterapp.shell.currentWidget;
@@ -135,6 +152,7 @@ test.describe('jupyter-nj compute', () => {
     expect(mimes[1]).toBe(mimes[2]);
     expect(mimes[1]).not.toBe(mimes[0]);
     expect(mimes[1]).toMatch(/sh/);
+    expect(mimes[3]).toMatch(/rsrc|x-r/);
 
     // Run all: each cell on its runtime, in order; the file crosses from Python to Bash.
     await runApp(page, 'notebook:run-all-cells');
@@ -143,8 +161,11 @@ test.describe('jupyter-nj compute', () => {
       .toContain('on bash');
     expect(await outputOf(page, 0)).toContain('rows written: 3');
     expect(await outputOf(page, 1)).toContain('lines: 4');
+    await expect
+      .poll(() => outputOf(page, 3), { timeout: 90000 })
+      .toContain('R read 3 rows; sum of b: 12');
 
-    // The toolbar lists both runtimes, both idle once the cells are done.
+    // The toolbar lists the three runtimes, idle once the cells are done.
     const list = visible(page, '.jp-nj-RuntimeList');
     await expect(list).toBeVisible();
     await expect(
@@ -153,6 +174,9 @@ test.describe('jupyter-nj compute', () => {
     await expect(
       list.locator('.jp-nj-RuntimeList-item[data-runtime="main"]')
     ).toHaveAttribute('data-state', 'idle');
+    await expect(
+      list.locator('.jp-nj-RuntimeList-item[data-runtime="r"]')
+    ).toHaveAttribute('data-state', 'idle', { timeout: 30000 });
     await page.screenshot({ path: path.join(IMAGES, 'compute-runtimes.png') });
 
     // The Bash runtime is pinned to the version it started on, in the shared document.
@@ -193,7 +217,7 @@ test.describe('jupyter-nj compute', () => {
     // A fresh Bash: the next Bash cell is its first.
     await page.notebook.selectCells(2);
     await runApp(page, 'notebook:run-cell');
-    await expect.poll(counts, { timeout: 60000 }).toEqual([1, 1, 1]);
+    await expect.poll(counts, { timeout: 60000 }).toEqual([1, 1, 1, 1]);
     await expect(bashItem).toHaveAttribute('data-state', 'idle', {
       timeout: 30000
     });
@@ -207,11 +231,14 @@ test.describe('jupyter-nj compute', () => {
     });
     const confirm = page.locator('.jp-Dialog');
     await confirm.locator('.jp-mod-accept').click();
-    await expect.poll(counts, { timeout: 90000 }).toEqual([1, 1, 2]);
+    await expect.poll(counts, { timeout: 90000 }).toEqual([1, 1, 2, 1]);
     await expect
       .poll(() => outputOf(page, 2), { timeout: 30000 })
       .toContain('on bash');
     expect(await outputOf(page, 1)).toContain('lines: 4');
+    await expect
+      .poll(() => outputOf(page, 3), { timeout: 30000 })
+      .toContain('R read 3 rows');
 
     // The cells' runtimes and the declared runtime are what the notebook saves.
     await expect
@@ -229,6 +256,12 @@ test.describe('jupyter-nj compute', () => {
       version: bash.version,
       backend: 'local'
     });
+    expect(saved.metadata.nj.runtimes.r).toEqual({
+      environment: 'r',
+      version: r.version,
+      backend: 'local'
+    });
+    expect(saved.cells[3].metadata.nj.runtime).toBe('r');
 
     // Run > Run in the Background: headless, on fresh runtimes; the result opens from the
     // notification.
@@ -242,7 +275,7 @@ test.describe('jupyter-nj compute', () => {
     ).toHaveValue(`${tmpPath}/several.run.ipynb`);
     await runDialog.getByRole('button', { name: 'Run' }).click();
     const done = page.locator('.Toastify__toast', {
-      hasText: 'ran all 3 cells'
+      hasText: 'ran all 4 cells'
     });
     await expect(done).toBeVisible({ timeout: 120000 });
     await done.getByRole('button', { name: 'Open result' }).click();
@@ -256,6 +289,7 @@ test.describe('jupyter-nj compute', () => {
     expect(texts[0]).toContain('rows written: 3');
     expect(texts[1]).toContain('lines: 4');
     expect(texts[2]).toContain('on bash');
+    expect(texts[3]).toContain('R read 3 rows; sum of b: 12');
     expect(errors).toEqual([]);
   });
 });

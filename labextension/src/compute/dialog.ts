@@ -48,13 +48,20 @@ class NewRuntimeBody extends Widget implements Dialog.IBodyWidget<INewRuntime> {
       ..._environments.map(e =>
         h(
           'option',
-          { value: e.name, disabled: e.versions.length === 0 },
+          {
+            value: e.name,
+            disabled: e.versions.length === 0,
+            // The whole reason, with what to install, on hover.
+            title: e.versions.length === 0 ? (e.local_problem ?? '') : ''
+          },
           e.versions.length > 0
             ? `${e.name} — ${e.display_name}`
-            : trans.__(
-                '%1 (not built: build it in the Environments panel)',
-                e.name
-              )
+            : e.local_problem
+              ? trans.__('%1 (not available on this server)', e.name)
+              : trans.__(
+                  '%1 (not built: build it in the Environments panel)',
+                  e.name
+                )
         )
       )
     );

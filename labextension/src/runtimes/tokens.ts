@@ -47,6 +47,8 @@ export interface IEnvironment {
   definition: string;
   /** The version a local build of the current definition would make, or null. */
   current_local_version: string | null;
+  /** Why the local backend cannot run it on this server ('' when it can; older servers: absent). */
+  local_problem?: string;
   /** Built versions, newest first. */
   versions: IEnvironmentVersion[];
 }
