@@ -19,6 +19,10 @@ lab: setup
 	@# As root, hand the demo folder to the uid container kernels run as (never root), so
 	@# notebooks there can write files next to themselves.
 	@if [ "$$(id -u)" = 0 ]; then chown 1000:100 demo; fi
+	@# The default environment (new notebooks start on it, pinned at their first run) and the
+	@# tour's Bash runtime, built on the embedded local backend: seconds once uv's cache is warm.
+	jupyter nj --root-dir demo env build python
+	jupyter nj --root-dir demo env build bash
 	cd demo && jupyter lab --ServerApp.root_dir="$(CURDIR)/demo" $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 test: setup-test lint pytest jstest uitest wheelcheck

@@ -7,6 +7,7 @@ Pillars meet only through what this module passes between them.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from functools import partial
 from pathlib import Path
@@ -33,7 +34,7 @@ from .runtimes.boundary import RuntimeBoundary, server_boundary
 from .runtimes.config import RuntimesConfig
 from .runtimes.handlers import default_handlers as runtimes_handlers
 from .runtimes.kernels import NJMappingKernelManager, use_settling_kernel_managers
-from .runtimes.manager import EnvironmentManager
+from .runtimes.manager import KERNELSPEC_PREFIX, EnvironmentManager
 from .runtimes.service import RuntimeService
 from .secrets.config import SecretsTraits, build_secrets_manager
 from .secrets.handlers import default_handlers as secrets_handlers
@@ -237,6 +238,7 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, SharingTraits, Extensi
         )
         self.environment_manager = self.runtime_service.manager
         self.runtime_service.start(self.serverapp)
+        self.use_default_environment()
         if self.notebook_runtimes is not None and self.serverapp is not None:
             history = self.history_manager
             self.run_manager = RunManager(
@@ -319,6 +321,34 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, SharingTraits, Extensi
         )
         serverapp.kernel_manager.followers = self.notebook_runtimes
         install_runtime_routing(self.settings)
+
+    def use_default_environment(self) -> None:
+        """Make `nj-<default_environment>` the kernel new notebooks start on, unless the user
+        chose a default kernel or the environment is not offered here."""
+        serverapp = self.serverapp
+        if serverapp is None or not self.default_environment:
+            return
+        if "default_kernel_name" in serverapp.config.get("MappingKernelManager", {}):
+            return
+        name = f"{KERNELSPEC_PREFIX}{self.default_environment}"
+        assert self.environment_manager is not None
+        spec_file = Path(self.environment_manager.kernelspec_dir) / name / "kernel.json"
+        try:
+            spec = json.loads(spec_file.read_text(encoding="utf-8"))
+            built = bool(spec["metadata"]["kernel_provisioner"]["config"]["version"])
+        except (OSError, ValueError, KeyError, TypeError):
+            built = False
+        if built:
+            # Only a built one: a kernel of an environment not built yet fails to start.
+            serverapp.kernel_manager.default_kernel_name = name
+        else:
+            self.log.info(
+                "jupyter-nj: the default environment %r is not built (`jupyter nj env build "
+                "%s`); new notebooks start on %s",
+                self.default_environment,
+                self.default_environment,
+                serverapp.kernel_manager.default_kernel_name,
+            )
 
     def why_not_offered(self, environment: str) -> str:
         """Why this server offers no kernel of `environment` although it knows it, or ""

@@ -32,6 +32,7 @@ import nbformat
 from jupyter_client.utils import ensure_async
 
 from ..base import NJError, resolve_api_path
+from ..runtimes.provisioner import HEADLESS_RUN_VARIABLE
 from .groups import NotebookRuntimes, RuntimeUnavailable
 from .model import MAIN, cell_runtime, declared_runtimes, kernelspec_of, start_failure
 
@@ -324,7 +325,7 @@ class RunManager:
                 f"{path} names no kernel: pin it to an environment (metadata.nj.runtimes.main) "
                 "or give it a kernelspec.",
             )
-        env = {**os.environ, "JPY_SESSION_NAME": path}
+        env = {**os.environ, "JPY_SESSION_NAME": path, HEADLESS_RUN_VARIABLE: "1"}
         try:
             main = await self.kernel_manager.start_kernel(
                 kernel_name=kernel_name, path=posixpath.dirname(path), env=env

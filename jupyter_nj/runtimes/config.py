@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from traitlets import Enum, Float, Int, List, Unicode
+from traitlets import Bool, Enum, Float, Int, List, Unicode
 from traitlets.config import Configurable
 
 from ..base import NJError
@@ -47,6 +47,19 @@ class RuntimesConfig(Configurable):
         help="""Folders holding environment definitions (one sub-folder each), searched in order.
         Empty means `<server root>/environments`, then the built-in definitions.""",
     )
+    default_environment = Unicode(
+        "python",
+        config=True,
+        help="""The environment a new notebook starts on: its `nj-<name>` kernelspec is the
+        server's default kernel (unless MappingKernelManager.default_kernel_name is set), when it
+        is offered. Empty: Jupyter's own default.""",
+    )
+    pin_on_first_start = Bool(
+        True,
+        config=True,
+        help="""Pin a notebook that has no pin yet to the version its kernel first starts on
+        (`metadata.nj.runtimes.main`), so it runs that version from then on.""",
+    ).tag(runtime_setting="pin_on_first_start")
     runtime_backend = Enum(
         ["auto", "docker", "local"],
         default_value="auto",

@@ -45,7 +45,7 @@ from .builds.docker import ENV_PREFIX, bind_mount
 from .builds.local import venv_python
 from .catalog import EnvironmentCatalog
 from .model import EnvironmentVersion, local_version_id
-from .pins import notebook_pin
+from .pins import notebook_pin, pin_notebook
 from .pool import CLAIM_FILE, WAITER, PooledRuntime
 from .service import RuntimeService, RuntimeSettings, runtime_service_of
 
@@ -79,6 +79,9 @@ RUNTIME_VARIABLE = "NJ_RUNTIME"
 MAIN_RUNTIME = "main"
 # Where every runtime of a notebook finds the notebook's results folder.
 RESULTS_VARIABLE = "NJ_RESULTS"
+# Set (to the run's id) for the kernels of a headless run (compute/runner.py): a run executes a
+# notebook as it is, so it never pins the notebook it reads.
+HEADLESS_RUN_VARIABLE = "NJ_HEADLESS_RUN"
 RESULTS_IN_CONTAINER = "/results"
 # In the kernel's private folder (read-only in the container): the link `/results` leads to.
 RESULTS_LINK = "results"
@@ -158,6 +161,16 @@ class NJRuntimeMixin(KernelProvisionerBase):
         self.session_name = self._api_path(env.get("JPY_SESSION_NAME", "")) or self.session_name
         self.runtime_name = env.get(RUNTIME_VARIABLE) or MAIN_RUNTIME
         pin = await notebook_pin(self.service.documents, self.session_name, self.runtime_name)
+        # The notebook's own kernel pins a notebook that names no version yet (its other
+        # runtimes are pinned by compute/groups.py the same way).
+        self.pin_after_start = (
+            self.settings.pin_on_first_start
+            and self.service.documents is not None
+            and self.runtime_name == MAIN_RUNTIME
+            and self.session_name.endswith(".ipynb")
+            and not env.get(HEADLESS_RUN_VARIABLE)
+            and (pin is None or (pin["environment"] == self.environment and not pin.get("version")))
+        )
         self.results_folder = await asyncio.to_thread(
             self.service.results_folder_of, self.session_name
         )
@@ -182,6 +195,31 @@ class NJRuntimeMixin(KernelProvisionerBase):
         if record.backend != self.backend:
             record = self._same_content_on_this_backend(catalog, record)
         return record
+
+    pin_after_start = False
+
+    async def post_launch(self, **kwargs: Any) -> None:
+        await super().post_launch(**kwargs)
+        if not self.pin_after_start or self.record is None:
+            return
+        self.pin_after_start = False  # a restart keeps the pin it wrote
+        try:
+            await pin_notebook(self.service.documents, self.session_name, self.record)
+        except Exception as err:  # noqa: BLE001  the kernel runs anyway; the pin can be set later
+            self.log.warning(
+                "jupyter-nj: could not pin %s to %s@%s: %s",
+                self.session_name,
+                self.record.name,
+                self.record.short,
+                getattr(err, "message", err),
+            )
+        else:
+            self.log.info(
+                "jupyter-nj: pinned %s to %s@%s (its first start)",
+                self.session_name,
+                self.record.name,
+                self.record.short,
+            )
 
     def _api_path(self, session_name: str) -> str:
         """JPY_SESSION_NAME as an API path. jupyter_server sets it to an absolute OS path when

@@ -53,6 +53,7 @@ class RuntimeSettings:
     uv: str = ""
     wheelhouse: str = ""
     pool_size: int = 0
+    pin_on_first_start: bool = True
 
 
 class RuntimeService:

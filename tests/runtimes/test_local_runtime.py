@@ -169,6 +169,47 @@ async def test_pin_starts_exactly_that_version_after_a_newer_one_exists(
             await session.shutdown()
 
 
+async def test_a_notebook_is_pinned_on_its_first_start_and_new_notebooks_start_on_the_default(
+    jp_fetch: Any, jp_serverapp: Any, jp_root_dir: Path, nj_app: Any
+) -> None:
+    record = await build(jp_fetch, "mini")
+    await asyncio.to_thread(nj_app.environment_manager.write_kernelspecs)
+    write_notebook(jp_root_dir, "fresh.ipynb")
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "fresh.ipynb", "nj-mini")
+    try:
+        for _ in range(100):
+            saved = json.loads((jp_root_dir / "fresh.ipynb").read_text())
+            if saved["metadata"].get("nj"):
+                break
+            await asyncio.sleep(0.1)
+        assert saved["metadata"]["nj"]["runtimes"]["main"] == {
+            "environment": "mini",
+            "version": record["version"],
+            "backend": "local",
+        }
+        # A restart runs the pinned version and writes nothing more.
+        before = (jp_root_dir / "fresh.ipynb").read_bytes()
+        await jp_serverapp.kernel_manager.restart_kernel(session.kernel_id)
+        await session.ready()
+        assert (jp_root_dir / "fresh.ipynb").read_bytes() == before
+    finally:
+        await session.shutdown()
+
+    # The default environment's kernelspec is the server's default kernel once it is built.
+    kernel_manager = jp_serverapp.kernel_manager
+    original = kernel_manager.default_kernel_name
+    try:
+        nj_app.default_environment = "nosuch"
+        nj_app.use_default_environment()
+        assert kernel_manager.default_kernel_name == original
+        nj_app.default_environment = "mini"
+        nj_app.use_default_environment()
+        specs = json.loads((await jp_fetch("api", "kernelspecs")).body)
+        assert specs["default"] == "nj-mini"
+    finally:
+        kernel_manager.default_kernel_name = original
+
+
 async def test_pin_endpoint_writes_notebook_metadata(
     jp_fetch: Any, jp_serverapp: Any, jp_root_dir: Path
 ) -> None:

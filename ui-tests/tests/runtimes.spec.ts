@@ -1,6 +1,7 @@
 import { expect, test } from '@jupyterlab/galata';
 import type { APIRequestContext, Page } from '@playwright/test';
 import { execFileSync } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 
 import { getNotebook, putDirectory, putNotebook, putText } from './helpers';
@@ -266,6 +267,25 @@ test.describe('jupyter-nj runtimes', () => {
       'environments/broken/requirements.lock',
       'nj-surely-missing-package==9.9.9\n'
     );
+    // A copy of the built-in bash under another name, defined only in this server's root: the
+    // panel's build of it below is its first anywhere (other specs build bash itself), so its
+    // steps' output is there to see.
+    await putDirectory(request, 'environments/shell');
+    const bashDefinition = path.resolve(__dirname, '../../environments/bash');
+    await putText(
+      request,
+      'environments/shell/environment.toml',
+      fs
+        .readFileSync(path.join(bashDefinition, 'environment.toml'), 'utf-8')
+        .replace('name = "bash"', 'name = "shell"')
+    );
+    await putText(
+      request,
+      'environments/shell/requirements.lock',
+      // One more line makes another lock, so another version and venv than bash's.
+      fs.readFileSync(path.join(bashDefinition, 'requirements.lock'), 'utf-8') +
+        '# the same packages as bash, as the environment "shell"\n'
+    );
     await putDirectory(request, 'environments/nolock');
     await putText(
       request,
@@ -291,30 +311,30 @@ test.describe('jupyter-nj runtimes', () => {
       panel.locator('.jp-nj-EnvironmentsPanel-engine')
     ).toHaveAttribute('data-live', 'true', { timeout: 30000 });
 
-    // Build bash locally from the panel: progress and the steps' output while it runs, then
+    // Build shell locally from the panel: progress and the steps' output while it runs, then
     // the new version, with the output folded under it.
-    await card('bash')
+    await card('shell')
       .locator('.jp-nj-Environment-build[data-backend="local"]')
       .click();
     await expect(
-      card('bash').locator('.jp-nj-Environment-outcome')
+      card('shell').locator('.jp-nj-Environment-outcome')
     ).toHaveAttribute('data-outcome', /building|built/);
     await expect(
-      card('bash').locator('.jp-nj-Environment-outcome')
+      card('shell').locator('.jp-nj-Environment-outcome')
     ).toHaveAttribute('data-outcome', 'built', { timeout: 90000 });
     await expect(
-      card('bash').locator('.jp-nj-Environment-outcome')
-    ).toContainText(/Built bash@[0-9a-f]{12} \(local\)/);
+      card('shell').locator('.jp-nj-Environment-outcome')
+    ).toContainText(/Built shell@[0-9a-f]{12} \(local\)/);
     await expect(
-      card('bash').locator(
+      card('shell').locator(
         '.jp-nj-Environment-output .jp-nj-Environment-liveLog'
       )
     ).toContainText(/\+ bash-kernel==/);
-    const versions = card('bash').locator('.jp-nj-EnvironmentVersion');
+    const versions = card('shell').locator('.jp-nj-EnvironmentVersion');
     await expect(versions).toHaveCount(1);
     await expect(versions.first()).toHaveAttribute('data-backend', 'local');
     const listed = await (
-      await request.get('/nj/api/environments/bash')
+      await request.get('/nj/api/environments/shell')
     ).json();
     await expect(versions.first()).toHaveAttribute(
       'data-version',
