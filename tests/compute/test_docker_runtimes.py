@@ -64,3 +64,57 @@ async def test_container_runtimes_share_the_results_folder_by_mount(
         await browser.close()
         await session.shutdown()
     assert list(jp_serverapp.kernel_manager.list_kernel_ids()) == []
+
+
+async def test_an_r_container_runtime_reads_what_python_wrote_to_results(
+    docker_mini: dict[str, Any],  # noqa: F811
+    nj_app: Any,
+    jp_fetch: Any,
+    jp_ws_fetch: Any,
+    jp_serverapp: Any,
+    jp_root_dir: Path,
+) -> None:
+    """The built-in `r` environment as an image (Debian's r-base-core and r-cran-irkernel on the
+    runtime base image): its container runtime sees the same `/results` file, unprivileged."""
+    r_image = await nj_app.environment_manager.abuild("r", "docker")
+    assert r_image.backend == "docker" and r_image.image
+    work = jp_root_dir / "work"
+    work.mkdir()
+    if os.geteuid() == 0:
+        os.chown(work, 1000, 100)  # kernels run as 1000:100
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["nj"] = {
+        "runtimes": {"main": {"environment": "mini"}, "stats": {"environment": "r"}}
+    }
+    nbformat.write(nb, str(work / "nb.ipynb"))
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "work/nb.ipynb", "nj-mini")
+    session.client.stop_channels()
+    browser = await open_notebook(jp_ws_fetch, session.kernel_id)
+    try:
+        wrote = await browser.run(
+            "import os\nopen('/results/x.csv', 'w').write('a,b\\n1,2\\n3,4\\n')\n"
+            "print(os.stat('/results/x.csv').st_ino)"
+        )
+        assert wrote["status"] == "ok", wrote
+        read = await browser.run(
+            'x <- read.csv("/results/x.csv")\n'
+            'cat(nrow(x), sum(x$b), Sys.getenv("NJ_RESULTS"), Sys.getenv("NJ_RUNTIME"), "\\n")\n'
+            'cat(system("stat -c %i /results/x.csv; id -u", intern = TRUE), "\\n")',
+            "stats",
+        )
+        assert read["status"] == "ok", read
+        lines = read["out"].split("\n")
+        assert lines[0].split() == ["2", "6", "/results", "stats"]
+        inode, uid = lines[1].split()
+        assert inode == wrote["out"].strip()  # one file, no copy
+        assert uid != "0"
+        runtimes = json.loads(
+            (await jp_fetch("nj", "api", "compute", session.kernel_id, "runtimes")).body
+        )["runtimes"]
+        stats = next(r for r in runtimes if r["name"] == "stats")
+        info = json.loads((await jp_fetch("nj", "api", "runtimes", stats["kernel_id"])).body)
+        assert info["backend"] == "docker" and info["version"]["version"] == r_image.version
+    finally:
+        await browser.close()
+        await session.shutdown()
+    assert list(jp_serverapp.kernel_manager.list_kernel_ids()) == []
