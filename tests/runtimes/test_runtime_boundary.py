@@ -202,10 +202,12 @@ def _notebook() -> dict[str, Any]:
 
 
 async def a_waiting_pool_container(
-    jp_fetch: Any, jp_serverapp: Any, root: Path, docker_client: Any
+    jp_fetch: Any, jp_serverapp: Any, root: Path, docker_client: Any, pin: dict[str, str]
 ) -> str:
-    """Start (and stop) one kernel, so the pool fills; the id of the container now waiting."""
-    write_notebook(root, "warm-up.ipynb")
+    """Start (and stop) one kernel, so the pool fills; the id of the container now waiting.
+
+    Its notebook is pinned already, so its start writes nothing (a first start pins)."""
+    write_notebook(root, "warm-up.ipynb", pin=pin)
     first = await start_session_kernel(jp_fetch, jp_serverapp, "warm-up.ipynb", "nj-mini")
     await first.shutdown()
     for _ in range(900):
@@ -254,7 +256,7 @@ async def test_a_container_runtime_cannot_touch_what_the_server_runs_or_records(
     parents = [str(p) for p in (nj.parent,) if p != root and root in p.parents]
     pooled = data_layout.startswith("pooled/")
     if pooled:
-        waiting = await a_waiting_pool_container(jp_fetch, jp_serverapp, root, docker_client)
+        waiting = await a_waiting_pool_container(jp_fetch, jp_serverapp, root, docker_client, pin)
     session = await start_session_kernel(jp_fetch, jp_serverapp, "attack.ipynb", "nj-mini")
     try:
         if pooled:
