@@ -207,30 +207,6 @@ class NotebookRuntimes:
 
     # -- following the notebook's kernel (called by the kernel manager) ------------------------
 
-    def restarting(self, kernel_id: str) -> bool:
-        """Whether a restart (or the final shutdown) of kernel `kernel_id` is in flight."""
-        try:
-            km = self.kernel_manager.get_kernel(kernel_id)
-        except KeyError:
-            return False
-        lifecycle = getattr(km, "_lifecycle_lock", None)
-        return bool(lifecycle is not None and lifecycle().locked())
-
-    async def settled(self, kernel_id: str) -> None:
-        """Return once no restart of kernel `kernel_id` is in flight (runtimes/kernels.py holds
-        a lock through each), so channels opened next reach the kernel on its new ports."""
-        try:
-            km = self.kernel_manager.get_kernel(kernel_id)
-        except KeyError:
-            return
-        lifecycle = getattr(km, "_lifecycle_lock", None)
-        if lifecycle is not None:
-            async with lifecycle():
-                pass
-        settle = getattr(self.kernel_manager, "_settled", None)
-        if settle is not None:
-            await settle(kernel_id)
-
     def watch(self, primary: str, connection: Any) -> None:
         self._watchers.setdefault(primary, weakref.WeakSet()).add(connection)
 

@@ -212,7 +212,7 @@ class RuntimeRoutingConnectionMixin:
             if (
                 attached is not None
                 and runtimes is not None
-                and runtimes.restarting(attached.companion.kernel_id)
+                and runtimes.kernel_manager.restarting(attached.companion.kernel_id)
             ):
                 # Restarting (the toolbar's Restart, or the restarter's after it died): a
                 # request sent now would be lost with the old kernel; it goes once it is back.
@@ -241,7 +241,7 @@ class RuntimeRoutingConnectionMixin:
         try:
             companion = await runtimes.kernel_for(self.kernel_id, name)
             # It may be restarting (the restarter's, after it died): connect to the new one.
-            await runtimes.settled(companion.kernel_id)
+            await runtimes.kernel_manager.settled(companion.kernel_id)
             if not routing.closed:
                 attached = self._connect(companion)
                 await self._nudge(attached)
@@ -264,7 +264,7 @@ class RuntimeRoutingConnectionMixin:
         attached = routing.attached.get(name)
         try:
             if attached is not None:
-                await runtimes.settled(attached.companion.kernel_id)
+                await runtimes.kernel_manager.settled(attached.companion.kernel_id)
         finally:
             routing.attaching.discard(name)
         if routing.attached.get(name) is attached:

@@ -104,6 +104,20 @@ class NJMappingKernelManager(AsyncMappingKernelManager):
                 continue
             return km
 
+    def restarting(self, kernel_id: str) -> bool:
+        """Whether a restart (or the final shutdown) of kernel `kernel_id` is in flight."""
+        km = self._kernels.get(kernel_id)
+        return isinstance(km, NJKernelManager) and km._lifecycle_lock().locked()
+
+    async def settled(self, kernel_id: str) -> None:
+        """Return once no restart of kernel `kernel_id` is in flight and it is started (or
+        gone), so channels opened next reach the kernel on its new ports."""
+        km = self._kernels.get(kernel_id)
+        if isinstance(km, NJKernelManager):
+            async with km._lifecycle_lock():
+                pass
+        await self._settled(kernel_id)
+
     async def _async_shutdown_kernel(
         self, kernel_id: str, now: bool | None = False, restart: bool | None = False
     ) -> None:

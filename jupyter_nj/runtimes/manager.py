@@ -241,7 +241,7 @@ class EnvironmentManager:
                     "definition": problem or ("ok" if definition else "missing"),
                     "current_local_version": definition.local_version() if definition else None,
                     # Why the local backend cannot run it on this server ("" when it can).
-                    "local_problem": self.local_problem(name) if definition else "",
+                    "local_problem": local_problem(name, definition.recipe()) if definition else "",
                     "versions": [v.to_json() for v in self.catalog.versions(name)],
                 }
             )

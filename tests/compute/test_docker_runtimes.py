@@ -23,6 +23,22 @@ def runtime_backend() -> str:
     return "docker"
 
 
+async def open_work_notebook(
+    jp_fetch: Any, jp_ws_fetch: Any, jp_serverapp: Any, work: Path, runtimes: dict[str, Any]
+) -> tuple[Any, Any]:
+    """`work/nb.ipynb` declaring `runtimes`, in a folder the container kernels' uid owns: its
+    kernel started as JupyterLab starts it, and its websocket (session, browser)."""
+    work.mkdir()
+    if os.geteuid() == 0:
+        os.chown(work, 1000, 100)  # kernels run as 1000:100
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["nj"] = {"runtimes": runtimes}
+    nbformat.write(nb, str(work / "nb.ipynb"))
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "work/nb.ipynb", "nj-mini")
+    session.client.stop_channels()
+    return session, await open_notebook(jp_ws_fetch, session.kernel_id)
+
+
 async def test_container_runtimes_share_the_results_folder_by_mount(
     docker_mini: dict[str, Any],  # noqa: F811
     jp_fetch: Any,
@@ -31,17 +47,8 @@ async def test_container_runtimes_share_the_results_folder_by_mount(
     jp_root_dir: Path,
 ) -> None:
     work = jp_root_dir / "work"
-    work.mkdir()
-    if os.geteuid() == 0:
-        os.chown(work, 1000, 100)  # kernels run as 1000:100
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["nj"] = {
-        "runtimes": {"main": {"environment": "mini"}, "py2": {"environment": "mini"}}
-    }
-    nbformat.write(nb, str(work / "nb.ipynb"))
-    session = await start_session_kernel(jp_fetch, jp_serverapp, "work/nb.ipynb", "nj-mini")
-    session.client.stop_channels()
-    browser = await open_notebook(jp_ws_fetch, session.kernel_id)
+    runtimes = {"main": {"environment": "mini"}, "py2": {"environment": "mini"}}
+    session, browser = await open_work_notebook(jp_fetch, jp_ws_fetch, jp_serverapp, work, runtimes)
     try:
         report = (
             "import os, json\n"
@@ -78,18 +85,10 @@ async def test_an_r_container_runtime_reads_what_python_wrote_to_results(
     runtime base image): its container runtime sees the same `/results` file, unprivileged."""
     r_image = await nj_app.environment_manager.abuild("r", "docker")
     assert r_image.backend == "docker" and r_image.image
-    work = jp_root_dir / "work"
-    work.mkdir()
-    if os.geteuid() == 0:
-        os.chown(work, 1000, 100)  # kernels run as 1000:100
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["nj"] = {
-        "runtimes": {"main": {"environment": "mini"}, "stats": {"environment": "r"}}
-    }
-    nbformat.write(nb, str(work / "nb.ipynb"))
-    session = await start_session_kernel(jp_fetch, jp_serverapp, "work/nb.ipynb", "nj-mini")
-    session.client.stop_channels()
-    browser = await open_notebook(jp_ws_fetch, session.kernel_id)
+    runtimes = {"main": {"environment": "mini"}, "stats": {"environment": "r"}}
+    session, browser = await open_work_notebook(
+        jp_fetch, jp_ws_fetch, jp_serverapp, jp_root_dir / "work", runtimes
+    )
     try:
         wrote = await browser.run(
             "import os\nopen('/results/x.csv', 'w').write('a,b\\n1,2\\n3,4\\n')\n"
@@ -108,10 +107,10 @@ async def test_an_r_container_runtime_reads_what_python_wrote_to_results(
         inode, uid = lines[1].split()
         assert inode == wrote["out"].strip()  # one file, no copy
         assert uid != "0"
-        runtimes = json.loads(
+        listed = json.loads(
             (await jp_fetch("nj", "api", "compute", session.kernel_id, "runtimes")).body
         )["runtimes"]
-        stats = next(r for r in runtimes if r["name"] == "stats")
+        stats = next(r for r in listed if r["name"] == "stats")
         info = json.loads((await jp_fetch("nj", "api", "runtimes", stats["kernel_id"])).body)
         assert info["backend"] == "docker" and info["version"]["version"] == r_image.version
     finally:
