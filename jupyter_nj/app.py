@@ -23,7 +23,13 @@ from .compute.groups import NotebookRuntimes, notebook_of_kernel
 from .compute.handlers import default_handlers as compute_handlers
 from .compute.routing import install_runtime_routing
 from .compute.runner import RunManager
-from .data_dir import LEGACY_FOLDER, default_data_dir, migrate_legacy_data
+from .data_dir import (
+    LEGACY_FOLDER,
+    default_data_dir,
+    merge_catalog,
+    migrate_legacy_data,
+    user_catalog_dir,
+)
 from .documents import LiveDocuments
 from .history.config import HistoryTraits
 from .history.handlers import default_handlers as history_handlers
@@ -163,19 +169,45 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, SharingTraits, Extensi
     def nj_data_path(self) -> Path:
         return Path(self.nj_dir) if self.nj_dir else default_data_dir(self.root_dir)
 
+    @property
+    def environment_catalog_path(self) -> Path:
+        """The environment catalog: NJApp.environment_catalog_dir, else the data folder's when
+        NJApp.nj_dir is set, else the user's (shared by every server of the user)."""
+        if self.environment_catalog_dir:
+            return Path(self.environment_catalog_dir)
+        if self.nj_dir:
+            return Path(self.nj_dir) / "environments"
+        return user_catalog_dir()
+
     def adopt_legacy_data(self) -> None:
-        """Move `<root>/.nj`, where earlier releases kept the data, to its own folder (once)."""
-        if not self.nj_dir:
-            try:
-                migrate_legacy_data(self.root_dir, self.nj_data_path, self.log)
-            except OSError as err:
-                self.log.error(
-                    "jupyter-nj: could not move %s to %s (%s); the old folder is left as it "
-                    "was. Move it by hand or set NJApp.nj_dir.",
-                    Path(self.root_dir) / LEGACY_FOLDER,
-                    self.nj_data_path,
-                    err,
-                )
+        """Move `<root>/.nj`, where earlier releases kept the data, to its own folder (once),
+        and merge the per-server catalog of earlier releases into the user's."""
+        if self.nj_dir:
+            return
+        try:
+            migrate_legacy_data(self.root_dir, self.nj_data_path, self.log)
+        except OSError as err:
+            self.log.error(
+                "jupyter-nj: could not move %s to %s (%s); the old folder is left as it "
+                "was. Move it by hand or set NJApp.nj_dir.",
+                Path(self.root_dir) / LEGACY_FOLDER,
+                self.nj_data_path,
+                err,
+            )
+        old_catalog = self.nj_data_path / "environments"
+        if self.environment_catalog_dir or not old_catalog.exists():
+            return
+        try:
+            merge_catalog(old_catalog, self.environment_catalog_path, self.log)
+        except OSError as err:
+            self.log.error(
+                "jupyter-nj: could not merge %s into the user's catalog %s (%s); its versions "
+                "are not offered until it is. Move its records/ and locks/ by hand or set "
+                "NJApp.environment_catalog_dir to it.",
+                old_catalog,
+                self.environment_catalog_path,
+                err,
+            )
 
     def build_status_manager(self, serverapp: Any = None) -> StatusManager:
         timeout = self.status_probe_timeout
@@ -231,6 +263,7 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, SharingTraits, Extensi
             self.root_dir,
             self.nj_data_path,
             self.docker_host,
+            self.environment_catalog_path,
             boundary=self.runtime_boundary,
             secrets=self.runtime_secrets,
             documents=self.documents,
@@ -384,6 +417,7 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, SharingTraits, Extensi
             definitions = manager.definition_dirs if manager is not None else []
             self._runtime_boundary = server_boundary(
                 self.nj_data_path,
+                catalog=self.environment_catalog_path,
                 read_only=[self.build_wheelhouse, self.build_ca_bundle],
                 read_only_folders=definitions,
             )

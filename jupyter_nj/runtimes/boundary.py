@@ -58,11 +58,14 @@ def server_boundary(
     nj_dir: str | os.PathLike[str],
     read_only: Iterable[str | os.PathLike[str]] = (),
     read_only_folders: Iterable[str | os.PathLike[str]] = (),
+    catalog: str | os.PathLike[str] = "",
 ) -> RuntimeBoundary:
-    """The boundary of this server process: its data, Jupyter's and Python's folders, and what
-    its builds trust (environment definitions as `read_only_folders`)."""
+    """The boundary of this server process: its data, the environment catalog, Jupyter's and
+    Python's folders, and what its builds trust (environment definitions as
+    `read_only_folders`)."""
     hidden = [
         os.fspath(nj_dir),
+        *([os.fspath(catalog)] if catalog else []),
         jupyter_runtime_dir(),
         *jupyter_config_path(),
         *jupyter_path(),

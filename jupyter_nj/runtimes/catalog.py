@@ -1,21 +1,27 @@
 """The environment catalog: version records, lock files and local venvs under one folder.
 
-Layout (all under `<nj data>/environments/`):
+Layout (all under the catalog folder: by default `<jupyter data dir>/nj/environments/`, one per
+user, shared by every server and command line of that user, so a notebook finds its pinned
+version whichever folder it is opened from):
 
     records/<name>/<hex>.json   one EnvironmentVersion per file, never rewritten
     records/<name>/current-<backend>   the version the latest build produced (the default)
     locks/<sha256>.lock         lock files, content-addressed (many versions share one)
     venvs/<hex[:16]>/           local backend: the materialised venv of a version
-    runtimes/njr-*/             local backend: one running kernel's private overlay venv
+
+Running kernels' private overlays live in each server's own data folder, not here.
 
 Files are written to a temporary name and renamed, so a reader never sees half a record.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..base import NJError
@@ -41,12 +47,22 @@ class EnvironmentCatalog:
     def lock_path(self, lock_sha256: str) -> Path:
         return self.root / "locks" / f"{lock_sha256}.lock"
 
-    def runtimes_dir(self) -> Path:
-        """Where local runtimes keep their private overlay venvs while they run."""
-        return self.root / "runtimes"
-
     def venv_path(self, version: str) -> Path:
         return self.root / "venvs" / version.removeprefix("sha256:")[:16]
+
+    @contextlib.contextmanager
+    def venv_lock(self, version: str) -> Iterator[None]:
+        """Held while a version's venv is made: servers sharing the catalog (and the command
+        line) may start the same version at once, and one must not remove the other's
+        half-made venv as a dead build. Blocks until the other is done."""
+        venv = self.venv_path(version)
+        venv.parent.mkdir(parents=True, exist_ok=True)
+        with open(venv.with_name(venv.name + ".lock"), "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     # -- writing -------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ def _manager(args: argparse.Namespace) -> EnvironmentManager:
 
     app = load_nj_app(args.root_dir)
     manager: EnvironmentManager = app.build_environment_manager(
-        app.root_dir, app.nj_data_path, app.docker_host
+        app.root_dir, app.nj_data_path, app.docker_host, app.environment_catalog_path
     )
     return manager
 

@@ -47,6 +47,17 @@ class RuntimesConfig(Configurable):
         help="""Folders holding environment definitions (one sub-folder each), searched in order.
         Empty means `<server root>/environments`, then the built-in definitions.""",
     )
+    environment_catalog_dir = Unicode(
+        "",
+        config=True,
+        help="""Folder of the environment catalog (built versions, their locks and local venvs).
+        Empty means the user's catalog, `<jupyter data dir>/nj/environments`, shared by every
+        server and command line of this user, so a notebook finds its pinned versions whichever
+        folder it is opened from; or `<NJApp.nj_dir>/environments` when nj_dir is set. Point it
+        at a project's own folder to keep that project's versions apart. Keep it outside the
+        server root (runtimes can write the root); if it is inside anyway, container runtimes
+        get an empty, read-only folder in its place.""",
+    )
     default_environment = Unicode(
         "python",
         config=True,
@@ -114,16 +125,22 @@ class RuntimesConfig(Configurable):
         container kernel.""",
     ).tag(runtime_setting="env_allowlist")
 
-    def runtime_settings(self, root_dir: str, data_path: Path, docker_host: str) -> RuntimeSettings:
+    def runtime_settings(
+        self, root_dir: str, data_path: Path, docker_host: str, catalog: Path | None = None
+    ) -> RuntimeSettings:
         """The settings every runtime of this server gets: each trait tagged `runtime_setting`
-        as the field it names (lists as tuples: the settings are frozen), plus what is derived."""
+        as the field it names (lists as tuples: the settings are frozen), plus what is derived.
+
+        `data_path` is the server's own data folder; `catalog` the environment catalog (the
+        app passes the user's, see NJApp.environment_catalog_path), else one in `data_path`."""
         uid, gid = _kernel_identity(self.runtime_kernel_uid, self.runtime_kernel_gid)
         tagged = {
             trait.metadata["runtime_setting"]: _frozen(getattr(self, name))
             for name, trait in self.traits(runtime_setting=lambda field: field is not None).items()
         }
         return RuntimeSettings(
-            catalog=str(data_path / "environments"),
+            catalog=str(catalog or data_path / "environments"),
+            server_data=str(data_path),
             root_dir=str(root_dir),
             docker_host=docker_host,
             kernel_uid=uid,
@@ -134,17 +151,22 @@ class RuntimesConfig(Configurable):
         )
 
     def build_environment_manager(
-        self, root_dir: str, data_path: Path, docker_host: str
+        self, root_dir: str, data_path: Path, docker_host: str, catalog: Path | None = None
     ) -> EnvironmentManager:
         return self._environment_manager(
-            self.runtime_settings(root_dir, data_path, docker_host), data_path
+            self.runtime_settings(root_dir, data_path, docker_host, catalog), data_path
         )
 
     def build_runtime_service(
-        self, root_dir: str, data_path: Path, docker_host: str, **links: Any
+        self,
+        root_dir: str,
+        data_path: Path,
+        docker_host: str,
+        catalog: Path | None = None,
+        **links: Any,
     ) -> RuntimeService:
         """The pillar's service; `links` are what the app passes in (see RuntimeService)."""
-        settings = self.runtime_settings(root_dir, data_path, docker_host)
+        settings = self.runtime_settings(root_dir, data_path, docker_host, catalog)
         return RuntimeService(self._environment_manager(settings, data_path), settings, **links)
 
     def _environment_manager(

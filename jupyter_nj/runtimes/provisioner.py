@@ -51,7 +51,8 @@ from .service import RuntimeService, RuntimeSettings, runtime_service_of
 
 KERNEL_ROLE = "kernel"
 ROLE_LABEL = "org.jupyter-nj.role"
-CATALOG_LABEL = "org.jupyter-nj.catalog"
+# Which server started a container: its own data folder (the catalog may be shared by several).
+SERVER_LABEL = "org.jupyter-nj.server"
 KERNEL_DIR_LABEL = "org.jupyter-nj.kernel-dir"
 KERNEL_DIR_PREFIX = "/tmp/njk-"
 # The one sub-folder of a kernel's private folder that the kernel may write: its IPC sockets. The
@@ -335,7 +336,7 @@ class NJLocalProvisioner(NJRuntimeMixin, LocalProvisioner):
             raise RuntimeStartError(err.message) from None
         self.record, self.venv = record, venv
         self._remove_overlay()
-        runtimes = self.service.catalog.runtimes_dir()
+        runtimes = self.service.overlays_dir()
         runtimes.mkdir(parents=True, exist_ok=True)
         overlay = Path(tempfile.mkdtemp(prefix="njr-", dir=runtimes))
         try:
@@ -447,8 +448,8 @@ class NJDockerProvisioner(NJRuntimeMixin):
         """What this server keeps out of its runtimes' reach (runtimes/boundary.py)."""
         if self.service.boundary is not None:
             return self.service.boundary()
-        # Without the app's: the catalog's data folder and Jupyter's own.
-        return server_boundary(Path(self.settings.catalog).parent)
+        # Without the app's: this server's data folder, the catalog, and Jupyter's own.
+        return server_boundary(self.settings.server_data, catalog=self.settings.catalog)
 
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         env = kwargs.get("env") or {}
@@ -698,7 +699,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
                 mounts=mounts,
                 labels={
                     ROLE_LABEL: KERNEL_ROLE,
-                    CATALOG_LABEL: self.settings.catalog,
+                    SERVER_LABEL: self.settings.server_data,
                     "org.jupyter-nj.kernel-id": str(self.kernel_id),
                     "org.jupyter-nj.environment": self.record.name,
                     "org.jupyter-nj.version": self.record.version,
@@ -760,7 +761,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
                 mounts=mounts,
                 labels={
                     ROLE_LABEL: KERNEL_ROLE,
-                    CATALOG_LABEL: self.settings.catalog,
+                    SERVER_LABEL: self.settings.server_data,
                     "org.jupyter-nj.pool": "waiting",
                     KERNEL_DIR_LABEL: kernel_dir,
                     "org.jupyter-nj.environment": self.record.name,
@@ -949,8 +950,10 @@ def remove_container_once(client: Any, container_id: str | None, wait: float = 1
         time.sleep(0.1)
 
 
-def remove_orphan_kernels(client: Any, catalog: str, created_before: float | None = None) -> int:
-    """Remove kernel containers this catalog's server started and no longer tracks.
+def remove_orphan_kernels(
+    client: Any, server_data: str, created_before: float | None = None
+) -> int:
+    """Remove kernel containers the server with this data folder started and no longer tracks.
 
     Jupyter Server does not re-attach kernels across restarts, so on start every kernel container
     left by an earlier run of this server is an orphan holding memory and CPU. The sweep runs
@@ -958,7 +961,8 @@ def remove_orphan_kernels(client: Any, catalog: str, created_before: float | Non
     the server's start), only containers created earlier count as orphans.
     """
     orphans = client.containers.list(
-        all=True, filters={"label": [f"{ROLE_LABEL}={KERNEL_ROLE}", f"{CATALOG_LABEL}={catalog}"]}
+        all=True,
+        filters={"label": [f"{ROLE_LABEL}={KERNEL_ROLE}", f"{SERVER_LABEL}={server_data}"]},
     )
     if created_before is not None:
         orphans = [c for c in orphans if _created_at(c) < created_before]

@@ -39,7 +39,10 @@ class RuntimeSettings:
     its containers by it (with the version), since a pooled container's shape is decided by it.
     """
 
+    # The environment catalog (shared by every server of the user, by default) and this
+    # server's own data folder (its kernels' overlays, the label on its containers).
     catalog: str
+    server_data: str
     root_dir: str
     docker_host: str = ""
     kernel_uid: int = 1000
@@ -82,6 +85,10 @@ class RuntimeService:
     @property
     def catalog(self) -> EnvironmentCatalog:
         return self.manager.catalog
+
+    def overlays_dir(self) -> Path:
+        """Where this server's local runtimes keep their private overlay venvs while they run."""
+        return Path(self.settings.server_data) / "runtimes"
 
     # -- the notebook's results folder -----------------------------------------------------------
 
@@ -157,8 +164,9 @@ class RuntimeService:
         """Publish `nj-<name>` kernelspecs and clear what a crashed run of this server left."""
         manager = self.manager
         # Overlays of local kernels a previous run of this server left behind (it was killed);
-        # Jupyter Server never re-attaches kernels, so none of them is in use now.
-        shutil.rmtree(self.catalog.runtimes_dir(), ignore_errors=True)
+        # Jupyter Server never re-attaches kernels, so none of them is in use now. They live in
+        # the server's own folder: other servers sharing the catalog may have theirs running.
+        shutil.rmtree(self.overlays_dir(), ignore_errors=True)
         docker_up = manager.docker_available()
         try:
             manager.write_kernelspecs(docker_up=docker_up)
@@ -187,7 +195,7 @@ class RuntimeService:
         except NJError:
             return
         try:
-            removed = remove_orphan_kernels(client, self.settings.catalog, created_before)
+            removed = remove_orphan_kernels(client, self.settings.server_data, created_before)
             if removed:
                 log.info("jupyter-nj: removed %d orphaned kernel container(s)", removed)
         except Exception as err:  # noqa: BLE001  clean-up must never take the server down

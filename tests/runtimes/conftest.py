@@ -49,19 +49,19 @@ def write_mini_definition(folder: Path) -> Path:
 
 @pytest.fixture(scope="module", autouse=True)
 def no_kernel_container_outlives_the_module(nj_session_dir: Path) -> Any:
-    """Every runtime test module ends with no container labelled with this session's catalog:
+    """Every runtime test module ends with no container labelled with this session's server:
     a test that leaks one (a shutdown that failed half-way) fails here, not in the next test."""
     yield
-    from jupyter_nj.runtimes.provisioner import CATALOG_LABEL
+    from jupyter_nj.runtimes.provisioner import SERVER_LABEL
 
     from ..services import docker_client_or_reason
 
     client, _ = docker_client_or_reason()
     if client is None:
         return  # no engine: the module's docker tests failed or skipped already
-    catalog = str(nj_session_dir / "data" / "environments")
+    server = str(nj_session_dir / "data")
     try:
-        left = client.containers.list(all=True, filters={"label": f"{CATALOG_LABEL}={catalog}"})
+        left = client.containers.list(all=True, filters={"label": f"{SERVER_LABEL}={server}"})
         for container in left:  # removed, so the next module starts clean
             container.remove(force=True)
     finally:

@@ -14,10 +14,10 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from jupyter_nj.runtimes.provisioner import (
-    CATALOG_LABEL,
     KERNEL_DIR_LABEL,
     KERNEL_ROLE,
     ROLE_LABEL,
+    SERVER_LABEL,
     remove_orphan_kernels,
 )
 
@@ -292,22 +292,22 @@ async def test_out_of_memory_kernel_is_reported_dead_with_the_reason(
 def test_orphaned_kernel_containers_are_removed(
     docker_mini: dict[str, Any], docker_client: Any, nj_session_dir: Path
 ) -> None:
-    catalog = str(nj_session_dir / "data" / "environments")
+    server_data = str(nj_session_dir / "data")
     folder = tempfile.mkdtemp(prefix="njk-", dir="/tmp")  # as a crashed server leaves it
     ours = docker_client.containers.run(
         docker_mini["version"],
         ["sleep", "300"],
         detach=True,
-        labels={ROLE_LABEL: KERNEL_ROLE, CATALOG_LABEL: catalog, KERNEL_DIR_LABEL: folder},
+        labels={ROLE_LABEL: KERNEL_ROLE, SERVER_LABEL: server_data, KERNEL_DIR_LABEL: folder},
     )
     other = docker_client.containers.run(
         docker_mini["version"],
         ["sleep", "300"],
         detach=True,
-        labels={ROLE_LABEL: KERNEL_ROLE, CATALOG_LABEL: "/another/server"},
+        labels={ROLE_LABEL: KERNEL_ROLE, SERVER_LABEL: "/another/server"},
     )
     try:
-        assert remove_orphan_kernels(docker_client, catalog) == 1
+        assert remove_orphan_kernels(docker_client, server_data) == 1
         ids = {c.id for c in docker_client.containers.list(all=True)}
         assert ours.id not in ids and other.id in ids  # another server's kernels are left alone
         assert not os.path.exists(folder)

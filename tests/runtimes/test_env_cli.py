@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 
 from jupyter_nj.cli import main
-from jupyter_nj.data_dir import default_data_dir
+from jupyter_nj.data_dir import default_data_dir, user_catalog_dir
 from jupyter_nj.runtimes.config import RuntimesConfig
 from jupyter_nj.runtimes.manager import EnvironmentManager
 
@@ -43,10 +46,10 @@ def env(root: Path, *args: str) -> int:
 
 
 def catalog_of(root: Path, definitions: Path) -> EnvironmentManager:
-    """The catalog the command line wrote, read back without the command line."""
+    """The catalog the command line wrote (the user's), read back without the command line."""
     config = RuntimesConfig(environment_paths=[str(definitions)])
     manager: EnvironmentManager = config.build_environment_manager(
-        str(root), default_data_dir(root), ""
+        str(root), default_data_dir(root), "", user_catalog_dir()
     )
     return manager
 
@@ -73,6 +76,48 @@ def test_env_build_adds_a_local_version_that_env_list_shows(
     assert [v["version"] for v in listed["mini"]["versions"]] == [record.version]
     assert env(user, "list") == 0
     assert f"  {record.short}  local" in capsys.readouterr().out
+
+
+def test_a_version_built_in_one_project_runs_a_notebook_pinned_to_it_in_another(
+    user: Path, tmp_path: Path, definitions_dir: Path, capsys: Any
+) -> None:
+    """The catalog is the user's: a notebook moved to another folder, or opened by a server
+    started elsewhere, still finds the version it is pinned to, with no second build."""
+    assert env(user, "build", "mini", "--backend", "local", "--quiet") == 0
+    capsys.readouterr()
+    (record,) = catalog_of(user, definitions_dir).catalog.versions("mini")
+    assert user_catalog_dir() == tmp_path / "data" / "nj" / "environments"
+    assert (user_catalog_dir() / "records" / "mini").is_dir()
+    assert not (default_data_dir(user) / "environments").exists()
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert env(elsewhere, "list", "--json") == 0
+    listed = {e["name"]: e for e in json.loads(capsys.readouterr().out)}
+    assert [v["version"] for v in listed["mini"]["versions"]] == [record.version]
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "nj-mini", "language": "python", "display_name": "Mini"}
+    nb.metadata["nj"] = {
+        "runtimes": {"main": {"environment": "mini", "version": record.version, "backend": "local"}}
+    }
+    nb.cells = [nbformat.v4.new_code_cell("import sys; print(*sys.path, sep=chr(10))")]
+    nbformat.write(nb, str(elsewhere / "moved.ipynb"))
+    ran = subprocess.run(
+        [str(Path(sys.executable).parent / "jupyter"), "nj", "run", "moved.ipynb"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    done = nbformat.read(str(elsewhere / "moved.ipynb"), as_version=4)
+    printed = done.cells[0].outputs[0]["text"].split()
+    # The kernel imports from the pinned version's venv in the user's catalog (under its overlay).
+    venv = catalog_of(user, definitions_dir).catalog.venv_path(record.version).resolve()
+    assert any(venv in Path(entry).resolve().parents for entry in printed), printed
+    assert done.metadata["nj"]["runtimes"]["main"]["version"] == record.version
 
 
 def test_env_build_of_an_unknown_environment_is_a_clear_error(user: Path, capsys: Any) -> None:

@@ -132,3 +132,35 @@ def test_build_log_lines_lose_colour_escapes_and_chunk_boundaries() -> None:
             report_line(line)
     report_line("after the build: nobody follows")
     assert seen == [" + bash-kernel==0.10.0", "second"]
+
+
+def test_two_processes_never_make_one_venv_at_once(tmp_path: Path) -> None:
+    """Servers sharing the user's catalog take the version's venv lock: the second waits."""
+    import subprocess
+    import sys
+    import time
+
+    version = "sha256:" + "ab" * 32
+    hold = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from jupyter_nj.runtimes.catalog import EnvironmentCatalog\n"
+        f"with EnvironmentCatalog(Path({str(tmp_path)!r})).venv_lock({version!r}):\n"
+        "    print('held', flush=True)\n"
+        "    time.sleep(1.5)\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        with EnvironmentCatalog(tmp_path).venv_lock(version):
+            waited = time.monotonic() - started
+            assert holder.poll() is not None or waited > 0.5, "entered while the other held it"
+    finally:
+        holder.wait(timeout=30)
+    assert waited > 0.5
+    assert holder.returncode == 0

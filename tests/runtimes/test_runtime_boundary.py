@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from jupyter_nj.runtimes.provisioner import CATALOG_LABEL, ROLE_LABEL
+from jupyter_nj.runtimes.provisioner import ROLE_LABEL, SERVER_LABEL
 
 from ..services import fsck_is_clean, git_fsck
 from .conftest import start_session_kernel, warm_pool, write_notebook
@@ -111,10 +111,10 @@ def fingerprint(folder: Path) -> dict[str, str]:
     return seen
 
 
-def kernel_containers(docker_client: Any, catalog: str) -> list[Any]:
+def kernel_containers(docker_client: Any, server_data: str) -> list[Any]:
     return list(
         docker_client.containers.list(
-            all=True, filters={"label": [f"{ROLE_LABEL}=kernel", f"{CATALOG_LABEL}={catalog}"]}
+            all=True, filters={"label": [f"{ROLE_LABEL}=kernel", f"{SERVER_LABEL}={server_data}"]}
         )
     )
 
@@ -248,10 +248,13 @@ async def test_a_container_runtime_cannot_touch_what_the_server_runs_or_records(
     write_notebook(root, "attack.ipynb", pin=pin)
     owned_by_kernel(root / "attack.ipynb")
     await saved_version(jp_fetch, "kept.ipynb")
+    # The catalog: the user's by default (outside the data folder), else in it.
+    catalog = Path(nj_app.environment_catalog_path)
     data_owned_by_kernel(nj)
-    record_path = next((nj / "environments" / "records" / "mini").glob("*.json"))
+    data_owned_by_kernel(catalog)
+    record_path = next((catalog / "records" / "mini").glob("*.json"))
     spec_before = (nj / "kernels" / "nj-mini" / "kernel.json").read_text()
-    before = fingerprint(nj)
+    before = fingerprint(nj), fingerprint(catalog)
 
     parents = [str(p) for p in (nj.parent,) if p != root and root in p.parents]
     pooled = data_layout.startswith("pooled/")
@@ -275,7 +278,7 @@ async def test_a_container_runtime_cannot_touch_what_the_server_runs_or_records(
 
     succeeded = {name: how for name, how in results.items() if how == "done"}
     assert not succeeded, f"attacks that worked from the container: {succeeded}"
-    assert fingerprint(nj) == before
+    assert (fingerprint(nj), fingerprint(catalog)) == before
     assert (nj / "kernels" / "nj-mini" / "kernel.json").read_text() == spec_before
     fsck = await asyncio.to_thread(git_fsck, nj / "history.git")
     assert fsck_is_clean(fsck), fsck.stdout + fsck.stderr
@@ -294,7 +297,7 @@ async def test_a_container_runtime_cannot_touch_what_the_server_runs_or_records(
                 body=body,
             )
         assert refused.value.code in (403, 404), method
-    assert fingerprint(nj) == before
+    assert (fingerprint(nj), fingerprint(catalog)) == before
 
     # The next start of the same kernelspec runs in a container, on the image the pin names.
     again = await start_session_kernel(jp_fetch, jp_serverapp, "attack.ipynb", "nj-mini")
@@ -307,14 +310,13 @@ async def test_a_container_runtime_cannot_touch_what_the_server_runs_or_records(
     finally:
         await again.shutdown()
     assert not Path("/tmp/nj-escaped").exists()
-    catalog = str(nj / "environments")
     for _ in range(300):
-        if not kernel_containers(docker_client, catalog):
+        if not kernel_containers(docker_client, str(nj)):
             break
         await asyncio.sleep(0.1)
     if pooled:
         await drained_pool(docker_client, warm_pool(jp_serverapp))
-    assert not kernel_containers(docker_client, catalog)
+    assert not kernel_containers(docker_client, str(nj))
 
 
 HOME_ATTACK = (

@@ -313,7 +313,7 @@ class DockerBackend:
                     "org.jupyter-nj.kernel-id": "",
                     "org.jupyter-nj.notebook": "",
                     "org.jupyter-nj.version": "",
-                    "org.jupyter-nj.catalog": "",
+                    "org.jupyter-nj.server": "",
                 }
             )
             image = container.commit(conf=conf)

@@ -177,15 +177,18 @@ class LocalBackend:
         venv = self.catalog.venv_path(record.version)
         if (venv / READY_MARKER).exists():
             return venv
-        if venv.exists():
-            # A build that died half-way; venvs are not relocatable, so start again in place.
-            shutil.rmtree(venv)
-        try:
-            self._install_lock(record, venv)
-        except BaseException:
-            shutil.rmtree(venv, ignore_errors=True)
-            raise
-        (venv / READY_MARKER).write_text(record.version + "\n", encoding="utf-8")
+        with self.catalog.venv_lock(record.version):
+            if (venv / READY_MARKER).exists():  # made by another server meanwhile
+                return venv
+            if venv.exists():
+                # A build that died half-way; venvs are not relocatable, so start again in place.
+                shutil.rmtree(venv)
+            try:
+                self._install_lock(record, venv)
+            except BaseException:
+                shutil.rmtree(venv, ignore_errors=True)
+                raise
+            (venv / READY_MARKER).write_text(record.version + "\n", encoding="utf-8")
         return venv
 
     def _install_lock(self, record: EnvironmentVersion, venv: Path) -> None:
@@ -250,8 +253,15 @@ class LocalBackend:
         removing any parent package the runtime upgraded, so each package exists once.
         """
         venv = self.catalog.venv_path(record.version)
-        if (venv / READY_MARKER).exists():
-            return venv
+        with self.catalog.venv_lock(record.version):
+            if (venv / READY_MARKER).exists():
+                return venv
+            shutil.rmtree(venv, ignore_errors=True)  # a snapshot that died half-way
+            return self._make_snapshot_venv(parent, overlay, record, venv)
+
+    def _make_snapshot_venv(
+        self, parent: EnvironmentVersion, overlay: Path, record: EnvironmentVersion, venv: Path
+    ) -> Path:
         try:
             self._install_lock(parent, venv)
             site = _site_packages(venv)
