@@ -4,6 +4,7 @@ authentication off so Playwright can drive the page (the pytest suite covers aut
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Any, cast
 
 from jupyterlab.galata import configure_jupyter_server
@@ -13,5 +14,8 @@ configure_jupyter_server(c)
 c.ServerApp.port = int(os.environ.get("NJ_UI_TESTS_PORT", "8899"))
 # Galata's default root is a fresh temporary folder per run, which is what the tests want.
 c.ServerApp.jpserver_extensions = {"jupyter_nj": True}
+# And a fresh environment catalog, not the user's: each run builds what it uses, and a version a
+# run saved is never the newest version of the next run (nor of another run beside it).
+c.NJApp.environment_catalog_dir = tempfile.mkdtemp(prefix="nj-ui-catalog-")
 # CI machines run everything as root; the server refuses that unless told it is intended.
 c.ServerApp.allow_root = True
