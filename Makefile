@@ -36,7 +36,9 @@ $(BIN)/python:
 
 $(STAMPS)/python: $(BIN)/python pyproject.toml labextension/package.json
 	mkdir -p $(STAMPS)
-	$(BIN)/uv pip install --python $(BIN)/python -e ".[test,dev]"
+	@# --compile-bytecode as pip does: every server, kernel and command of the suite then imports
+	@# from .pyc files, also where PYTHONDONTWRITEBYTECODE is set.
+	$(BIN)/uv pip install --compile-bytecode --python $(BIN)/python -e ".[test,dev]"
 	touch $@
 
 $(STAMPS)/labextension: $(STAMPS)/python $(shell find labextension/src labextension/style labextension/schema -type f 2>/dev/null) labextension/package.json

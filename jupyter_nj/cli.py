@@ -7,9 +7,12 @@ config path), so `c.NJApp.vault_url = ...` applies to both.
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import os
 import sys
+import types
 from collections.abc import Sequence
 from typing import Any
 
@@ -75,7 +78,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def defer_iri_grammars() -> None:
+    """Load jsonschema's IRI checker (`rfc3987_syntax`) when something first checks an IRI.
+
+    jsonschema imports it eagerly, and its import compiles some 40 Lark grammars: about 2 s of
+    every command's start on a small machine (python-jsonschema/jsonschema#1428), though no
+    Jupyter schema has an IRI field. A stand-in module takes its place until then, so a
+    check that does come gives the same answer, only later. Nothing changes in a process that
+    imported jsonschema already (the server, tests calling `main`).
+    """
+    name = "rfc3987_syntax"
+    if name in sys.modules or "jsonschema" in sys.modules or not importlib.util.find_spec(name):
+        return
+    stand_in = types.ModuleType(name)
+    real: list[Any] = []
+
+    def is_valid_syntax(rule: str, value: str) -> bool:
+        if not real:
+            del sys.modules[name]
+            real.append(importlib.import_module(name))
+        return bool(real[0].is_valid_syntax(rule, value))
+
+    stand_in.is_valid_syntax = is_valid_syntax  # type: ignore[attr-defined]
+    sys.modules[name] = stand_in
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    defer_iri_grammars()
     parser = build_parser()
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -37,6 +37,9 @@ async def embedded_server(root: Path) -> AsyncIterator[Any]:
     config.ServerApp.log_level = "CRITICAL"
     # Only what a run needs: jupyter-nj, and file ids so its history follows moves.
     config.ServerApp.jpserver_extensions = {"jupyter_nj": True, "jupyter_server_fileid": True}
+    # A run never diffs: no diff worker process (a second Python importing nbdime beside the
+    # run, on the same cores, and waited for at exit).
+    config.NJApp.history_diff_executor = "thread"
     serverapp = ServerApp(config=config)
     # Ctrl-C stays the command's.
     serverapp.init_signal = lambda: None  # type: ignore[method-assign]
