@@ -24,7 +24,7 @@ from jupyter_client.kernelspec import NoSuchKernel
 
 from ..base import NJError
 from ..runtimes.pins import pin_notebook
-from ..runtimes.provisioner import RUNTIME_VARIABLE
+from ..runtimes.provisioner import BACKEND_VARIABLE, BACKENDS, RUNTIME_VARIABLE
 from .model import (
     MAIN,
     cell_runtime,
@@ -152,6 +152,8 @@ class NotebookRuntimes:
         environment = declared["environment"]
         kernel_name = kernelspec_of(environment)
         env = {**os.environ, "JPY_SESSION_NAME": notebook, RUNTIME_VARIABLE: name}
+        if declared.get("backend") in BACKENDS:
+            env[BACKEND_VARIABLE] = declared["backend"]
         try:
             kernel_id = await self.kernel_manager.start_kernel(
                 kernel_name=kernel_name, path=posixpath.dirname(notebook), env=env

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import os
 from typing import Any
 
@@ -52,6 +53,31 @@ class NJKernelManager(ServerKernelManager):
     async def start_kernel(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         self._stopping = False
         return await super().start_kernel(*args, **kwargs)
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> Any:
+        if self.provisioner is None:  # a first start, not a restart (which keeps its backend)
+            self._use_declared_backend(kw.get("env") or {})
+        return await super()._async_pre_start_kernel(**kw)
+
+    def _use_declared_backend(self, env: dict[str, str]) -> None:
+        """A runtime declared with a backend runs on it: its kernelspec (`nj-<environment>`,
+        which names the backend the server prefers) is taken with the other backend's
+        provisioner. Only jupyter-nj's own kernelspecs change."""
+        from .provisioner import BACKEND_VARIABLE, BACKENDS
+
+        backend = env.get(BACKEND_VARIABLE, "")
+        spec = self.kernel_spec
+        if spec is None or backend not in BACKENDS:
+            return
+        name = (spec.metadata or {}).get("kernel_provisioner", {}).get("provisioner_name", "")
+        if not name.startswith("nj-") or name == f"nj-{backend}":
+            return
+        chosen = copy.deepcopy(spec)
+        chosen.metadata["kernel_provisioner"]["provisioner_name"] = f"nj-{backend}"
+        chosen.metadata.setdefault("nj", {})["backend"] = backend
+        # Container kernels are interrupted by message (see docs/architecture.md).
+        chosen.interrupt_mode = "message" if backend == "docker" else "signal"
+        self._kernel_spec = chosen
 
     async def restart_kernel(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         async with self._lifecycle_lock():

@@ -77,6 +77,11 @@ CA_VARIABLES = ("SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUND
 # Which of its notebook's runtimes a kernel is (`metadata.nj.runtimes.<name>`); the server sets
 # it when it starts a cell's runtime (jupyter_nj/compute/), absent for the notebook's own kernel.
 RUNTIME_VARIABLE = "NJ_RUNTIME"
+# The backend a runtime's declaration asks for (`metadata.nj.runtimes.<name>.backend`), set by the
+# server with RUNTIME_VARIABLE: the kernel manager then starts the environment's kernelspec
+# through that backend's provisioner (runtimes/kernels.py), whatever backend the spec names.
+BACKEND_VARIABLE = "NJ_RUNTIME_BACKEND"
+BACKENDS = ("docker", "local")
 MAIN_RUNTIME = "main"
 # Where every runtime of a notebook finds the notebook's results folder.
 RESULTS_VARIABLE = "NJ_RESULTS"

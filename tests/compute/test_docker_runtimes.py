@@ -117,3 +117,43 @@ async def test_an_r_container_runtime_reads_what_python_wrote_to_results(
         await browser.close()
         await session.shutdown()
     assert list(jp_serverapp.kernel_manager.list_kernel_ids()) == []
+
+
+async def test_a_runtime_declared_with_a_backend_runs_on_it(
+    docker_mini: dict[str, Any],  # noqa: F811
+    jp_fetch: Any,
+    jp_ws_fetch: Any,
+    jp_serverapp: Any,
+    jp_root_dir: Path,
+) -> None:
+    """`nj-mini` runs in containers on this server; a runtime declared `"backend": "local"`
+    runs the same content in a venv on the host, and keeps that backend across a restart."""
+    runtimes = {
+        "main": {"environment": "mini"},
+        "host": {"environment": "mini", "backend": "local"},
+    }
+    session, browser = await open_work_notebook(
+        jp_fetch, jp_ws_fetch, jp_serverapp, jp_root_dir / "work", runtimes
+    )
+    # Containers see the results folder at /results; local runtimes at its host path.
+    where = "import os; print(os.environ['NJ_RESULTS'])"
+    try:
+        main = await browser.run(where)
+        host = await browser.run(where, "host")
+        results = str(jp_root_dir / "work" / "nb.results")
+        assert (main["out"].strip(), host["out"].strip()) == ("/results", results), (main, host)
+        listed = json.loads(
+            (await jp_fetch("nj", "api", "compute", session.kernel_id, "runtimes")).body
+        )["runtimes"]
+        entry = next(r for r in listed if r["name"] == "host")
+        info = json.loads((await jp_fetch("nj", "api", "runtimes", entry["kernel_id"])).body)
+        assert info["backend"] == "local"
+        # Same content as the image: the local twin of the docker version's lock.
+        assert info["version"]["lock_sha256"] == docker_mini["lock_sha256"]
+        await jp_serverapp.kernel_manager.restart_kernel(entry["kernel_id"])
+        again = await browser.run(where, "host")
+        assert again["out"].strip() == results, again
+    finally:
+        await browser.close()
+        await session.shutdown()
+    assert list(jp_serverapp.kernel_manager.list_kernel_ids()) == []

@@ -121,6 +121,10 @@ test.describe('jupyter-nj compute', () => {
     await expect(dialog).toBeVisible();
     await dialog.locator('.jp-nj-AddRuntime-environment').selectOption('bash');
     await expect(dialog.locator('.jp-nj-AddRuntime-name')).toHaveValue('bash');
+    // The backend: no image of bash is built here, so Docker cannot be chosen; local can.
+    const backend = dialog.locator('.jp-nj-AddRuntime-backend');
+    await expect(backend.locator('option[value="docker"]')).toBeDisabled();
+    await backend.selectOption('local');
     await page.screenshot({
       path: path.join(IMAGES, 'compute-add-runtime.png')
     });

@@ -25,6 +25,17 @@ export interface INewRuntime {
 /** The version choice that leaves the version to the runtime's first start. */
 const NEWEST = 'newest';
 
+/** The backend choice that leaves the backend to the server (`NJApp.runtime_backend`). */
+const AUTOMATIC = 'auto';
+
+function describeBackend(backend: string, trans: ITrans): string {
+  return backend === 'docker'
+    ? trans.__('Docker (a container)')
+    : backend === 'local'
+      ? trans.__('Local (a venv on the server)')
+      : backend;
+}
+
 /**
  * The dialog's form. Its value is read when the user accepts.
  */
@@ -66,7 +77,11 @@ class NewRuntimeBody extends Widget implements Dialog.IBodyWidget<INewRuntime> {
       )
     );
     this._version = h('select', {
-      className: 'jp-mod-styled jp-nj-AddRuntime-version'
+      className: 'jp-mod-styled jp-nj-AddRuntime-version',
+      on: { change: () => this._versionChanged() }
+    });
+    this._backend = h('select', {
+      className: 'jp-mod-styled jp-nj-AddRuntime-backend'
     });
     this._name = h('input', {
       className: 'jp-mod-styled jp-nj-AddRuntime-name',
@@ -89,6 +104,7 @@ class NewRuntimeBody extends Widget implements Dialog.IBodyWidget<INewRuntime> {
     this.node.append(
       h('label', {}, h('span', {}, trans.__('Environment')), this._environment),
       h('label', {}, h('span', {}, trans.__('Version')), this._version),
+      h('label', {}, h('span', {}, trans.__('Backend')), this._backend),
       h('label', {}, h('span', {}, trans.__('Runtime name')), this._name),
       h(
         'p',
@@ -111,6 +127,8 @@ class NewRuntimeBody extends Widget implements Dialog.IBodyWidget<INewRuntime> {
         ?.versions.find(v => v.version === choice);
       runtime.version = choice;
       runtime.backend = version?.backend;
+    } else if (this._backend.value !== AUTOMATIC) {
+      runtime.backend = this._backend.value;
     }
     return { name: this._name.value.trim(), runtime };
   }
@@ -134,10 +152,67 @@ class NewRuntimeBody extends Widget implements Dialog.IBodyWidget<INewRuntime> {
     if (!this._nameEdited && environment) {
       this._name.value = suggestRuntimeName(environment.name, taken);
     }
+    this._versionChanged();
+  }
+
+  /**
+   * The backends the chosen version can run on: a version is one backend's; "the newest" can
+   * be left to the server or run where the user says, where this environment can run.
+   */
+  private _versionChanged(): void {
+    const trans = this._trans;
+    const environment = this._environments.find(
+      e => e.name === this._environment.value
+    );
+    const chosen = environment?.versions.find(
+      v => v.version === this._version.value
+    );
+    if (chosen) {
+      this._backend.replaceChildren(
+        h(
+          'option',
+          { value: chosen.backend },
+          describeBackend(chosen.backend, trans)
+        )
+      );
+      this._backend.disabled = true;
+      return;
+    }
+    const hasImage = !!environment?.versions.some(v => v.backend === 'docker');
+    const localProblem = environment?.local_problem ?? '';
+    this._backend.replaceChildren(
+      h(
+        'option',
+        { value: AUTOMATIC },
+        trans.__(
+          'Automatic: Docker where the image is built and the engine answers, else local'
+        )
+      ),
+      h(
+        'option',
+        {
+          value: 'docker',
+          disabled: !hasImage,
+          title: hasImage
+            ? ''
+            : trans.__(
+                'No image of this environment yet: build it for Docker in the Environments panel.'
+              )
+        },
+        describeBackend('docker', trans)
+      ),
+      h(
+        'option',
+        { value: 'local', disabled: !!localProblem, title: localProblem },
+        describeBackend('local', trans)
+      )
+    );
+    this._backend.disabled = false;
   }
 
   private _environment: HTMLSelectElement;
   private _version: HTMLSelectElement;
+  private _backend: HTMLSelectElement;
   private _name: HTMLInputElement;
   private _nameEdited = false;
 }
