@@ -50,6 +50,8 @@ from .secrets.websocket import install_websocket_redaction
 from .sharing.config import SharingTraits
 from .sharing.contents import use_jupytext_contents_manager
 from .sharing.handlers import default_handlers as sharing_handlers
+from .sharing.handlers import page_handlers as sharing_pages
+from .sharing.links import DraftLinks, DraftLinkService
 from .sharing.manager import SharingManager
 from .status import BackendStatus, StatusManager
 from .status.handlers import default_handlers as status_handlers
@@ -338,6 +340,10 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, SharingTraits, Extensi
                 (url_path_join("/", API_PREFIX, pattern), handler)
                 for pattern, handler in pillar_handlers
             )
+        # Pages outside the API: the draft page, the only route that answers without a login.
+        self.handlers.extend(
+            (url_path_join("/", pattern), handler) for pattern, handler in sharing_pages
+        )
 
     def init_compute(self) -> None:
         """Several runtimes per notebook (compute/): cells routed on the kernel websocket to the
@@ -439,12 +445,22 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, SharingTraits, Extensi
         return await manager.runtime_environment(notebook_path, user=None, kernel_id=kernel_id)
 
     def build_sharing_manager(self, documents: LiveDocuments) -> SharingManager:
-        """Import and export, reading versions through `read_notebook_version`."""
+        """Import and export, reading versions through `read_notebook_version`; draft links,
+        kept in this server's data folder and redacted by the secrets pillar."""
+        secrets = self.secrets_manager
+        links = DraftLinkService(
+            DraftLinks(self.nj_data_path / "links.json"),
+            documents,
+            redact=secrets.redact if secrets is not None else None,
+            render_timeout=self.sharing_render_timeout,
+            refresh_seconds=self.sharing_draft_refresh,
+        )
         return SharingManager(
             self.root_dir,
             documents,
             self.read_notebook_version,
             max_import_size=self.sharing_max_import_size,
+            links=links,
         )
 
     async def read_notebook_version(self, path: str, version: str) -> dict[str, Any]:

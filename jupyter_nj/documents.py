@@ -72,10 +72,15 @@ class LiveDocuments:
         apps = self.serverapp.extension_manager.extension_apps.get("jupyter_server_ydoc")
         return next(iter(apps)) if apps else None
 
+    @property
+    def file_id_manager(self) -> Any:
+        """jupyter_server_fileid's manager, when the server runs it."""
+        settings = getattr(getattr(self.serverapp, "web_app", None), "settings", None) or {}
+        return settings.get("file_id_manager")
+
     def file_id(self, path: str) -> str | None:
         """The file's id, if jupyter_server_fileid already knows it (a lookup never indexes)."""
-        settings = getattr(getattr(self.serverapp, "web_app", None), "settings", None) or {}
-        manager = settings.get("file_id_manager")
+        manager = self.file_id_manager
         if manager is None:
             return None
         try:
@@ -133,12 +138,16 @@ class LiveDocuments:
             raise NJError(400, "not-a-notebook", f"{path!r} is not a notebook (.ipynb).")
         return path
 
-    async def _saved_notebook(self, path: str) -> dict[str, Any]:
+    async def saved_notebook(self, path: str, content: bool = True) -> dict[str, Any]:
+        """The contents manager's model of the saved notebook (with `last_modified`); clear
+        404/4xx errors for a missing or unreadable one."""
         cm = self.contents_manager
         if cm is None:
             raise NJError(500, "no-contents", "No contents manager is available.")
         try:
-            model: dict[str, Any] = await ensure_async(cm.get(path, content=True, type="notebook"))
+            model: dict[str, Any] = await ensure_async(
+                cm.get(path, content=content, type="notebook")
+            )
         except NJError:
             raise
         except HTTPError as err:
@@ -159,7 +168,7 @@ class LiveDocuments:
         if document is not None:
             content: dict[str, Any] = document.get()
             return content
-        model = await self._saved_notebook(path)
+        model = await self.saved_notebook(path)
         return dict(model["content"])
 
     async def notebook_metadata(self, path: str) -> tuple[str, dict[str, Any]]:
@@ -178,7 +187,7 @@ class LiveDocuments:
             metadata = await asyncio.to_thread(self._metadata_on_disk, root, path)
             if metadata is not None:
                 return path, metadata
-        model = await self._saved_notebook(path)
+        model = await self.saved_notebook(path)
         return model["path"], dict(model["content"].get("metadata", {}))
 
     def _disk_root(self) -> str | None:
@@ -247,7 +256,7 @@ class LiveDocuments:
             if changed:
                 shared.set(changed)
             return path, after
-        model = await self._saved_notebook(path)
+        model = await self.saved_notebook(path)
         content = model["content"]
         content.setdefault("metadata", {})
         edit(content)

@@ -1,7 +1,9 @@
-"""`jupyter nj import SRC [--to DEST]` and `jupyter nj export PATH [--version V] [--format F]`.
+"""`jupyter nj import SRC [--to DEST]`, `jupyter nj export PATH [--version V] [--format F]` and
+`jupyter nj links create|list|revoke`.
 
 With no server: the import writes through a file contents manager and records the new notebook
-in history itself; the export reads versions from the history store.
+in history itself; the export reads versions from the history store; links are written to the
+server's link store, which a running server reads again at its next request.
 """
 
 from __future__ import annotations
@@ -36,6 +38,24 @@ def register_sharing_commands(sub: Any) -> None:
     )
     exp.add_argument("-o", "--output", default=None, help="write here instead of standard output")
     exp.set_defaults(func=cmd_export)
+
+    links = sub.add_parser("links", help="draft links: a read-only page of a notebook, no login")
+    what = links.add_subparsers(dest="links_command", metavar="COMMAND", required=True)
+    create = what.add_parser("create", help="a new link to a notebook (its URL is shown once)")
+    create.add_argument("path", help="notebook, relative to the server root")
+    create.add_argument(
+        "--expires", default=None, help="ISO 8601 time (UTC unless it says), e.g. 2027-01-31T18:00"
+    )
+    create.add_argument("--days", type=float, default=None, help="expire after this many days")
+    create.add_argument("--json", action="store_true", help="print the link as JSON")
+    create.set_defaults(func=cmd_links_create)
+    listing = what.add_parser("list", help="the active links (of one notebook)")
+    listing.add_argument("path", nargs="?", default=None, help="only this notebook's")
+    listing.add_argument("--json", action="store_true", help="print the links as JSON")
+    listing.set_defaults(func=cmd_links_list)
+    revoke = what.add_parser("revoke", help="end a link now")
+    revoke.add_argument("id", help="the link's id (`jupyter nj links list`)")
+    revoke.set_defaults(func=cmd_links_revoke)
 
 
 def _manager(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -86,4 +106,72 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not args.output:
         sys.stdout.write(exported.text)
         sys.stdout.flush()
+    return 0
+
+
+def _server_url(root_dir: str) -> str:
+    """The URL of the running server that serves `root_dir`, or "" (the link is then shown
+    as a path to put after that server's address)."""
+    import os
+
+    from jupyter_server.serverapp import list_running_servers
+
+    root = os.path.realpath(root_dir)
+    for server in list_running_servers():
+        if os.path.realpath(server.get("root_dir", "")) == root:
+            return str(server.get("url", "")).rstrip("/")
+    return ""
+
+
+def cmd_links_create(args: argparse.Namespace) -> int:
+    import getpass
+    import json
+
+    app, manager = _manager(args)
+    expires: Any = args.expires
+    if args.days is not None:
+        expires = args.days * 86400
+    try:
+        link = asyncio.run(
+            manager.links.create(manager.notebook_path(args.path), getpass.getuser(), expires)
+        )
+    except EXPECTED as err:
+        return _fail(err)
+    base = _server_url(app.root_dir)
+    link["url"] = base + link["url"] if base else link["url"]
+    if args.json:
+        print(json.dumps(link, indent=2))
+        return 0
+    print(f"{link['url']}\n  link {link['id']} to {link['path']}", end="")
+    print(f", expires {link['expires']}" if link["expires"] else ", no expiry")
+    if not base:
+        print("  (put the server's address before the path; the URL is shown only now)")
+    return 0
+
+
+def cmd_links_list(args: argparse.Namespace) -> int:
+    import json
+
+    _, manager = _manager(args)
+    try:
+        path = manager.notebook_path(args.path) if args.path else None
+        links = asyncio.run(manager.links.list(path))
+    except EXPECTED as err:
+        return _fail(err)
+    if args.json:
+        print(json.dumps(links, indent=2))
+        return 0
+    for link in links:
+        expiry = f"expires {link['expires']}" if link["expires"] else "no expiry"
+        print(f"{link['id']}  {link['path']}  by {link['author']}, {link['created']}, {expiry}")
+    return 0
+
+
+def cmd_links_revoke(args: argparse.Namespace) -> int:
+    _, manager = _manager(args)
+    try:
+        link = asyncio.run(manager.links.revoke(args.id))
+    except EXPECTED as err:
+        return _fail(err)
+    print(f"revoked {link['id']} ({link['path']}): its page answers 410 from now on")
     return 0

@@ -57,11 +57,14 @@ class SharingManager:
         read_version: VersionReader,
         *,
         max_import_size: int = 20 * 1024 * 1024,
+        links: Any = None,
     ) -> None:
         self.root_dir = str(root_dir)
         self.documents = documents
         self.read_version = read_version
         self.max_import_size = max_import_size
+        # Draft links (links.py: DraftLinkService), or None where they are off.
+        self.links = links
 
     @property
     def contents_manager(self) -> Any:
@@ -77,6 +80,13 @@ class SharingManager:
             raise NJError(404, "not-found", f"Name the {what}, not the server root.")
         # Tornado has already URL-decoded the path once: a literal "%" stays a "%".
         resolve_api_path(self.root_dir, api_path.replace("%", "%25"))
+        return api_path
+
+    def notebook_path(self, path: str) -> str:
+        """A notebook's API path, checked: inside the root (403 otherwise), ending in .ipynb."""
+        api_path = self._inside_root(path, "notebook")
+        if suffix_of(api_path) != ".ipynb":
+            raise NJError(400, "not-a-notebook", f"{api_path!r} is not a notebook (.ipynb).")
         return api_path
 
     # -- import ---------------------------------------------------------------------------------

@@ -62,6 +62,10 @@ def jp_server_config(request: Any) -> dict[str, Any]:
     }
 
 
+# The only jupyter-nj routes that answer without a login (the token in the URL is the
+# credential), with where they live under /nj/. Any other route answering is a failure.
+PUBLIC_PAGES = {"DraftPageHandler": "l/"}
+
 # jupyter_server checks XSRF before authentication: without a matching cookie and header an
 # unauthenticated POST/PUT/DELETE is refused by XSRF whatever the handler does. Sending a
 # matching pair lets the request reach the handler's own @web.authenticated.
@@ -91,15 +95,25 @@ async def test_every_nj_route_refuses_requests_without_credentials(
     routes = nj_routes(jp_serverapp)
     assert routes, "jupyter_nj registered no routes: is the extension loaded?"
     checked: set[str] = set()
+    public: set[str] = set()
     for path, handler in routes:
         verbs = handled_verbs(handler)
         assert verbs, f"{handler.__name__} handles no HTTP verb"
+        if handler.__name__ in PUBLIC_PAGES:
+            # Reachable without a login on purpose, and only for reading.
+            assert verbs == ["GET"], f"{handler.__name__} answers {verbs}"
+            assert path.split("/nj/", 1)[1].startswith(PUBLIC_PAGES[handler.__name__]), path
+            code = await call_without_credentials(http_server_client, path, "GET")
+            assert code == 404, f"{path} answered {code} for a token that does not exist"
+            public.add(handler.__name__)
+            continue
         for verb in verbs:
             code = await call_without_credentials(http_server_client, path, verb)
             assert code == 403, (
                 f"{verb} {path} ({handler.__name__}) answered {code} without credentials"
             )
             checked.add(handler.__name__)
+    assert public == set(PUBLIC_PAGES), "a public page is not registered, or not found"
     # The discovery found the routes of every pillar (a broken discovery would check nothing).
     assert {
         "StatusHandler",
@@ -108,6 +122,8 @@ async def test_every_nj_route_refuses_requests_without_credentials(
         "EnvironmentsHandler",
         "ImportHandler",
         "ExportHandler",
+        "LinksHandler",
+        "LinkHandler",
     } <= checked
 
 

@@ -64,3 +64,35 @@ def test_export_writes_the_current_file_or_a_version(project: Path, capsys: Any)
     assert "version" in capsys.readouterr().err
     assert run(project, "export", "missing.ipynb") == 2
     assert run(project, "import", "../outside.md") == 2
+
+
+def test_links_are_created_listed_and_revoked_from_the_command_line(
+    project: Path, capsys: Any
+) -> None:
+    (project / "doc.md").write_text(MARKDOWN)
+    assert run(project, "import", "doc.md", "--to", "doc.ipynb") == 0
+    capsys.readouterr()
+    assert run(project, "links", "create", "doc.ipynb", "--days", "2", "--json") == 0
+    link = json.loads(capsys.readouterr().out)
+    assert link["url"].startswith("/nj/l/") and link["expires"] and link["state"] == "active"
+    assert run(project, "links", "list") == 0
+    listing = capsys.readouterr().out
+    assert link["id"] in listing and "doc.ipynb" in listing
+    assert link["url"].rsplit("/", 1)[1] not in listing  # the token is shown only once
+
+    # What a running server reads: the same store, which knows the token by its digest only.
+    from jupyter_nj.cli import load_nj_app
+    from jupyter_nj.sharing.links import DraftLinks
+
+    store = DraftLinks(Path(load_nj_app(str(project)).nj_data_path) / "links.json")
+    assert store.resolve(link["url"].rsplit("/", 1)[1]).id == link["id"]
+
+    assert run(project, "links", "revoke", link["id"]) == 0
+    assert "410" in capsys.readouterr().out
+    assert run(project, "links", "list", "--json") == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert run(project, "links", "revoke", "0123456789ab") == 2
+    assert "no link" in capsys.readouterr().err
+    assert run(project, "links", "create", "missing.ipynb") == 2
+    assert run(project, "links", "create", "doc.ipynb", "--expires", "yesterday") == 2
+    assert "ISO 8601" in capsys.readouterr().err

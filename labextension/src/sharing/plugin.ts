@@ -11,6 +11,11 @@ import { apiPath } from '../paths';
 import { TRANSLATION_DOMAIN } from '../translation';
 import { SharingClient } from './client';
 import { addSharingCommands } from './commands';
+import {
+  DraftLinksClient,
+  SHARE_DRAFT_COMMAND,
+  addDraftLinkCommand
+} from './links';
 import { SharingCommandIDs } from './tokens';
 
 const PLUGIN_ID = 'jupyter-nj:sharing';
@@ -64,4 +69,14 @@ function activateSharing(
     command: SharingCommandIDs.exportNotebook,
     category: 'jupyter-nj'
   });
+  addDraftLinkCommand(
+    app,
+    new DraftLinksClient(app.serviceManager.serverSettings),
+    () => {
+      const widget = notebooks?.currentWidget;
+      return widget ? pathOf(widget.context.path) : null;
+    },
+    trans
+  );
+  palette?.addItem({ command: SHARE_DRAFT_COMMAND, category: 'jupyter-nj' });
 }

@@ -1,0 +1,329 @@
+"""Draft links: a secret URL that shows a notebook's current state, read-only, without a login.
+
+A link is a random token (192 bits) handed out once; the server keeps only its SHA-256, so the
+store (`<server data>/links.json`) holds nothing a reader could open a page with, and the token
+never reaches a log (see `DraftPageHandler.prepare`). Revoking or expiry ends access at the next
+request: revoked and expired links stay in the store as tombstones, so their pages answer 410
+("this link was revoked") rather than a 404 that looks like a typo.
+
+A link follows its notebook by file id when the server has a file id manager, so a moved notebook
+keeps its link; otherwise by path. Blocking file I/O: call it from a thread on a server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import posixpath
+import secrets
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..base import NJError
+
+LINK_PREFIX = "/nj/l/"
+TOKEN_BYTES = 24  # 192 bits of randomness
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class DraftLink:
+    """One link as stored: everything but the token."""
+
+    id: str
+    token_sha256: str
+    path: str
+    author: str
+    created: float
+    expires: float | None = None
+    file_id: str | None = None
+    revoked: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def state(self, now: float | None = None) -> str:
+        now = time.time() if now is None else now
+        if self.revoked is not None:
+            return "revoked"
+        if self.expires is not None and now >= self.expires:
+            return "expired"
+        return "active"
+
+    def to_json(self) -> dict[str, Any]:
+        """What the REST API and the command line show (never the token or its digest)."""
+        return {
+            "id": self.id,
+            "path": self.path,
+            "author": self.author,
+            "created": _iso(self.created),
+            "expires": _iso(self.expires) if self.expires is not None else None,
+            "state": self.state(),
+        }
+
+
+def parse_expiry(value: Any, now: float | None = None) -> float | None:
+    """`expires` as the API takes it: null (never), an ISO 8601 time (naive means UTC), or a
+    number of seconds from now. 400 for anything else or for a time already past."""
+    now = time.time() if now is None else now
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise NJError(400, "bad-expiry", "`expires` is an ISO 8601 time or seconds from now.")
+    if isinstance(value, (int, float)):
+        when = now + float(value)
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise NJError(
+                400,
+                "bad-expiry",
+                f"`expires` {value!r} is not an ISO 8601 time (for example 2027-01-31T18:00Z).",
+            ) from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        when = parsed.timestamp()
+    else:
+        raise NJError(400, "bad-expiry", "`expires` is an ISO 8601 time or seconds from now.")
+    if when <= now:
+        raise NJError(400, "bad-expiry", "`expires` is in the past: give a later time.")
+    return when
+
+
+class DraftLinks:
+    """The links of one server, kept in one JSON file (re-read when another process wrote it)."""
+
+    def __init__(self, store: Path) -> None:
+        self.store = Path(store)
+        self._lock = threading.Lock()
+        self._links: dict[str, DraftLink] = {}
+        self._loaded: tuple[float, int] | None = None
+
+    # -- changes ---------------------------------------------------------------------------
+
+    def create(
+        self, path: str, author: str, expires: float | None = None, file_id: str | None = None
+    ) -> tuple[DraftLink, str]:
+        """A new link to `path`; returns it with its token (shown to the author once)."""
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        link = DraftLink(
+            id=secrets.token_hex(6),
+            token_sha256=token_digest(token),
+            path=path,
+            author=author,
+            created=time.time(),
+            expires=expires,
+            file_id=file_id,
+        )
+        with self._lock:
+            self._refresh()
+            self._links[link.id] = link
+            self._save()
+        return link, token
+
+    def revoke(self, link_id: str) -> DraftLink:
+        """End a link now. Revoking one already revoked is not an error (it stays revoked)."""
+        with self._lock:
+            self._refresh()
+            link = self._links.get(link_id)
+            if link is None:
+                raise NJError(404, "unknown-link", f"There is no link {link_id!r} on this server.")
+            if link.revoked is None:
+                link.revoked = time.time()
+                self._save()
+            return link
+
+    def moved(self, link: DraftLink, path: str) -> None:
+        """Remember the notebook's new path (found through its file id)."""
+        with self._lock:
+            self._refresh()
+            stored = self._links.get(link.id)
+            if stored is not None and stored.path != path:
+                stored.path = path
+                self._save()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def list(self, path: str | None = None, include_ended: bool = False) -> list[DraftLink]:
+        with self._lock:
+            self._refresh()
+            found = [
+                link
+                for link in self._links.values()
+                if (path is None or link.path == path)
+                and (include_ended or link.state() == "active")
+            ]
+        return sorted(found, key=lambda link: link.created)
+
+    def resolve(self, token: str) -> DraftLink:
+        """The active link a token opens: 404 for a token that never was, 410 once it ended."""
+        digest = token_digest(token)
+        with self._lock:
+            self._refresh()
+            link = next(
+                (
+                    candidate
+                    for candidate in self._links.values()
+                    if secrets.compare_digest(candidate.token_sha256, digest)
+                ),
+                None,
+            )
+        if link is None:
+            raise NJError(404, "unknown-link", "This link does not exist.")
+        state = link.state()
+        if state != "active":
+            raise NJError(410, f"link-{state}", f"This link was {state}: ask its author again.")
+        return link
+
+    # -- the file --------------------------------------------------------------------------
+
+    def _refresh(self) -> None:
+        try:
+            st = self.store.stat()
+        except FileNotFoundError:
+            self._links, self._loaded = {}, None
+            return
+        stamp = (st.st_mtime, st.st_size)
+        if stamp == self._loaded:
+            return
+        try:
+            data = json.loads(self.store.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise NJError(
+                500, "links-unreadable", f"The draft link store {self.store} is unreadable."
+            ) from err
+        known = set(DraftLink.__dataclass_fields__)
+        self._links = {
+            item["id"]: DraftLink(**{k: v for k, v in item.items() if k in known})
+            for item in data.get("links", [])
+        }
+        self._loaded = stamp
+
+    def _save(self) -> None:
+        self.store.parent.mkdir(parents=True, exist_ok=True)
+        payload = json.dumps(
+            {"links": [asdict(link) for link in self._links.values()]}, indent=1, sort_keys=True
+        )
+        fd, tmp = tempfile.mkstemp(dir=self.store.parent, prefix=".links-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(payload)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.store)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        st = self.store.stat()
+        self._loaded = (st.st_mtime, st.st_size)
+
+
+def _iso(stamp: float) -> str:
+    return datetime.fromtimestamp(stamp, tz=timezone.utc).isoformat(timespec="seconds")
+
+
+class DraftLinkService:
+    """The links of a server as its handlers use them: the store off the event loop, the
+    notebook read through LiveDocuments (as saved), redacted, rendered once per save."""
+
+    def __init__(
+        self,
+        links: DraftLinks,
+        documents: Any,
+        redact: Any = None,
+        render_timeout: float = 60.0,
+        refresh_seconds: int = 10,
+    ) -> None:
+        self.links = links
+        self.documents = documents
+        self.redact = redact
+        self.render_timeout = render_timeout
+        self.refresh_seconds = refresh_seconds
+        # (path, last_modified) -> page; a few notebooks at a time.
+        self._pages: dict[tuple[str, str], str] = {}
+
+    async def create(self, path: str, author: str, expires: Any = None) -> dict[str, Any]:
+        when = parse_expiry(expires)
+        # 404 for a missing notebook, 400 for a malformed one: nothing is stored then.
+        await self.documents.saved_notebook(path, content=False)
+        # On the event loop: jupyter_server_fileid's SQLite connection belongs to its thread.
+        link, token = await asyncio.to_thread(
+            self.links.create, path, author, when, self._file_id(path)
+        )
+        return {**link.to_json(), "url": LINK_PREFIX + token}
+
+    def _file_id(self, path: str) -> str | None:
+        """The notebook's file id, indexed now if needed, so the link follows a move."""
+        manager = self.documents.file_id_manager
+        if manager is None:
+            return None
+        try:
+            return str(manager.get_id(path) or manager.index(path) or "") or None
+        except Exception:  # noqa: BLE001  without an id the link follows the path
+            return None
+
+    async def list(self, path: str | None = None) -> list[dict[str, Any]]:
+        return [link.to_json() for link in await asyncio.to_thread(self.links.list, path)]
+
+    async def revoke(self, link_id: str) -> dict[str, Any]:
+        return (await asyncio.to_thread(self.links.revoke, link_id)).to_json()
+
+    async def page(self, token: str) -> tuple[str, str]:
+        """(HTML page, ETag) of the notebook a token opens, as it was last saved."""
+        from .render import banner_html, render_in_thread
+
+        link = await asyncio.to_thread(self.links.resolve, token)
+        path = await self._current_path(link)
+        try:
+            model = await self.documents.saved_notebook(path, content=False)
+        except NJError as err:
+            if err.status_code == 404:
+                raise NJError(410, "link-gone", "The notebook of this link is gone.") from None
+            raise
+        stamp = str(model.get("last_modified", ""))
+        key = (path, stamp)
+        etag = hashlib.sha256(f"{link.id}\0{path}\0{stamp}".encode()).hexdigest()[:32]
+        page = self._pages.get(key)
+        if page is None:
+            notebook = (await self.documents.saved_notebook(path))["content"]
+            notebook = await asyncio.to_thread(self._prepare, notebook)
+            banner = banner_html(
+                f"{posixpath.basename(path)}: a draft shared by {link.author}",
+                f"read-only, as last saved ({stamp[:19].replace('T', ' ')} UTC); "
+                f"this page follows the author's saves",
+            )
+            head = f'<meta http-equiv="refresh" content="{self.refresh_seconds}">'
+            page = await render_in_thread(notebook, banner, head, self.render_timeout)
+            if len(self._pages) >= 8:
+                self._pages.pop(next(iter(self._pages)))
+            self._pages[key] = page
+        return page, etag
+
+    def _prepare(self, notebook: Any) -> dict[str, Any]:
+        """A plain-dict copy of the notebook with secret values replaced (blocking)."""
+        plain = json.loads(json.dumps(notebook))
+        return dict(self.redact(plain)) if self.redact is not None else plain
+
+    async def _current_path(self, link: DraftLink) -> str:
+        """Where the linked notebook is now: followed by file id across moves."""
+        if not link.file_id:
+            return link.path
+        manager = self.documents.file_id_manager
+        if manager is None:
+            return link.path
+        try:
+            path = manager.get_path(link.file_id)  # its SQLite connection is the loop thread's
+        except Exception:  # noqa: BLE001  an unknown id: the stored path is the best guess
+            return link.path
+        if path and path != link.path:
+            await asyncio.to_thread(self.links.moved, link, path)
+            return str(path)
+        return link.path

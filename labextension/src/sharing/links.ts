@@ -1,0 +1,255 @@
+/**
+ * Draft links: File > Share Draft Link… opens a dialog that creates a secret, read-only link to
+ * the current notebook (shown once, with a copy button), lists the notebook's active links and
+ * revokes them (`/nj/api/links`). The page at the link follows the author's saves.
+ */
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+import { Widget } from '@lumino/widgets';
+
+import { h } from '../dom';
+import { requestAPI } from '../request';
+import type { ITrans } from '../translation';
+
+/** The command that opens the Share dialog of the current notebook. */
+export const SHARE_DRAFT_COMMAND = 'jupyter-nj:share-draft-link';
+
+/**
+ * One draft link as the server lists it (never with its token).
+ */
+export interface IDraftLink {
+  id: string;
+  path: string;
+  author: string;
+  created: string;
+  expires: string | null;
+  state: 'active' | 'revoked' | 'expired';
+  /** Only in the answer that created the link: the page's URL (path under the server). */
+  url?: string;
+}
+
+/**
+ * The `/nj/api/links` calls.
+ */
+export class DraftLinksClient {
+  constructor(private readonly _settings: ServerConnection.ISettings) {}
+
+  async list(path: string): Promise<IDraftLink[]> {
+    const query = URLExt.objectToQueryString({ path });
+    const reply = await requestAPI<{ links: IDraftLink[] }>(
+      `links${query}`,
+      {},
+      this._settings
+    );
+    return reply.links;
+  }
+
+  create(path: string, expires: number | null): Promise<IDraftLink> {
+    return requestAPI<IDraftLink>(
+      'links',
+      { method: 'POST', body: JSON.stringify({ path, expires }) },
+      this._settings
+    );
+  }
+
+  revoke(id: string): Promise<IDraftLink> {
+    return requestAPI<IDraftLink>(
+      `links/${encodeURIComponent(id)}`,
+      { method: 'DELETE' },
+      this._settings
+    );
+  }
+}
+
+/** Expiry choices, in seconds (null: never). */
+const EXPIRIES: [string, number | null][] = [
+  ['never', null],
+  ['1 day', 86400],
+  ['7 days', 7 * 86400],
+  ['30 days', 30 * 86400]
+];
+
+/**
+ * The dialog's body: create a link, see the new URL once, list and revoke the others.
+ */
+class ShareBody extends Widget {
+  constructor(
+    private readonly _client: DraftLinksClient,
+    private readonly _path: string,
+    private readonly _trans: ITrans
+  ) {
+    super();
+    this.addClass('jp-nj-Share');
+    const trans = _trans;
+    this._expiry = h(
+      'select',
+      { className: 'jp-mod-styled jp-nj-Share-expiry' },
+      ...EXPIRIES.map(([label], index) =>
+        h('option', { value: String(index) }, trans.__(label))
+      )
+    );
+    this._created = h('div', { className: 'jp-nj-Share-created' });
+    this._list = h('ul', { className: 'jp-nj-Share-links' });
+    this.node.append(
+      h(
+        'p',
+        {},
+        trans.__(
+          'Anyone with a draft link sees this notebook as last saved, read-only, without ' +
+            'logging in (secret values are never shown). Revoke it to end access.'
+        )
+      ),
+      h(
+        'div',
+        { className: 'jp-nj-Share-new' },
+        h('label', {}, h('span', {}, trans.__('Expires')), this._expiry),
+        h(
+          'button',
+          {
+            className: 'jp-mod-styled jp-mod-accept jp-nj-Share-create',
+            on: { click: () => void this._create() }
+          },
+          trans.__('Create link')
+        )
+      ),
+      this._created,
+      h('h3', {}, trans.__('Active links')),
+      this._list
+    );
+    void this.refresh();
+  }
+
+  async refresh(): Promise<void> {
+    const trans = this._trans;
+    let links: IDraftLink[];
+    try {
+      links = await this._client.list(this._path);
+    } catch (error) {
+      this._list.replaceChildren(h('li', {}, String(error)));
+      return;
+    }
+    this._list.replaceChildren(
+      ...(links.length
+        ? links.map(link =>
+            h(
+              'li',
+              { className: 'jp-nj-Share-link', dataset: { id: link.id } },
+              h(
+                'span',
+                {},
+                trans.__(
+                  '%1 · created %2 by %3 · %4',
+                  link.id,
+                  link.created.replace('T', ' ').slice(0, 16),
+                  link.author,
+                  link.expires
+                    ? trans.__('expires %1', link.expires.slice(0, 10))
+                    : trans.__('no expiry')
+                )
+              ),
+              h(
+                'button',
+                {
+                  className: 'jp-mod-styled jp-mod-warn jp-nj-Share-revoke',
+                  on: { click: () => void this._revoke(link.id) }
+                },
+                trans.__('Revoke')
+              )
+            )
+          )
+        : [h('li', { className: 'jp-nj-Share-none' }, trans.__('None.'))])
+    );
+  }
+
+  private async _create(): Promise<void> {
+    const trans = this._trans;
+    const [, expires] = EXPIRIES[Number(this._expiry.value)] ?? EXPIRIES[0];
+    let link: IDraftLink;
+    try {
+      link = await this._client.create(this._path, expires);
+    } catch (error) {
+      await showErrorMessage(trans.__('Cannot create a link'), error as Error);
+      return;
+    }
+    const url = new URL(link.url ?? '', window.location.origin).href;
+    const field = h('input', {
+      className: 'jp-mod-styled jp-nj-Share-url',
+      type: 'text',
+      readOnly: true,
+      value: url
+    });
+    this._created.replaceChildren(
+      h(
+        'p',
+        {},
+        trans.__('The new link (shown only now: copy it before closing):')
+      ),
+      h(
+        'div',
+        { className: 'jp-nj-Share-new' },
+        field,
+        h(
+          'button',
+          {
+            className: 'jp-mod-styled jp-nj-Share-copy',
+            on: {
+              click: () => {
+                field.select();
+                void navigator.clipboard?.writeText(url);
+              }
+            }
+          },
+          trans.__('Copy')
+        )
+      )
+    );
+    await this.refresh();
+  }
+
+  private async _revoke(id: string): Promise<void> {
+    try {
+      await this._client.revoke(id);
+    } catch (error) {
+      await showErrorMessage(
+        this._trans.__('Cannot revoke the link'),
+        error as Error
+      );
+    }
+    await this.refresh();
+  }
+
+  private _expiry: HTMLSelectElement;
+  private _created: HTMLDivElement;
+  private _list: HTMLUListElement;
+}
+
+/**
+ * Add the Share Draft Link command for the notebook `currentNotebook()` names.
+ */
+export function addDraftLinkCommand(
+  app: JupyterFrontEnd,
+  client: DraftLinksClient,
+  currentNotebook: () => string | null,
+  trans: ITrans
+): void {
+  app.commands.addCommand(SHARE_DRAFT_COMMAND, {
+    label: trans.__('Share Draft Link…'),
+    caption: trans.__(
+      'A secret, read-only link to this notebook as last saved, for anyone (no login)'
+    ),
+    isEnabled: () => currentNotebook() !== null,
+    execute: async () => {
+      const path = currentNotebook();
+      if (!path) {
+        return;
+      }
+      await showDialog({
+        title: trans.__('Share %1', path.split('/').pop() ?? path),
+        body: new ShareBody(client, path, trans),
+        buttons: [Dialog.okButton({ label: trans.__('Done') })]
+      });
+    }
+  });
+}
