@@ -248,6 +248,10 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
             gpus=self.build_gpu_manager(),
         )
         self.environment_manager = self.runtime_service.manager
+        if self.serverapp is not None and self.runtime_service.gpus is not None:
+            self.runtime_service.gpus.attach(
+                self.serverapp.kernel_manager, getattr(self.serverapp, "event_logger", None)
+            )
         self.runtime_service.start(self.serverapp)
         self.use_default_environment()
         if self.notebook_runtimes is not None and self.serverapp is not None:
@@ -273,9 +277,9 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
         # that initialize_settings hooked.
         self.rehook_contents_manager()
         service = self.runtime_service
-        if service is not None and service.gpus is not None and serverapp is not None:
-            # Here, not in initialize_settings: the culling loop needs the running event loop.
-            service.gpus.start(serverapp.kernel_manager, getattr(serverapp, "event_logger", None))
+        if service is not None and service.gpus is not None:
+            # Here, not in initialize_settings: the loop needs the running event loop.
+            service.gpus.ensure_culling()
 
     def rehook_contents_manager(self) -> bool:
         """Hook the server's contents manager again if another extension replaced it after

@@ -520,8 +520,12 @@ class NJDockerProvisioner(NJRuntimeMixin):
         # Without the app's: the catalog's data folder and Jupyter's own.
         return server_boundary(Path(self.settings.catalog).parent)
 
+    # Whether this launch restarts a kernel that ran (its private folder is kept).
+    restarting = False
+
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         env = kwargs.get("env") or {}
+        self.restarting = self.kernel_dir is not None
         record = await self.choose_version(env)
         self.record = record
         km = self.parent
@@ -595,8 +599,11 @@ class NJDockerProvisioner(NJRuntimeMixin):
                     self._run_container, cmd, cwd, plan.mounts
                 )
         except (NJError, RuntimeStartError) as err:
-            # Nothing runs: drop the private folder now (no cleanup() follows a failed launch).
-            await self.cleanup(restart=False)
+            # Nothing runs: drop the private folder now (no cleanup() follows a failed launch),
+            # unless this was a restart: the kernel's clients keep its socket paths, so the
+            # next start of the same kernel must use the same folder.
+            await self.cleanup(restart=self.restarting)
+            self.release_gpus()
             message = err.message if isinstance(err, NJError) else str(err)
             raise self._failed(message) from None
         if self._poolable(cwd):

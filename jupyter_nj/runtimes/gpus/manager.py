@@ -95,6 +95,7 @@ class GpuManager:
         if requested_count(request) == 0 and request != "all":
             self.release(kernel_id)
             return ()
+        self.ensure_culling()
         report = await self.report()
         return self.allocator.allocate(kernel_id, request, report, notebook, runtime)
 
@@ -136,13 +137,24 @@ class GpuManager:
 
     # -- culling -----------------------------------------------------------------------------
 
-    def start(self, kernel_manager: Any, event_logger: Any = None) -> None:
+    def attach(self, kernel_manager: Any, event_logger: Any = None) -> None:
+        """The server's kernels (to cull) and event logger (to report culls)."""
         self.kernel_manager = kernel_manager
         if event_logger is not None:
             event_logger.register_event_schema(EVENT_SCHEMA_PATH)
             self.event_logger = event_logger
-        if self.culling.timeout > 0 and self._task is None:
-            self._task = asyncio.ensure_future(self._cull_loop())
+        self.ensure_culling()
+
+    def ensure_culling(self) -> None:
+        """Start the culling loop, once, on the running event loop (at the server's start, and
+        at the latest when a runtime first takes a GPU)."""
+        if self.culling.timeout <= 0 or self._task is not None or self.kernel_manager is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # not serving yet: the server's start calls this again
+        self._task = loop.create_task(self._cull_loop())
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -178,6 +190,8 @@ class GpuManager:
                     self.release(kernel_id)
                 continue
             if km is None or kernel_id not in km:
+                if kernel_id in getattr(km, "_pending_kernels", {}):
+                    continue  # still starting: the kernel manager lists it once it runs
                 # Crashed and forgotten, or shut down without a cleanup: the devices are free.
                 self.release(kernel_id)
                 continue
