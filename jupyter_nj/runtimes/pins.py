@@ -72,13 +72,20 @@ async def notebook_pin_gpus(
     documents: LiveDocuments | None, path: str, slot: str = PIN_SLOT
 ) -> Any:
     """The GPUs runtime `slot` of the notebook at `path` asks for (see read_pin_gpus)."""
+    metadata = await _metadata_or_none(documents, path)
+    return read_pin_gpus({"metadata": metadata}, slot) if metadata is not None else None
+
+
+async def _metadata_or_none(documents: LiveDocuments | None, path: str) -> dict[str, Any] | None:
+    """The metadata of the notebook at API path `path` as collaborators see it now, or None (no
+    notebook, not saved yet, unreadable)."""
     if documents is None or not path.endswith(".ipynb"):
         return None
     try:
         _, metadata = await documents.notebook_metadata(path)
     except NJError:
         return None
-    return read_pin_gpus({"metadata": metadata}, slot)
+    return metadata
 
 
 async def pin_notebook(
@@ -96,10 +103,5 @@ async def notebook_pin(
 ) -> dict[str, str] | None:
     """The pin of the notebook at API path `path` as collaborators see it now, or None (no
     notebook, not saved yet, unreadable: the kernel then runs its kernelspec's version)."""
-    if documents is None or not path.endswith(".ipynb"):
-        return None
-    try:
-        _, metadata = await documents.notebook_metadata(path)
-    except NJError:
-        return None
-    return read_pin({"metadata": metadata}, slot)
+    metadata = await _metadata_or_none(documents, path)
+    return read_pin({"metadata": metadata}, slot) if metadata is not None else None

@@ -221,3 +221,31 @@ async def test_an_idle_gpu_runtime_is_warned_then_culled_and_a_busy_one_is_kept(
     finally:
         holding.client.stop_channels()
         await training.shutdown()
+
+
+async def test_a_crashed_gpu_runtime_that_is_not_restarted_releases_its_gpu(
+    jp_fetch: Any, jp_serverapp: Any, jp_root_dir: Path, gpu_host: list[str]
+) -> None:
+    import os
+    import signal
+
+    await build_local_mini(jp_fetch)
+    gpu_notebook(jp_root_dir, "crash.ipynb", 1)
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "crash.ipynb", "nj-mini")
+    try:
+        # A GPU that stays busy: only the crash can free it, never the idle clock.
+        GpuInventoryDouble.utilization[gpu_host[0]] = 97
+        km = session.km
+        km.autorestart = False  # as after the restarter gave up
+        if km._restarter is not None:
+            km._restarter.stop()
+        os.kill(km.provisioner.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        held: Any = True
+        while held and time.monotonic() < deadline:
+            await asyncio.sleep(0.3)
+            held = (await get_json(jp_fetch, "nj", "api", "gpus"))["gpus"][0]["allocated_to"]
+        assert held is None, "a dead runtime still holds its GPU"
+        assert session.kernel_id in jp_serverapp.kernel_manager  # not culled: released
+    finally:
+        await session.shutdown()

@@ -1,8 +1,7 @@
 import { expect, test } from '@jupyterlab/galata';
-import type { APIRequestContext, Page } from '@playwright/test';
 import * as path from 'path';
 
-import { putNotebook } from './helpers';
+import { buildLocal, putNotebook, runtimeControl } from './helpers';
 
 /**
  * The GPU menu of a runtime, end to end against the real server on a machine without a GPU:
@@ -13,20 +12,7 @@ import { putNotebook } from './helpers';
 
 const IMAGES = path.resolve(__dirname, '../../docs/images');
 
-async function buildLocal(request: APIRequestContext, name: string) {
-  const response = await request.post(`/nj/api/environments/${name}/build`, {
-    data: { backend: 'local' },
-    timeout: 90000
-  });
-  expect(response.status()).toBe(201);
-  return response.json();
-}
-
-function control(page: Page) {
-  return page.locator(
-    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-nj-RuntimeControl'
-  );
-}
+const control = runtimeControl;
 
 test.use({ autoGoto: true });
 

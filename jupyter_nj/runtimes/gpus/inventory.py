@@ -146,24 +146,27 @@ def _read_device(pynvml: Any, index: int) -> GpuDevice:
     )
 
 
+# NVML's errors a person can act on: (error class in pynvml, reason, what to do).
+_KNOWN_FAILURES = (
+    ("NVMLError_LibraryNotFound", NO_DRIVER, NO_DRIVER_HINT),
+    (
+        "NVMLError_DriverNotLoaded",
+        "the NVIDIA driver is installed but not loaded",
+        "Load it (`sudo modprobe nvidia`, or reboot after a driver update); see `nvidia-smi`.",
+    ),
+    (
+        "NVMLError_NoPermission",
+        "the server's user may not read the GPUs",
+        "Give the server's user access to /dev/nvidia* (the `video` group on most distributions).",
+    ),
+)
+
+
 def _nvml_failure(pynvml: Any, err: Exception) -> GpuReport:
     """What a person can do about an NVML error."""
-    if isinstance(err, pynvml.NVMLError_LibraryNotFound):
-        return GpuReport(available=False, reason=NO_DRIVER, hint=NO_DRIVER_HINT)
-    if isinstance(err, pynvml.NVMLError_DriverNotLoaded):
-        return GpuReport(
-            available=False,
-            reason="the NVIDIA driver is installed but not loaded",
-            hint="Load it (`sudo modprobe nvidia`, or reboot after a driver update), then check "
-            "`nvidia-smi`.",
-        )
-    if isinstance(err, pynvml.NVMLError_NoPermission):
-        return GpuReport(
-            available=False,
-            reason="the server's user may not read the GPUs",
-            hint="Give the server's user access to /dev/nvidia* (the `video` group on most "
-            "distributions).",
-        )
+    for name, reason, hint in _KNOWN_FAILURES:
+        if isinstance(err, getattr(pynvml, name)):
+            return GpuReport(available=False, reason=reason, hint=hint)
     return GpuReport(
         available=False,
         reason=f"NVML failed: {err}",

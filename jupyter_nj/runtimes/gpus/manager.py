@@ -148,7 +148,9 @@ class GpuManager:
     def ensure_culling(self) -> None:
         """Start the culling loop, once, on the running event loop (at the server's start, and
         at the latest when a runtime first takes a GPU)."""
-        if self.culling.timeout <= 0 or self._task is not None or self.kernel_manager is None:
+        # Also with culling off: the same passes release the GPUs of crashed runtimes and of
+        # containers found at the start that are gone.
+        if self._task is not None or self.kernel_manager is None:
             return
         try:
             loop = asyncio.get_running_loop()
@@ -166,7 +168,7 @@ class GpuManager:
 
     async def _cull_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.culling.interval)
+            await asyncio.sleep(max(self.culling.interval, 0.1))
             try:
                 await self.check_once()
             except Exception:  # one bad check must not end culling
@@ -198,6 +200,13 @@ class GpuManager:
             kernel = km.get_kernel(kernel_id)
             restarting = getattr(km, "restarting", None)
             if restarting is not None and restarting(kernel_id):
+                continue
+            if not await _alive(kernel):
+                # Crashed, and the restarter gave up (or has not restarted it yet: its restart
+                # takes devices again): a dead runtime holds no GPU.
+                self.release(kernel_id)
+                continue
+            if self.culling.timeout <= 0:
                 continue
             clock = self._clocks.get(kernel_id)
             if clock is None:
@@ -270,6 +279,13 @@ class GpuManager:
             self.event_logger.emit(schema_id=EVENT_SCHEMA_ID, data=data)
         except Exception:  # reporting must never stop a cull
             log.exception("jupyter-nj: could not emit the GPU event %s", data.get("action"))
+
+
+async def _alive(kernel: Any) -> bool:
+    try:
+        return bool(await kernel.is_alive())
+    except Exception:  # noqa: BLE001  an engine briefly away: no reason to take its GPUs
+        return True
 
 
 def _duration(seconds: float) -> str:
