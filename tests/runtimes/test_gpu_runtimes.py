@@ -249,3 +249,35 @@ async def test_a_crashed_gpu_runtime_that_is_not_restarted_releases_its_gpu(
         assert session.kernel_id in jp_serverapp.kernel_manager  # not culled: released
     finally:
         await session.shutdown()
+
+
+async def test_a_cell_whose_runtime_finds_no_free_gpu_says_which_runtime_holds_it(
+    jp_fetch: Any, jp_ws_fetch: Any, jp_serverapp: Any, jp_root_dir: Path, gpu_host: list[str]
+) -> None:
+    from ..compute.conftest import open_notebook
+
+    await build_local_mini(jp_fetch)
+    gpu_notebook(jp_root_dir, "holder.ipynb", 1)
+    write_notebook(jp_root_dir, "cells.ipynb", {"environment": "mini"})
+    nb = nbformat.read(str(jp_root_dir / "cells.ipynb"), as_version=4)
+    nb.metadata["nj"]["runtimes"]["train"] = {"environment": "mini", "gpus": 1}
+    nbformat.write(nb, str(jp_root_dir / "cells.ipynb"))
+    holder = await start_session_kernel(jp_fetch, jp_serverapp, "holder.ipynb", "nj-mini")
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "cells.ipynb", "nj-mini")
+    notebook = await open_notebook(jp_ws_fetch, session.kernel_id)
+    try:
+        reply = await notebook.run("print('training')", runtime="train")
+        assert reply["status"] == "error"
+        assert "Runtime 'train'" in reply["out"]
+        assert "is held by runtime 'main' of holder.ipynb" in reply["out"]
+        assert (await notebook.run("print('main')"))["out"].strip() == "main"
+        # Once the holder stops, the same cell gets the GPU.
+        await holder.shutdown()
+        reply = await notebook.run(
+            "import os; print(os.environ['CUDA_VISIBLE_DEVICES'])", runtime="train"
+        )
+        assert reply["out"].strip() == gpu_host[0]
+    finally:
+        await notebook.close()
+        await session.shutdown()
+        await holder.shutdown()
