@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check that the test suite cannot do: on an NVIDIA host with Docker and the NVIDIA
-# container toolkit, build `pytorch` (locked against PyPI, so torch is the CUDA build), start a
-# runtime with one GPU through a real jupyter-nj server, run a CUDA matmul in it, show the
+# container toolkit, build the built-in `pytorch-cuda` environment, start a runtime with one GPU
+# through a real jupyter-nj server (this repository's code), run a CUDA matmul in it, show the
 # inventory's allocation, leave the runtime idle and show it culled.
 #   scripts/gpu-check.sh            (from the repository root, with jupyter-nj installed)
 # Environment: PYTHON (default: python3), NJ_GPU_CHECK_PORT (8940), NJ_GPU_IDLE (idle timeout,
@@ -14,6 +14,8 @@ PYTHON=${PYTHON:-python3}
 PORT=${NJ_GPU_CHECK_PORT:-8940}
 IDLE=${NJ_GPU_IDLE:-60}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+# This checkout's jupyter_nj and its built-in environment definitions, before any installed one.
+export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
 
 say() { printf 'gpu-check: %s\n' "$*" >&2; }
 cannot() {
@@ -46,7 +48,7 @@ say "host: $(nvidia-smi -L | head -1); $(docker version --format 'Docker {{.Serv
 # -- a server of its own, in a temporary root ----------------------------------------------------
 WORK=$(mktemp -d /tmp/nj-gpu-check-XXXXXX)
 ROOT="$WORK/root"
-mkdir -p "$ROOT/environments" "$WORK/config" "$WORK/data"
+mkdir -p "$ROOT" "$WORK/config" "$WORK/data"
 export JUPYTER_CONFIG_DIR="$WORK/config" JUPYTER_DATA_DIR="$WORK/data" JUPYTER_PREFER_ENV_PATH=0
 TOKEN=$("$PYTHON" -c 'import secrets; print(secrets.token_hex(16))')
 SERVER_PID=""
@@ -68,6 +70,7 @@ cat >"$WORK/config/jupyter_server_config.json" <<EOF
   "NJApp": {
     "nj_dir": "$WORK/data/nj",
     "runtime_backend": "docker",
+    "runtime_memory_limit": "16g",
     "build_wheelhouse": "",
     "gpu_idle_timeout": $IDLE,
     "gpu_cull_warning": 15,
@@ -76,19 +79,9 @@ cat >"$WORK/config/jupyter_server_config.json" <<EOF
 }
 EOF
 
-# The built-in definition, locked here against PyPI: its committed lock pins the CPU wheel
-# that the machines without a GPU install from their wheelhouse.
-cp -r "$REPO/environments/pytorch" "$ROOT/environments/pytorch"
-say "locking pytorch against PyPI (the CUDA build of torch)"
-(cd "$ROOT" && unset PIP_FIND_LINKS UV_FIND_LINKS && nj env lock pytorch) \
-  || fail "could not lock pytorch"
-grep -q '^torch==' "$ROOT/environments/pytorch/requirements.lock" || fail "the lock has no torch"
-if grep -q '^torch==.*+cpu' "$ROOT/environments/pytorch/requirements.lock"; then
-  fail "the lock pins the CPU build of torch: unset PIP_FIND_LINKS / pip's find-links and retry"
-fi
-say "building the base images and pytorch on Docker (several GB the first time)"
+say "building the base images and pytorch-cuda on Docker (several GB the first time)"
 (cd "$ROOT" && nj env bootstrap) || fail "bootstrap failed"
-(cd "$ROOT" && nj env build pytorch --backend docker) || fail "build failed"
+(cd "$ROOT" && nj env build pytorch-cuda --backend docker) || fail "build failed"
 
 "$PYTHON" -m jupyter server --ServerApp.root_dir="$ROOT" --ServerApp.port="$PORT" \
   --ServerApp.port_retries=0 --IdentityProvider.token="$TOKEN" --ServerApp.open_browser=False \
@@ -147,13 +140,13 @@ async def run(kernel_id, code):
 async def main():
     notebook = {"type": "notebook", "format": "json", "content": {
         "nbformat": 4, "nbformat_minor": 5, "cells": [],
-        "metadata": {"kernelspec": {"name": "nj-pytorch", "display_name": "PyTorch",
+        "metadata": {"kernelspec": {"name": "nj-pytorch-cuda", "display_name": "PyTorch (CUDA)",
                                     "language": "python"},
-                     "nj": {"runtimes": {"main": {"environment": "pytorch",
+                     "nj": {"runtimes": {"main": {"environment": "pytorch-cuda",
                                                   "backend": "docker", "gpus": 1}}}}}}
     await call("PUT", "/api/contents/gpu.ipynb", notebook)
     _, session = await call("POST", "/api/sessions", {
-        "path": "gpu.ipynb", "type": "notebook", "kernel": {"name": "nj-pytorch"}})
+        "path": "gpu.ipynb", "type": "notebook", "kernel": {"name": "nj-pytorch-cuda"}})
     kernel_id = session["kernel"]["id"]
     print(f"gpu-check: runtime started, kernel {kernel_id}")
     status, out = await run(kernel_id, "\n".join([
