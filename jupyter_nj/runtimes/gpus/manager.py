@@ -255,8 +255,12 @@ class GpuManager:
                         f"Runtime {holder.runtime!r} was stopped to free its {len(uuids)} "
                         f"GPU(s): it ran no cell and its GPUs stayed under "
                         f"{self.culling.utilization:g}% for {_duration(idle)} "
-                        "(NJApp.gpu_idle_timeout). Start it again to continue; its variables "
-                        "are gone."
+                        "(NJApp.gpu_idle_timeout). Its variables are gone; "
+                        + (
+                            "start it again to continue."
+                            if holder.runtime == "main"
+                            else "the next cell on it starts it again."
+                        )
                     ),
                 )
                 provisioner = getattr(kernel, "provisioner", None)
