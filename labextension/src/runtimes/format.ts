@@ -85,11 +85,17 @@ export function withPin(
 ): Record<string, unknown> {
   const base = isObject(nj) ? { ...nj } : {};
   const runtimes = isObject(base.runtimes) ? { ...base.runtimes } : {};
-  runtimes[PIN_SLOT] = {
+  const previous = runtimes[PIN_SLOT];
+  const pin: Record<string, unknown> = {
     environment: version.name,
     version: version.version,
     backend: version.backend
   };
+  // The GPUs the runtime asks for stay with it on another version (the server does the same).
+  if (isObject(previous) && previous.gpus !== undefined) {
+    pin.gpus = previous.gpus;
+  }
+  runtimes[PIN_SLOT] = pin;
   base.runtimes = runtimes;
   return base;
 }

@@ -86,6 +86,24 @@ describe('runtimes format', () => {
     expect(readPin({ runtimes: { main: { version: 'x' } } })).toBeNull();
   });
 
+  it('keeps the GPUs a runtime asks for when it is pinned to another version', () => {
+    const v = version(
+      'bbbbbbbbbbbbbbbb',
+      'docker',
+      '2026-01-02T00:00:00+00:00'
+    );
+    const nj = withPin(
+      { runtimes: { main: { environment: 'python', version: 'x', gpus: 2 } } },
+      v
+    );
+    expect((nj.runtimes as any).main).toEqual({
+      environment: 'python',
+      version: 'sha256:bbbbbbbbbbbbbbbb',
+      backend: 'docker',
+      gpus: 2
+    });
+  });
+
   it('picks the newest version on the kernelspec backend', () => {
     const older = version(
       '1111111111111111',
