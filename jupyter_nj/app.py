@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,9 @@ from .history.setup import start_history, stop_history
 from .links import LinkGuard, install_link_guard
 from .runtimes.boundary import RuntimeBoundary, server_boundary
 from .runtimes.config import RuntimesConfig
+from .runtimes.gpus.config import GpuTraits
+from .runtimes.gpus.handlers import default_handlers as gpus_handlers
+from .runtimes.gpus.probe import probe_gpus
 from .runtimes.handlers import default_handlers as runtimes_handlers
 from .runtimes.kernels import NJMappingKernelManager, use_settling_kernel_managers
 from .runtimes.manager import KERNELSPEC_PREFIX, EnvironmentManager
@@ -60,7 +64,7 @@ from .status.probes import probe_docker, probe_history_store, probe_vault
 API_PREFIX = "nj/api"
 
 
-class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, SharingTraits, ExtensionApp):
+class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTraits, ExtensionApp):
     """Jupyter Server extension for jupyter-nj."""
 
     name = "jupyter_nj"
@@ -213,7 +217,7 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, SharingTraits, Extensi
 
     def build_status_manager(self, serverapp: Any = None) -> StatusManager:
         timeout = self.status_probe_timeout
-        probes = {
+        probes: dict[str, Callable[[], BackendStatus]] = {
             "docker": partial(probe_docker, self.docker_host, timeout),
             "vault": partial(
                 probe_vault,
@@ -226,8 +230,14 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, SharingTraits, Extensi
             ),
             "history": partial(probe_history_store, str(self.nj_data_path)),
             "collaboration": partial(_probe_collaboration, serverapp),
+            # The runtimes pillar is built after the status manager: read it at each probe.
+            "gpus": self._probe_gpus,
         }
         return StatusManager(__version__, probes, timeout=timeout + 1)
+
+    def _probe_gpus(self) -> BackendStatus:
+        service = self.runtime_service
+        return probe_gpus(service.gpus if service is not None else None, self.build_gpu_inventory)
 
     def _link_jupyter_server_extension(self, serverapp: Any) -> None:
         super()._link_jupyter_server_extension(serverapp)
@@ -270,8 +280,13 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, SharingTraits, Extensi
             secrets=self.runtime_secrets,
             documents=self.documents,
             results_folder=self.history_results_folder,
+            gpus=self.build_gpu_manager(),
         )
         self.environment_manager = self.runtime_service.manager
+        if self.serverapp is not None and self.runtime_service.gpus is not None:
+            self.runtime_service.gpus.attach(
+                self.serverapp.kernel_manager, getattr(self.serverapp, "event_logger", None)
+            )
         self.runtime_service.start(self.serverapp)
         self.use_default_environment()
         if self.notebook_runtimes is not None and self.serverapp is not None:
@@ -296,6 +311,10 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, SharingTraits, Extensi
         # Every extension has loaded by now: one of them may have replaced the contents manager
         # that initialize_settings hooked.
         self.rehook_contents_manager()
+        service = self.runtime_service
+        if service is not None and service.gpus is not None:
+            # Here, not in initialize_settings: the loop needs the running event loop.
+            service.gpus.ensure_culling()
 
     def rehook_contents_manager(self) -> bool:
         """Hook the server's contents manager again if another extension replaced it after
@@ -332,6 +351,7 @@ class NJApp(RuntimesConfig, SecretsTraits, HistoryTraits, SharingTraits, Extensi
             status_handlers,
             secrets_handlers,
             runtimes_handlers,
+            gpus_handlers,
             compute_handlers,
             history_handlers,
             sharing_handlers,

@@ -13,6 +13,8 @@ from ..documents import LiveDocuments
 from .model import EnvironmentVersion
 
 PIN_SLOT = "main"
+# What a runtime asks for besides its version: `gpus`, a count or device UUIDs (runtimes/gpus/).
+GPUS_KEY = "gpus"
 
 
 def read_pin(notebook: dict[str, Any], slot: str = PIN_SLOT) -> dict[str, str] | None:
@@ -26,11 +28,64 @@ def read_pin(notebook: dict[str, Any], slot: str = PIN_SLOT) -> dict[str, str] |
 def write_pin(notebook: dict[str, Any], record: EnvironmentVersion, slot: str = PIN_SLOT) -> None:
     metadata = notebook.setdefault("metadata", {})
     runtimes = metadata.setdefault("nj", {}).setdefault("runtimes", {})
+    previous = runtimes.get(slot) if isinstance(runtimes.get(slot), dict) else {}
     runtimes[slot] = {
         "environment": record.name,
         "version": record.version,
         "backend": record.backend,
     }
+    if GPUS_KEY in previous:  # the GPUs asked for stay with the runtime when it is re-pinned
+        runtimes[slot][GPUS_KEY] = previous[GPUS_KEY]
+
+
+def read_pin_gpus(notebook: dict[str, Any], slot: str = PIN_SLOT) -> Any:
+    """`metadata.nj.runtimes.<slot>.gpus` as written (a count, device UUIDs, "all"), or None."""
+    pin = notebook.get("metadata", {}).get("nj", {}).get("runtimes", {}).get(slot)
+    return pin.get(GPUS_KEY) if isinstance(pin, dict) else None
+
+
+def write_pin_gpus(
+    notebook: dict[str, Any],
+    slot: str,
+    gpus: Any,
+    record: EnvironmentVersion | None = None,
+) -> None:
+    """Set (or, for none, remove) the GPUs runtime `slot` asks for; a runtime not pinned yet is
+    pinned to `record` first."""
+    metadata = notebook.setdefault("metadata", {})
+    runtimes = metadata.setdefault("nj", {}).setdefault("runtimes", {})
+    pin = runtimes.get(slot)
+    if not isinstance(pin, dict) or "environment" not in pin:
+        if record is None:
+            raise NJError(
+                409, "not-pinned", f"Runtime {slot!r} is not declared in the notebook's metadata."
+            )
+        write_pin(notebook, record, slot)
+        pin = runtimes[slot]
+    if gpus in (None, 0, [], ""):
+        pin.pop(GPUS_KEY, None)
+    else:
+        pin[GPUS_KEY] = gpus
+
+
+async def notebook_pin_gpus(
+    documents: LiveDocuments | None, path: str, slot: str = PIN_SLOT
+) -> Any:
+    """The GPUs runtime `slot` of the notebook at `path` asks for (see read_pin_gpus)."""
+    metadata = await _metadata_or_none(documents, path)
+    return read_pin_gpus({"metadata": metadata}, slot) if metadata is not None else None
+
+
+async def _metadata_or_none(documents: LiveDocuments | None, path: str) -> dict[str, Any] | None:
+    """The metadata of the notebook at API path `path` as collaborators see it now, or None (no
+    notebook, not saved yet, unreadable)."""
+    if documents is None or not path.endswith(".ipynb"):
+        return None
+    try:
+        _, metadata = await documents.notebook_metadata(path)
+    except NJError:
+        return None
+    return metadata
 
 
 async def pin_notebook(
@@ -48,10 +103,5 @@ async def notebook_pin(
 ) -> dict[str, str] | None:
     """The pin of the notebook at API path `path` as collaborators see it now, or None (no
     notebook, not saved yet, unreadable: the kernel then runs its kernelspec's version)."""
-    if documents is None or not path.endswith(".ipynb"):
-        return None
-    try:
-        _, metadata = await documents.notebook_metadata(path)
-    except NJError:
-        return None
-    return read_pin({"metadata": metadata}, slot)
+    metadata = await _metadata_or_none(documents, path)
+    return read_pin({"metadata": metadata}, slot) if metadata is not None else None

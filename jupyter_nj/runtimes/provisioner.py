@@ -44,8 +44,9 @@ from .boundary import (
 from .builds.docker import ENV_PREFIX, bind_mount
 from .builds.local import venv_python
 from .catalog import EnvironmentCatalog
+from .gpus.allocator import GPUS_LABEL, GpuRequest, parse_gpu_request
 from .model import EnvironmentVersion, local_version_id
-from .pins import notebook_pin, pin_notebook
+from .pins import notebook_pin, notebook_pin_gpus, pin_notebook
 from .pool import CLAIM_FILE, WAITER, PooledRuntime
 from .service import RuntimeService, RuntimeSettings, runtime_service_of
 
@@ -55,6 +56,15 @@ ROLE_LABEL = "org.jupyter-nj.role"
 SERVER_LABEL = "org.jupyter-nj.server"
 KERNEL_DIR_LABEL = "org.jupyter-nj.kernel-dir"
 KERNEL_DIR_PREFIX = "/tmp/njk-"
+RUNTIME_LABEL = "org.jupyter-nj.runtime"
+USER_LABEL = "org.jupyter-nj.user"
+# What the engine answers when a container asks for GPUs and it has no NVIDIA runtime.
+NO_GPU_DRIVER = "could not select device driver"
+NVIDIA_TOOLKIT_HINT = (
+    "Install the NVIDIA container toolkit on the engine's host and enable it "
+    "(`sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker`, "
+    "docs/gpus.md), or ask for no GPU in the runtime's GPU menu."
+)
 # The one sub-folder of a kernel's private folder that the kernel may write: its IPC sockets. The
 # rest (connection file, variables, the pool's claim, the secrets pipe, the apt socket) is written
 # by the server and mounted read-only, so a kernel cannot swap any of it for a link.
@@ -161,6 +171,12 @@ class NJRuntimeMixin(KernelProvisionerBase):
     results_folder: str = ""
     # What the user should know about this runtime although it runs (shown by the toolbar).
     warnings: tuple[str, ...] = ()
+    # The GPUs the notebook asks for this runtime (`metadata.nj.runtimes.<name>.gpus`), and the
+    # devices (UUIDs) it holds while it runs.
+    gpu_request: GpuRequest = 0
+    gpus: tuple[str, ...] = ()
+    # Why the last start failed ("" when it did not), for GET /nj/api/runtimes/{id}.
+    start_error: str = ""
 
     async def choose_version(self, env: dict[str, str]) -> EnvironmentVersion:
         """The version this start must run."""
@@ -180,7 +196,41 @@ class NJRuntimeMixin(KernelProvisionerBase):
         self.results_folder = await asyncio.to_thread(
             self.service.results_folder_of, self.session_name
         )
-        return await asyncio.to_thread(self._version_for, pin)
+        self.start_error = ""
+        record = await asyncio.to_thread(self._version_for, pin)
+        await self.allocate_gpus()
+        return record
+
+    async def allocate_gpus(self) -> None:
+        """Take the devices the notebook asks for (a restart keeps its own); a start that cannot
+        have them does not happen, and says who holds them."""
+        raw = await notebook_pin_gpus(self.service.documents, self.session_name, self.runtime_name)
+        try:
+            self.gpu_request = parse_gpu_request(raw)
+        except NJError as err:
+            raise self._failed(err.message) from None
+        manager = self.service.gpus
+        if manager is None:
+            if self.gpu_request:
+                raise self._failed("GPUs are not managed by this server; ask for no GPU.")
+            self.gpus = ()
+            return
+        try:
+            self.gpus = await manager.allocate(
+                str(self.kernel_id), self.gpu_request, self.session_name, self.runtime_name
+            )
+        except NJError as err:
+            self.gpus = ()
+            raise self._failed(err.message) from None
+
+    def release_gpus(self) -> None:
+        if self.service.gpus is not None:
+            self.service.gpus.release(str(self.kernel_id))
+        self.gpus = ()
+
+    def _failed(self, message: str) -> RuntimeStartError:
+        self.start_error = message
+        return RuntimeStartError(message)
 
     def _version_for(self, pin: dict[str, str] | None) -> EnvironmentVersion:
         """Blocking (catalog reads): the pinned version, else the kernelspec's."""
@@ -299,7 +349,19 @@ class NJRuntimeMixin(KernelProvisionerBase):
             "exit_reason": self.exit_reason,
             "warnings": list(self.warnings),
             "runtime": self.runtime_name,
+            "start_error": self.start_error,
+            "gpus": {
+                "requested": list(self.gpu_request)
+                if isinstance(self.gpu_request, tuple)
+                else self.gpu_request,
+                "allocated": list(self.gpus),
+                **self.gpu_details(),
+            },
         }
+
+    def gpu_details(self) -> dict[str, Any]:
+        """Backend-specific facts about the GPUs (the container's device requests)."""
+        return {}
 
     async def installed_state(self) -> frozenset[str]:
         """What installs changed in this runtime so far (compared, never shown)."""
@@ -365,6 +427,8 @@ class NJLocalProvisioner(NJRuntimeMixin, LocalProvisioner):
         # A restart starts from the version again, as a container restart does.
         self._remove_overlay()
         self.saved_state = frozenset()
+        if not restart:
+            self.release_gpus()
 
     async def installed_state(self) -> frozenset[str]:
         if self.overlay is None:
@@ -403,6 +467,12 @@ class NJLocalProvisioner(NJRuntimeMixin, LocalProvisioner):
         clean["UV_PYTHON"] = str(venv_python(overlay))
         clean.update(self.ca_environment(self.settings.ca_bundle))
         clean[RUNTIME_VARIABLE] = self.runtime_name
+        # The runtime's own GPUs and no others (an empty list hides every GPU from CUDA).
+        clean["CUDA_VISIBLE_DEVICES"] = ",".join(self.gpus)
+        if self.gpus:
+            clean["NVIDIA_VISIBLE_DEVICES"] = ",".join(self.gpus)
+        else:
+            clean.pop("NVIDIA_VISIBLE_DEVICES", None)
         if self.results_folder:
             clean[RESULTS_VARIABLE] = self.results_folder
         else:
@@ -456,8 +526,12 @@ class NJDockerProvisioner(NJRuntimeMixin):
         # Without the app's: this server's data folder, the catalog, and Jupyter's own.
         return server_boundary(self.settings.server_data, catalog=self.settings.catalog)
 
+    # Whether this launch restarts a kernel that ran (its private folder is kept).
+    restarting = False
+
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         env = kwargs.get("env") or {}
+        self.restarting = self.kernel_dir is not None
         record = await self.choose_version(env)
         self.record = record
         km = self.parent
@@ -470,7 +544,8 @@ class NJDockerProvisioner(NJRuntimeMixin):
         # folder, and learns its environment from a claim file on disk: so only a notebook with
         # no attached secrets may take one, and its kernel then has no secrets client.
         has_secrets = secrets is not None and bool(secrets.attached)
-        if self.kernel_dir is None and not has_secrets and self._poolable(cwd):
+        # Pooled containers are started with no devices: a GPU runtime always gets its own.
+        if self.kernel_dir is None and not has_secrets and not self.gpus and self._poolable(cwd):
             self.pooled = await asyncio.to_thread(
                 self.service.pool.take, self._pool_key(), self._is_running
             )
@@ -530,10 +605,13 @@ class NJDockerProvisioner(NJRuntimeMixin):
                     self._run_container, cmd, cwd, plan.mounts
                 )
         except (NJError, RuntimeStartError) as err:
-            # Nothing runs: drop the private folder now (no cleanup() follows a failed launch).
-            await self.cleanup(restart=False)
+            # Nothing runs: drop the private folder now (no cleanup() follows a failed launch),
+            # unless this was a restart: the kernel's clients keep its socket paths, so the
+            # next start of the same kernel must use the same folder.
+            await self.cleanup(restart=self.restarting)
+            self.release_gpus()
             message = err.message if isinstance(err, NJError) else str(err)
-            raise RuntimeStartError(message) from None
+            raise self._failed(message) from None
         if self._poolable(cwd):
             self.service.pool.fill(self._pool_key(), self.settings.pool_size, self._start_pooled)
         if self.apt_bridge is None:
@@ -677,16 +755,53 @@ class NJDockerProvisioner(NJRuntimeMixin):
             name=f"nj-secrets-{self.kernel_id}",
         ).start()
 
+    # The device requests of this runtime's container as the engine recorded them at creation.
+    device_requests: tuple[dict[str, Any], ...] = ()
+
+    def gpu_details(self) -> dict[str, Any]:
+        return {"device_requests": [dict(r) for r in self.device_requests]}
+
+    def _device_requests(self) -> list[Any]:
+        """What the engine must give the container: exactly the allocated devices, by UUID."""
+        if not self.gpus:
+            return []
+        from docker.types import DeviceRequest
+
+        return [DeviceRequest(driver="nvidia", device_ids=list(self.gpus), capabilities=[["gpu"]])]
+
+    def _gpu_labels(self) -> dict[str, str]:
+        if not self.gpus:
+            return {}
+        user = (
+            self.service.gpus.allocator.user_of(self.session_name, self.runtime_name)
+            if (self.service.gpus is not None)
+            else ""
+        )
+        return {GPUS_LABEL: ",".join(self.gpus), RUNTIME_LABEL: self.runtime_name, USER_LABEL: user}
+
+    def _start_refused(self, err: Any) -> str:
+        explanation = str(getattr(err, "explanation", "") or err)
+        if self.gpus and NO_GPU_DRIVER in explanation:
+            return (
+                f"Runtime {self.runtime_name!r} asks for {len(self.gpus)} GPU(s) "
+                f"({', '.join(self.gpus)}), but the Docker engine cannot give containers GPUs: "
+                f"it has no NVIDIA runtime ({explanation}). {NVIDIA_TOOLKIT_HINT}"
+            )
+        return f"The Docker engine refused to start the runtime's container: {explanation}"
+
     def _run_container(self, cmd: list[str], cwd: str, mounts: list[Any]) -> str:
-        from docker.errors import ImageNotFound
+        from docker.errors import APIError, ImageNotFound
 
         assert self.record is not None and self.kernel_dir is not None
         env_file = os.path.join(self.kernel_dir, "env.sh")
         client = self._client()
+        self.device_requests = ()
         try:
             # Checked first: `containers.run` would try to pull a missing image from a registry.
             client.images.get(self.record.version)
-            container = client.containers.run(
+            # Created, then started: the engine refuses devices it cannot give at the start,
+            # and the container it created must not be left behind.
+            container = client.containers.create(
                 self.record.version,
                 self._with_results_link(
                     self.kernel_dir,
@@ -710,9 +825,17 @@ class NJDockerProvisioner(NJRuntimeMixin):
                     "org.jupyter-nj.version": self.record.version,
                     "org.jupyter-nj.notebook": self.session_name,
                     KERNEL_DIR_LABEL: self.kernel_dir,
+                    **self._gpu_labels(),
                 },
+                device_requests=self._device_requests(),
                 **self._run_options(),
             )
+            self.device_requests = tuple(container.attrs["HostConfig"].get("DeviceRequests") or ())
+            try:
+                container.start()
+            except APIError as err:
+                remove_container_once(client, container.id)
+                raise RuntimeStartError(self._start_refused(err)) from None
             return str(container.id)
         except ImageNotFound:
             raise RuntimeStartError(
@@ -876,6 +999,8 @@ class NJDockerProvisioner(NJRuntimeMixin):
         if not restart and self.kernel_dir:
             shutil.rmtree(self.kernel_dir, ignore_errors=True)
             self.kernel_dir = None
+        if not restart:
+            self.release_gpus()
 
     async def installed_state(self) -> frozenset[str]:
         if self.container_id is None:

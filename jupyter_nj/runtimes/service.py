@@ -24,6 +24,8 @@ from typing import Any
 from ..base import NJError, nj_app_of
 from .builds.docker import docker_client
 from .catalog import EnvironmentCatalog
+from .gpus.allocator import GPUS_LABEL
+from .gpus.manager import GpuManager
 from .manager import EnvironmentManager
 from .pool import WarmPool
 
@@ -68,6 +70,7 @@ class RuntimeService:
         secrets: Callable[[str, str], Awaitable[Any]] | None = None,
         documents: Any = None,
         results_folder: str = "",
+        gpus: GpuManager | None = None,
     ) -> None:
         self.manager = manager
         self.settings = settings
@@ -77,6 +80,8 @@ class RuntimeService:
         self.documents = documents
         # The notebook's results folder, as history names it (`{stem}.results`; empty: none).
         self.results_folder = results_folder
+        # GPUs per runtime (gpus/): the inventory, who holds which device, the GPU culling.
+        self.gpus = gpus
         self.pool = WarmPool()
         self.orphan_sweep: threading.Thread | None = None
         self._docker: Any = None
@@ -178,6 +183,8 @@ class RuntimeService:
             dirs = serverapp.kernel_spec_manager.kernel_dirs
             if str(manager.kernelspec_dir) not in dirs:
                 dirs.append(str(manager.kernelspec_dir))
+        if docker_up and self.gpus is not None:
+            self._rebuild_gpu_allocations()
         if docker_up:
             # Off the startup path: listing and removing containers can take a while.
             # Only containers created before now: kernels this server starts meanwhile are not
@@ -186,6 +193,37 @@ class RuntimeService:
                 target=self._remove_orphans, args=(time.time(),), name="nj-orphans", daemon=True
             )
             self.orphan_sweep.start()
+
+    def _rebuild_gpu_allocations(self) -> None:
+        """Blocking: the GPUs that kernel containers already running hold (an earlier run of
+        this server, until the orphan sweep removes them; another server on the same engine)
+        count as taken, so no new runtime is given them meanwhile."""
+        from .provisioner import KERNEL_ROLE, ROLE_LABEL
+
+        assert self.gpus is not None
+        try:
+            client = self.docker()
+            running = client.containers.list(
+                filters={"label": [f"{ROLE_LABEL}={KERNEL_ROLE}", GPUS_LABEL]}
+            )
+        except Exception as err:  # noqa: BLE001  the server starts anyway
+            log.warning("jupyter-nj: could not read the GPUs of running containers: %s", err)
+            return
+        found = self.gpus.rebuild(running)
+        if found:
+            log.info("jupyter-nj: %d running kernel container(s) hold GPUs", found)
+        self.gpus.container_alive = self._container_running
+
+    def _container_running(self, container_id: str) -> bool:
+        from docker.errors import NotFound
+
+        try:
+            with self.engine_calls() as client:
+                return bool(client.api.inspect_container(container_id)["State"].get("Running"))
+        except NotFound:
+            return False
+        except NJError:
+            return True  # the engine is briefly away: the container may well still run
 
     def _remove_orphans(self, created_before: float) -> None:
         from .provisioner import remove_orphan_kernels
@@ -203,6 +241,8 @@ class RuntimeService:
 
     async def stop(self) -> None:
         """Remove the warm pool's waiting containers (running kernels are the kernel manager's)."""
+        if self.gpus is not None:
+            await self.gpus.stop()
         if self.orphan_sweep is not None:
             await asyncio.to_thread(self.orphan_sweep.join)
         if self.pool.ready:

@@ -2,7 +2,7 @@
 
 jupyter_server hands `is_authorized(handler, user, action, resource)` to the configured
 Authorizer (JupyterHub's scopes and read-only deployments plug in there). jupyter-nj's handlers
-name one resource per pillar (`nj:compute`, `nj:history`, `nj:runtimes`, `nj:secrets`,
+name one resource per pillar (`nj:compute`, `nj:gpus`, `nj:history`, `nj:runtimes`, `nj:secrets`,
 `nj:sharing`, `nj:status`) and the verb's action (GET reads; POST, PUT and DELETE write).
 """
 
@@ -20,6 +20,7 @@ from .test_auth import PUBLIC_PAGES, handled_verbs, nj_routes
 
 NJ_RESOURCES = {
     "nj:compute",
+    "nj:gpus",
     "nj:history",
     "nj:runtimes",
     "nj:secrets",

@@ -47,7 +47,7 @@ async def test_status_reports_version_and_every_backend(jp_fetch: Any, docker_cl
     report = await fetch_status(jp_fetch)
     assert report["version"] == __version__
     backends = by_name(report)
-    assert set(backends) == {"docker", "vault", "history", "collaboration"}
+    assert set(backends) == {"docker", "vault", "history", "collaboration", "gpus"}
     for backend in backends.values():
         assert set(backend) >= {"name", "label", "live", "detail", "hint", "facts"}
     # A real engine is running for the test suite: the probe must see the same version.
@@ -55,6 +55,10 @@ async def test_status_reports_version_and_every_backend(jp_fetch: Any, docker_cl
     assert backends["docker"]["facts"]["server_version"] == docker_client.version()["Version"]
     assert backends["history"]["live"] is True
     assert backends["collaboration"]["live"] is True
+    # These machines have no NVIDIA driver: said so, with what to do, never an error.
+    assert backends["gpus"]["live"] is False
+    assert backends["gpus"]["detail"] == "no NVIDIA driver on this host"
+    assert "NVIDIA container toolkit" in backends["gpus"]["hint"]
 
 
 @pytest.mark.parametrize("nj_config", [{"docker_host": "unix:///nonexistent/docker.sock"}])

@@ -19,7 +19,7 @@ from jupyter_nj.runtimes.pins import read_pin, write_pin
 from .conftest import BUILTIN
 
 
-@pytest.mark.parametrize("name", ["python", "bash", "pytorch"])
+@pytest.mark.parametrize("name", ["python", "bash", "pytorch", "pytorch-cuda"])
 def test_builtin_definitions_load_with_committed_locks(name: str) -> None:
     definition = EnvironmentDefinition.load(BUILTIN / name)
     assert definition.name == name

@@ -1,5 +1,5 @@
 import { expect, IJupyterLabPageFixture } from '@jupyterlab/galata';
-import type { APIRequestContext } from '@playwright/test';
+import type { APIRequestContext, Page } from '@playwright/test';
 
 /**
  * Helpers the specs share: files written the way no browser writes them (a save from another
@@ -12,7 +12,9 @@ import type { APIRequestContext } from '@playwright/test';
  * (the same content): answer it as a user would, so the explicit save goes through. (galata's
  * own `page.notebook.save()` waits for the save command, which waits for that dialog: forever.)
  */
-export async function saveNotebook(page: IJupyterLabPageFixture): Promise<void> {
+export async function saveNotebook(
+  page: IJupyterLabPageFixture
+): Promise<void> {
   let done = false;
   const saving = page.notebook.save().finally(() => {
     done = true;
@@ -102,4 +104,25 @@ export async function getNotebook(
     }
     await new Promise(resolve => setTimeout(resolve, 100));
   }
+}
+
+/** Build environment `name` on the local backend through the REST API; the version built. */
+export async function buildLocal(
+  request: APIRequestContext,
+  name: string,
+  timeout = 120000
+): Promise<any> {
+  const response = await request.post(`/nj/api/environments/${name}/build`, {
+    data: { backend: 'local' },
+    timeout
+  });
+  expect(response.status()).toBe(201);
+  return response.json();
+}
+
+/** The runtime control in the toolbar of the notebook shown. */
+export function runtimeControl(page: Page) {
+  return page.locator(
+    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-nj-RuntimeControl'
+  );
 }

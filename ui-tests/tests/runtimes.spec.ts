@@ -4,7 +4,14 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { getNotebook, putDirectory, putNotebook, putText } from './helpers';
+import {
+  buildLocal,
+  getNotebook,
+  putDirectory,
+  putNotebook,
+  putText,
+  runtimeControl
+} from './helpers';
 
 /**
  * The Runtimes UI end to end, against the real server: the toolbar's runtime control picks an
@@ -34,15 +41,6 @@ const MAKE_WHEEL = [
   "print('wheel ready')"
 ].join('\n');
 
-async function buildLocal(request: APIRequestContext, name: string) {
-  const response = await request.post(`/nj/api/environments/${name}/build`, {
-    data: { backend: 'local' },
-    timeout: 90000
-  });
-  expect(response.status()).toBe(201);
-  return response.json();
-}
-
 /** `metadata.nj.runtimes.main` of a notebook as saved on the server. */
 async function pinOnDisk(request: APIRequestContext, file: string) {
   return (
@@ -50,11 +48,7 @@ async function pinOnDisk(request: APIRequestContext, file: string) {
   );
 }
 
-function control(page: Page) {
-  return page.locator(
-    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-nj-RuntimeControl'
-  );
-}
+const control = runtimeControl;
 
 async function openRuntimeMenu(page: Page) {
   await control(page).locator('button').click();

@@ -8,6 +8,7 @@ import { Menu } from '@lumino/widgets';
 
 import { type ITrans, untranslated } from '../translation';
 import type { RuntimesClient } from './client';
+import { GpuMenu } from './gpus';
 import { apiPath } from '../paths';
 import {
   describeVersion,
@@ -48,7 +49,12 @@ export class RuntimeActions implements IRuntimeActions {
     private readonly _kernelspecs: KernelSpec.IManager,
     private readonly _openEnvironments: () => void,
     private readonly _trans: ITrans = untranslated
-  ) {}
+  ) {
+    this.gpuMenu = new GpuMenu(client, () => this._changed.emit(), _trans);
+  }
+
+  /** The runtime menu's GPU submenu, and the notices of GPU culls. */
+  readonly gpuMenu: GpuMenu;
 
   /** The environments and their versions, as the server lists them now. */
   environments(): Promise<IEnvironment[]> {
@@ -384,6 +390,10 @@ export class RuntimeActions implements IRuntimeActions {
       menu.addItem({ command: 'nj:none' });
     }
     menu.addItem({ type: 'separator' });
+    menu.addItem({
+      type: 'submenu',
+      submenu: await this.gpuMenu.build(commands, panel, running)
+    });
     commands.addCommand('nj:save', {
       label: trans.__('Save environment'),
       caption: trans.__(

@@ -4,6 +4,8 @@ import { requestAPI } from '../request';
 import type {
   IEnvironment,
   IEnvironmentVersion,
+  IGpuChoice,
+  IGpuInventory,
   IRuntimeInfo,
   IRuntimePin,
   ISnapshotResult
@@ -63,6 +65,23 @@ export class RuntimesClient {
     return requestAPI<ISnapshotResult>(
       `runtimes/${encodeURIComponent(kernelId)}/snapshot`,
       { method: 'POST', body: JSON.stringify(path ? { path } : {}) },
+      this.serverSettings
+    );
+  }
+
+  /** The host's GPUs and who holds each (`GET /nj/api/gpus`). */
+  gpus(): Promise<IGpuInventory> {
+    return requestAPI<IGpuInventory>('gpus', {}, this.serverSettings);
+  }
+
+  /**
+   * Ask for GPUs for a kernel's runtime (0, a count, or device UUIDs): the server writes it
+   * into the notebook's pin and restarts the runtime; a `ResponseError` says why not.
+   */
+  chooseGpus(kernelId: string, gpus: number | string[]): Promise<IGpuChoice> {
+    return requestAPI<IGpuChoice>(
+      `runtimes/${encodeURIComponent(kernelId)}/gpus`,
+      { method: 'POST', body: JSON.stringify({ gpus }) },
       this.serverSettings
     );
   }

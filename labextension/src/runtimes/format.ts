@@ -2,9 +2,12 @@
  * Pure helpers of the Runtimes UI: labels, pins and version choices. No JupyterLab imports, so
  * they are unit-tested in node.
  */
+import type { ITrans } from '../translation';
 import type {
   IEnvironment,
   IEnvironmentVersion,
+  IGpu,
+  IGpuHolder,
   IRuntimeInfo,
   IRuntimePin
 } from './tokens';
@@ -82,11 +85,17 @@ export function withPin(
 ): Record<string, unknown> {
   const base = isObject(nj) ? { ...nj } : {};
   const runtimes = isObject(base.runtimes) ? { ...base.runtimes } : {};
-  runtimes[PIN_SLOT] = {
+  const previous = runtimes[PIN_SLOT];
+  const pin: Record<string, unknown> = {
     environment: version.name,
     version: version.version,
     backend: version.backend
   };
+  // The GPUs the runtime asks for stay with it on another version (the server does the same).
+  if (isObject(previous) && previous.gpus !== undefined) {
+    pin.gpus = previous.gpus;
+  }
+  runtimes[PIN_SLOT] = pin;
   base.runtimes = runtimes;
   return base;
 }
@@ -197,4 +206,60 @@ export function installCommands(code: string): string[] {
 
 function isObject(value: unknown): value is Record<string, any> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Bytes as GiB with one decimal (`15.9 GiB`).
+ */
+export function formatGiB(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+}
+
+/**
+ * Who holds a GPU, in words: `main of a.ipynb (ada)`.
+ */
+export function holderLabel(holder: IGpuHolder, trans: ITrans): string {
+  const notebook = holder.notebook.split('/').pop() || holder.notebook;
+  const who = holder.user ? ` (${holder.user})` : '';
+  return notebook
+    ? trans.__('%1 of %2', holder.runtime, notebook) + who
+    : holder.runtime + who;
+}
+
+/**
+ * A GPU's menu label: index, model, memory in use and total, and who holds it.
+ */
+export function gpuLabel(
+  gpu: IGpu,
+  trans: ITrans,
+  ownKernel: string | null = null
+): string {
+  const memory = `${formatGiB(gpu.memory_used)} / ${formatGiB(gpu.memory_total)}`;
+  const base = `GPU ${gpu.index}: ${gpu.name} · ${memory}`;
+  if (!gpu.allocated_to) {
+    return trans.__('%1 · free', base);
+  }
+  if (ownKernel && gpu.allocated_to.kernel_id === ownKernel) {
+    return trans.__('%1 · this runtime', base);
+  }
+  return trans.__(
+    '%1 · held by %2',
+    base,
+    holderLabel(gpu.allocated_to, trans)
+  );
+}
+
+/**
+ * How many GPUs a runtime asks for: 0 for none, the count, or the number of devices named.
+ */
+export function requestedGpuCount(
+  requested: number | string[] | string | null | undefined
+): number {
+  if (Array.isArray(requested)) {
+    return requested.length;
+  }
+  if (typeof requested === 'number') {
+    return requested;
+  }
+  return requested ? -1 : 0;
 }

@@ -4,7 +4,7 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
-import { INotebookTracker } from '@jupyterlab/notebook';
+import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { INJStatusModel } from '../tokens';
@@ -69,9 +69,13 @@ function activateRuntimes(
   });
 
   // Builds and snapshots made anywhere on the server show up live.
-  app.serviceManager.events.stream.connect((_, event) =>
-    actions.handleEvent(event)
-  );
+  app.serviceManager.events.stream.connect((_, event) => {
+    actions.handleEvent(event);
+    // GPU culls: warned before, told after, in the notebooks they concern.
+    const panels: NotebookPanel[] = [];
+    tracker.forEach(panel => panels.push(panel));
+    actions.gpuMenu.handleEvent(event, panels);
+  });
 
   app.docRegistry.addWidgetExtension(
     'Notebook',

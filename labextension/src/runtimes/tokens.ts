@@ -65,6 +65,84 @@ export interface IRuntimeInfo {
   version: IEnvironmentVersion | null;
   /** What the user should know although it runs (a notebook folder it cannot write). */
   warnings?: string[];
+  /** Which runtime of its notebook this is (`main`, or a name of `metadata.nj.runtimes`). */
+  runtime?: string;
+  /** Why the last start failed ('' when it did not). */
+  start_error?: string;
+  /** The GPUs the runtime asks for and holds (older servers: absent). */
+  gpus?: IRuntimeGpus;
+}
+
+/**
+ * A runtime's GPUs, in `GET /nj/api/runtimes/{kernel_id}`.
+ */
+export interface IRuntimeGpus {
+  /** What the pin asks for: a count, device UUIDs, or `all`. */
+  requested: number | string[] | string;
+  /** The UUIDs of the devices it holds now. */
+  allocated: string[];
+  /** Container runtimes: the device requests the engine recorded. */
+  device_requests?: Record<string, unknown>[];
+}
+
+/**
+ * Who holds a GPU.
+ */
+export interface IGpuHolder {
+  /** The runtime's kernel. */
+  kernel_id: string;
+  /** API path of its notebook. */
+  notebook: string;
+  /** Which runtime of the notebook. */
+  runtime: string;
+  /** Who asked for it. */
+  user: string;
+}
+
+/**
+ * One GPU of the host, from `GET /nj/api/gpus`.
+ */
+export interface IGpu {
+  /** NVML's UUID (`GPU-…`). */
+  uuid: string;
+  /** NVML's index. */
+  index: number;
+  /** Model name. */
+  name: string;
+  /** Memory in bytes. */
+  memory_total: number;
+  /** Memory in use, in bytes. */
+  memory_used: number;
+  /** Utilization in percent, or null when NVML cannot read it. */
+  utilization: number | null;
+  /** The runtime holding it, or null when it is free. */
+  allocated_to: IGpuHolder | null;
+}
+
+/**
+ * The host's GPUs, from `GET /nj/api/gpus`.
+ */
+export interface IGpuInventory {
+  /** Whether the host has usable NVIDIA GPUs. */
+  available: boolean;
+  /** Why not, when it has none. */
+  reason: string;
+  /** What to do about it. */
+  hint?: string;
+  /** The GPUs. */
+  gpus: IGpu[];
+}
+
+/**
+ * The answer of `POST /nj/api/runtimes/{kernel_id}/gpus`.
+ */
+export interface IGpuChoice {
+  /** The runtime restarted. */
+  runtime: string;
+  /** The devices it holds now. */
+  gpus: string[];
+  /** What happened, for the user. */
+  message: string;
 }
 
 /**

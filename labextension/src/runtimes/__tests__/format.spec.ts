@@ -1,5 +1,9 @@
 import { apiPath } from '../../paths';
+import { untranslated } from '../../translation';
 import {
+  formatGiB,
+  gpuLabel,
+  requestedGpuCount,
   installCommands,
   describeVersion,
   environmentOfKernel,
@@ -12,7 +16,7 @@ import {
   splitBuildLog,
   withPin
 } from '../format';
-import type { IEnvironment, IEnvironmentVersion } from '../tokens';
+import type { IEnvironment, IEnvironmentVersion, IGpu } from '../tokens';
 
 function version(
   hex: string,
@@ -80,6 +84,24 @@ describe('runtimes format', () => {
     });
     expect(readPin(undefined)).toBeNull();
     expect(readPin({ runtimes: { main: { version: 'x' } } })).toBeNull();
+  });
+
+  it('keeps the GPUs a runtime asks for when it is pinned to another version', () => {
+    const v = version(
+      'bbbbbbbbbbbbbbbb',
+      'docker',
+      '2026-01-02T00:00:00+00:00'
+    );
+    const nj = withPin(
+      { runtimes: { main: { environment: 'python', version: 'x', gpus: 2 } } },
+      v
+    );
+    expect((nj.runtimes as any).main).toEqual({
+      environment: 'python',
+      version: 'sha256:bbbbbbbbbbbbbbbb',
+      backend: 'docker',
+      gpus: 2
+    });
   });
 
   it('picks the newest version on the kernelspec backend', () => {
@@ -160,5 +182,47 @@ describe('runtimes format', () => {
       '!apt-get install -y jq'
     ]);
     expect(installCommands('pipinstall x\nmypip install')).toEqual([]);
+  });
+});
+
+describe('GPU labels', () => {
+  const gpu: IGpu = {
+    uuid: 'GPU-1',
+    index: 0,
+    name: 'NVIDIA H100',
+    memory_total: 80 * 1024 ** 3,
+    memory_used: 2 * 1024 ** 3,
+    utilization: 3,
+    allocated_to: null
+  };
+
+  it('shows model, memory and that a GPU is free', () => {
+    expect(formatGiB(1.5 * 1024 ** 3)).toBe('1.5 GiB');
+    expect(gpuLabel(gpu, untranslated)).toBe(
+      'GPU 0: NVIDIA H100 · 2.0 GiB / 80.0 GiB · free'
+    );
+  });
+
+  it('names who holds a GPU, or that this runtime does', () => {
+    const held = {
+      ...gpu,
+      allocated_to: {
+        kernel_id: 'k1',
+        notebook: 'deep/train.ipynb',
+        runtime: 'main',
+        user: 'ada'
+      }
+    };
+    expect(gpuLabel(held, untranslated)).toBe(
+      'GPU 0: NVIDIA H100 · 2.0 GiB / 80.0 GiB · held by main of train.ipynb (ada)'
+    );
+    expect(gpuLabel(held, untranslated, 'k1')).toContain('· this runtime');
+  });
+
+  it('counts what a runtime asks for', () => {
+    expect(requestedGpuCount(undefined)).toBe(0);
+    expect(requestedGpuCount(2)).toBe(2);
+    expect(requestedGpuCount(['GPU-1'])).toBe(1);
+    expect(requestedGpuCount('all')).toBe(-1);
   });
 });
