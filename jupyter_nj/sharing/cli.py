@@ -1,7 +1,9 @@
-"""`jupyter nj import SRC [--to DEST]` and `jupyter nj export PATH [--version V] [--format F]`.
+"""`jupyter nj import SRC [--to DEST]`, `jupyter nj export PATH [--version V] [--format F]` and
+`jupyter nj remix PATH [--version V] [--to P]`.
 
 With no server: the import writes through a file contents manager and records the new notebook
-in history itself; the export reads versions from the history store.
+in history itself; the export reads versions from the history store; the remix writes the new
+history, the results folder and the file through the history store.
 """
 
 from __future__ import annotations
@@ -36,6 +38,15 @@ def register_sharing_commands(sub: Any) -> None:
     )
     exp.add_argument("-o", "--output", default=None, help="write here instead of standard output")
     exp.set_defaults(func=cmd_export)
+
+    rmx = sub.add_parser(
+        "remix",
+        help="copy a notebook with its environment pins, results folder and history",
+    )
+    rmx.add_argument("path", help="notebook, relative to the server root")
+    rmx.add_argument("--version", default="current", help='history version id (default "current")')
+    rmx.add_argument("--to", default=None, help="notebook to write (default: <stem>-remix.ipynb)")
+    rmx.set_defaults(func=cmd_remix)
 
 
 def _manager(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -86,4 +97,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not args.output:
         sys.stdout.write(exported.text)
         sys.stdout.flush()
+    return 0
+
+
+def cmd_remix(args: argparse.Namespace) -> int:
+    _, manager = _manager(args)
+    try:
+        result = asyncio.run(manager.remix(args.path, version=args.version, to=args.to))
+    except EXPECTED as err:
+        return _fail(err)
+    origin = result["from"]
+    print(
+        f"remixed {origin['path']} at version {origin['version'][:12]} as {result['path']} "
+        f"(version {result['version']['id'][:12]})"
+    )
+    if result["secrets"]:
+        print(
+            "attached secrets (names only; you need access of your own): "
+            + ", ".join(result["secrets"])
+        )
     return 0
