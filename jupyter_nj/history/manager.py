@@ -573,7 +573,8 @@ class HistoryManager:
         await asyncio.wrap_future(
             self.recorder.record(
                 loc.path,
-                None,
+                # The results folder is captured with it, as with a save.
+                str(loc.os_path) if loc.exists else None,
                 data,
                 file_id=loc.file_id,
                 authors=self.authors(loc.file_id, loc.path),

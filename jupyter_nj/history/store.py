@@ -615,14 +615,18 @@ class HistoryStore:
         if RESULTS_TREE not in commit.tree:
             return []
         found: list[ResultFile] = []
+        odb = self.repo.odb
 
         def walk(tree: pygit2.Tree, prefix: str) -> None:
             for entry in tree:
-                obj = self.repo[entry.id]
-                if isinstance(obj, pygit2.Tree):
-                    walk(obj, f"{prefix}{entry.name}/")
+                if entry.filemode == TREE_MODE:
+                    sub = self.repo[entry.id]
+                    assert isinstance(sub, pygit2.Tree)
+                    walk(sub, f"{prefix}{entry.name}/")
                 else:
-                    found.append(ResultFile(f"{prefix}{entry.name}", obj.size, str(entry.id)))  # type: ignore[attr-defined]
+                    # The object's header only: a results file can be a gigabyte.
+                    _kind, size = odb.read_header(entry.id)
+                    found.append(ResultFile(f"{prefix}{entry.name}", size, str(entry.id)))
 
         results_tree = self.repo[commit.tree[RESULTS_TREE].id]
         assert isinstance(results_tree, pygit2.Tree)
