@@ -265,6 +265,10 @@ async def test_bad_remixes_are_4xx_and_write_nothing(
     (jp_root_dir / "taken.ipynb").write_text("{}")
     (jp_root_dir / "busy.results").mkdir()
     (jp_root_dir / "notes.txt").write_text("text")
+    outside = jp_root_dir.parent / "outside"
+    outside.mkdir()
+    (jp_root_dir / "out").symlink_to(outside)
+    (jp_root_dir / "planted.results").symlink_to(outside)
     store = history_manager(jp_serverapp).store
     before = (listing(jp_root_dir), len(store.histories()))
 
@@ -281,6 +285,9 @@ async def test_bad_remixes_are_4xx_and_write_nothing(
     await expect_error(post("analysis.ipynb", {"to": "../escape.ipynb"}), 404)
     await expect_error(post("analysis.ipynb", {"to": "%2E%2E/escape.ipynb"}), 404)
     await expect_error(post("analysis.ipynb", {"to": "/etc/x.ipynb"}), 404)
+    await expect_error(post("analysis.ipynb", {"to": "out/x.ipynb"}), 404)
+    # A results folder a runtime swapped for a link is "taken", never written through.
+    await expect_error(post("analysis.ipynb", {"to": "planted.ipynb"}), 409)
     await expect_error(post("analysis.ipynb", {"to": "no/such/folder/a.ipynb"}), 404)
     await expect_error(post("analysis.ipynb", {"to": "a.txt"}), 400)
     await expect_error(post("notes.txt", {"to": "a.ipynb"}), 400)
@@ -294,6 +301,7 @@ async def test_bad_remixes_are_4xx_and_write_nothing(
     finally:
         recorder.max_file_size = limit
     assert (listing(jp_root_dir), len(store.histories())) == before
+    assert list(outside.iterdir()) == []
 
 
 async def test_a_remix_without_a_target_takes_a_free_name(
