@@ -405,6 +405,8 @@ class HistoryManager:
         if not target:
             raise NJError(400, "bad-target", "Name the notebook to write.")
         target_os = resolve_api_path(self.root_dir, target.replace("%", "%25"))
+        # Before "current" records anything: a refused remix writes nothing, not even a version.
+        await asyncio.to_thread(self._check_target, target, target_os)
         if version_id == "current":
             version = await self._current_version(loc)
         else:
@@ -477,15 +479,9 @@ class HistoryManager:
             raise NJError(404, "unknown-version", f"{loc.path!r} has no version to remix.")
         return latest
 
-    def _prepare_remix(
-        self,
-        loc: Located,
-        version: Version,
-        target: str,
-        target_os: Path,
-        stamp: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]],
-    ) -> tuple[dict[str, Any], dict[str, Any], bytes]:
-        """Check the target and build the remix's notebook and bytes (nothing written)."""
+    def _check_target(self, target: str, target_os: Path) -> None:
+        """409 when the remix's file or results folder exists (a link too), 404 without a
+        folder to write into."""
         if os.path.lexists(target_os):
             raise NJError(409, "exists", f"{target!r} already exists: choose another name.")
         if not target_os.parent.is_dir():
@@ -499,6 +495,17 @@ class HistoryManager:
                     f"{target!r}'s results folder {folder.name!r} already exists: choose "
                     "another name, or move that folder away.",
                 )
+
+    def _prepare_remix(
+        self,
+        loc: Located,
+        version: Version,
+        target: str,
+        target_os: Path,
+        stamp: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]],
+    ) -> tuple[dict[str, Any], dict[str, Any], bytes]:
+        """Check the target and build the remix's notebook and bytes (nothing written)."""
+        self._check_target(target, target_os)
         assert loc.history_id is not None
         authors = self.store.authors_until(loc.history_id, version.id)
         origin = {
