@@ -345,6 +345,9 @@ def test_the_command_line_remixes_with_no_server(
     assert run("history", "log", "copy.ipynb", "--json") == 0
     versions = json.loads(capsys.readouterr().out)["versions"]
     assert len(versions) == 2 and versions[1]["before_remix"]
+    assert run("history", "log", "copy.ipynb") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "before the remix" not in lines[0] and lines[1].endswith("[before the remix]")
     assert run("remix", "nb.ipynb", "--to", "copy.ipynb") == 2
     assert "already exists" in capsys.readouterr().err
     assert run("remix", "nb.ipynb", "--version", "abcdef12") == 2
