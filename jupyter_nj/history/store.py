@@ -325,38 +325,22 @@ class HistoryStore:
             display = _author_names(authors)
             names = list(display)
             first_line = message or f"Save {path}"
-            trailers = [
-                f"Nj-History: {history_id}",
-                f"Nj-Path: {_one_line(path)}",
-                f"Nj-Kind: {kind}",
-                f"Nj-Size: {len(content)}",
-                f"Nj-Time: {created:.6f}",
-                *([f"Nj-Content: {content_oid}"] if content_oid else []),
-                *(
-                    line
-                    for name in names
-                    for line in (
-                        f"Nj-Author: {_one_line(name)}",
-                        f"Nj-Author-Name: {_one_line(display[name])}",
-                    )
-                ),
-            ]
-            if checkpoint:
-                trailers.append("Nj-Checkpoint: true")
-            if restored_from:
-                trailers.append(f"Nj-Restored-From: {restored_from}")
-            full_message = _one_line(first_line) + "\n\n" + "\n".join(trailers) + "\n"
-            commit_oid = self.objects.commit(
+            commit_oid = self._write_commit(
+                history_id,
+                path,
+                kind,
+                len(content),
                 tree_oid,
                 [parent.id] if parent else [],
-                (_sig_name(names[0]), int(created)),
-                (_sig_name(self.committer), int(created)),
-                SIGNATURE_EMAIL,
-                full_message,
+                created,
+                display,
+                first_line,
+                content_oid,
+                [
+                    *(["Nj-Checkpoint: true"] if checkpoint else []),
+                    *([f"Nj-Restored-From: {restored_from}"] if restored_from else []),
+                ],
             )
-            # The ref moves only after every object it needs exists: a crash before this line
-            # leaves unreferenced objects, never a ref to something missing.
-            self.objects.set_ref(ref_name, commit_oid)
             parent_seq = tip_row[2] if tip_row is not None else None
             version = Version(
                 id=str(commit_oid),
@@ -379,6 +363,52 @@ class HistoryStore:
             else:
                 self.index.add_version(version, content_oid)
             return version
+
+    def _write_commit(
+        self,
+        history_id: str,
+        path: str,
+        kind: str,
+        size: int,
+        tree_oid: pygit2.Oid,
+        parents: list[pygit2.Oid],
+        created: float,
+        display: Mapping[str, str],
+        first_line: str,
+        content_oid: str | None,
+        extra_trailers: Sequence[str] = (),
+    ) -> pygit2.Oid:
+        """Write a version's commit (what it is in its trailers) and move its history's ref;
+        called with the store lock held."""
+        trailers = [
+            f"Nj-History: {history_id}",
+            f"Nj-Path: {_one_line(path)}",
+            f"Nj-Kind: {kind}",
+            f"Nj-Size: {size}",
+            f"Nj-Time: {created:.6f}",
+            *([f"Nj-Content: {content_oid}"] if content_oid else []),
+            *(
+                line
+                for name in display
+                for line in (
+                    f"Nj-Author: {_one_line(name)}",
+                    f"Nj-Author-Name: {_one_line(display[name])}",
+                )
+            ),
+            *extra_trailers,
+        ]
+        commit_oid = self.objects.commit(
+            tree_oid,
+            parents,
+            (_sig_name(next(iter(display))), int(created)),
+            (_sig_name(self.committer), int(created)),
+            SIGNATURE_EMAIL,
+            _one_line(first_line) + "\n\n" + "\n".join(trailers) + "\n",
+        )
+        # The ref moves only after every object it needs exists: a crash before this line
+        # leaves unreferenced objects, never a ref to something missing.
+        self.objects.set_ref(REF_PREFIX + history_id, commit_oid)
+        return commit_oid
 
     def split_notebook(self, history_id: str, notebook: Any) -> SplitNotebook | None:
         """Write a contents-API notebook's objects for `commit`; None: commit its bytes instead."""
@@ -417,32 +447,19 @@ class HistoryStore:
             names = list(display)
             first_line = message or f"Remix of {source.path} at {source.id[:12]}"
             content_oid = git_blob_id(content)
-            trailers = [
-                f"Nj-History: {history_id}",
-                f"Nj-Path: {_one_line(path)}",
-                f"Nj-Kind: {kind}",
-                f"Nj-Size: {len(content)}",
-                f"Nj-Time: {created:.6f}",
-                f"Nj-Content: {content_oid}",
-                *(
-                    line
-                    for name in names
-                    for line in (
-                        f"Nj-Author: {_one_line(name)}",
-                        f"Nj-Author-Name: {_one_line(display[name])}",
-                    )
-                ),
-                f"Nj-Remix-Of: {source.history_id} {source.id}",
-            ]
-            commit_oid = self.objects.commit(
+            commit_oid = self._write_commit(
+                history_id,
+                path,
+                kind,
+                len(content),
                 tree_oid,
                 [parent.id],
-                (_sig_name(names[0]), int(created)),
-                (_sig_name(self.committer), int(created)),
-                SIGNATURE_EMAIL,
-                _one_line(first_line) + "\n\n" + "\n".join(trailers) + "\n",
+                created,
+                display,
+                first_line,
+                content_oid,
+                [f"Nj-Remix-Of: {source.history_id} {source.id}"],
             )
-            self.objects.set_ref(REF_PREFIX + history_id, commit_oid)
             version = Version(
                 id=str(commit_oid),
                 history_id=history_id,
