@@ -1,8 +1,8 @@
 import { expect, test } from '@jupyterlab/galata';
-import type { APIRequestContext, Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import * as path from 'path';
 
-import { getNotebook, putNotebook } from './helpers';
+import { buildLocal, getNotebook, putNotebook } from './helpers';
 
 /**
  * Several runtimes in one notebook, end to end against the real server: a Python notebook gets
@@ -27,15 +27,6 @@ const READ_IN_R = [
   'x <- read.csv(file.path(Sys.getenv("NJ_RESULTS"), "x.csv"))',
   'cat("R read", nrow(x), "rows; sum of b:", sum(x$b), "\\n")'
 ].join('\n');
-
-async function buildLocal(request: APIRequestContext, name: string) {
-  const response = await request.post(`/nj/api/environments/${name}/build`, {
-    data: { backend: 'local' },
-    timeout: 120000
-  });
-  expect(response.status()).toBe(201);
-  return response.json();
-}
 
 function visible(page: Page, selector: string) {
   return page.locator(`.jp-NotebookPanel:not(.lm-mod-hidden) ${selector}`);

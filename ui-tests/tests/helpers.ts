@@ -12,7 +12,9 @@ import type { APIRequestContext } from '@playwright/test';
  * (the same content): answer it as a user would, so the explicit save goes through. (galata's
  * own `page.notebook.save()` waits for the save command, which waits for that dialog: forever.)
  */
-export async function saveNotebook(page: IJupyterLabPageFixture): Promise<void> {
+export async function saveNotebook(
+  page: IJupyterLabPageFixture
+): Promise<void> {
   let done = false;
   const saving = page.notebook.save().finally(() => {
     done = true;
@@ -57,6 +59,23 @@ export async function putNotebook(
     }
   });
   expect(response.ok()).toBe(true);
+}
+
+/**
+ * Build an environment's newest definition with the local (uv) backend; answers the new version
+ * (`version`, `short`, ...). A cold build can take a minute or two.
+ */
+export async function buildLocal(
+  request: APIRequestContext,
+  name: string,
+  timeout = 120000
+): Promise<any> {
+  const response = await request.post(`/nj/api/environments/${name}/build`, {
+    data: { backend: 'local' },
+    timeout
+  });
+  expect(response.status()).toBe(201);
+  return response.json();
 }
 
 /** Write a text file through the contents API. */

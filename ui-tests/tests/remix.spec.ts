@@ -3,6 +3,7 @@ import type { APIRequestContext, Page } from '@playwright/test';
 import * as path from 'path';
 
 import {
+  buildLocal,
   getNotebook,
   putDirectory,
   putNotebook,
@@ -29,15 +30,6 @@ const WRITE_RESULTS = [
   "    f.write('remixed')",
   'print(target.parent.name, target.read_text().splitlines()[0])'
 ].join('\n');
-
-async function buildLocal(request: APIRequestContext, name: string) {
-  const response = await request.post(`/nj/api/environments/${name}/build`, {
-    data: { backend: 'local' },
-    timeout: 90000
-  });
-  expect(response.status()).toBe(201);
-  return response.json();
-}
 
 async function readText(request: APIRequestContext, file: string) {
   const response = await request.get(`/api/contents/${file}?content=1`);
@@ -101,7 +93,16 @@ test.describe('jupyter-nj remix', () => {
       built.version,
       { timeout: 60000 }
     );
-    await page.waitForTimeout(2000);
+    // The room saves the kernel's language info once the kernel has told it: wait for that.
+    await expect
+      .poll(
+        async () =>
+          (await getNotebook(request, original)).metadata.language_info
+            ?.version ?? null,
+        { timeout: 60000 }
+      )
+      .not.toBeNull();
+    await page.waitForTimeout(1500);
 
     // Remix from the original's toolbar, under the name the dialog offers.
     await visible(page, '.jp-nj-RemixButton').click();

@@ -4,7 +4,13 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { getNotebook, putDirectory, putNotebook, putText } from './helpers';
+import {
+  buildLocal,
+  getNotebook,
+  putDirectory,
+  putNotebook,
+  putText
+} from './helpers';
 
 /**
  * The Runtimes UI end to end, against the real server: the toolbar's runtime control picks an
@@ -33,15 +39,6 @@ const MAKE_WHEEL = [
   'z.close()',
   "print('wheel ready')"
 ].join('\n');
-
-async function buildLocal(request: APIRequestContext, name: string) {
-  const response = await request.post(`/nj/api/environments/${name}/build`, {
-    data: { backend: 'local' },
-    timeout: 90000
-  });
-  expect(response.status()).toBe(201);
-  return response.json();
-}
 
 /** `metadata.nj.runtimes.main` of a notebook as saved on the server. */
 async function pinOnDisk(request: APIRequestContext, file: string) {
