@@ -479,9 +479,34 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
             self.root_dir,
             documents,
             self.read_notebook_version,
+            remix_version=self.remix_notebook_version,
             max_import_size=self.sharing_max_import_size,
             links=links,
         )
+
+    async def remix_notebook_version(
+        self, path: str, version: str, to: str, stamp: Any
+    ) -> dict[str, Any]:
+        """History's part of a remix (sharing pillar): the new history that starts from the
+        original's version, the copy of its results folder, the new file. Through the
+        HistoryManager in a server; on the command line through one built for the call."""
+        manager = self.history_manager
+        if manager is not None:
+            return await manager.remix(path, version, to, stamp)
+        if self._serving or not self.history_enabled:
+            raise NJError(503, "history-unavailable", self.history_unavailable)
+        import getpass
+
+        from .history.manager import build_history_manager
+
+        offline = build_history_manager(self, redact=self.history_redact)
+        offline.start()
+        try:
+            user = getpass.getuser()
+            return await offline.remix(path, version, to, stamp, authors={user: user})
+        finally:
+            await asyncio.to_thread(offline.stop)
+            offline.store.close()
 
     async def read_notebook_version(self, path: str, version: str) -> dict[str, Any]:
         """One recorded version of a notebook, as nbformat JSON: what the sharing pillar

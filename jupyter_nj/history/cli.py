@@ -105,7 +105,11 @@ def cmd_log(args: argparse.Namespace) -> int:
     for v in versions:
         when = datetime.fromtimestamp(v.created).strftime("%Y-%m-%d %H:%M:%S")
         marks = "".join(
-            [" [checkpoint]" if v.checkpoint else "", f" [{v.label}]" if v.label else ""]
+            [
+                " [checkpoint]" if v.checkpoint else "",
+                f" [{v.label}]" if v.label else "",
+                " [before the remix]" if v.before_remix else "",
+            ]
         )
         who = ", ".join(v.author_display_names)
         print(f"{v.id[:12]}  {when}  {who:<16} {v.size:>9} B  {v.path}{marks}")

@@ -13,7 +13,9 @@ its next version, and which file ids continue another file's history.
   when opened;
 - `histories`: one row per history, with the path it was last seen at, whether that file is
   deleted, and the commit and notes tips the index last saw (what reconciliation compares);
-- `aliases`: file ids that continue another file's history (a file deleted and saved again).
+- `aliases`: file ids that continue another file's history (a file deleted and saved again);
+- `origins`: histories that began as a remix of another history's version: their first commit's
+  parent is that version (derived from git too: the parent commit belongs to another history).
 
 The index takes no locks of its own: the store serialises writes around it.
 """
@@ -73,6 +75,8 @@ class Version:
     seq: int = 0
     # Display names, one per entry of `authors` (older versions may have none).
     author_names: list[str] = field(default_factory=list)
+    # Listed from a remix: a version of the original's history, from before the remix.
+    before_remix: bool = False
 
     @property
     def author_display_names(self) -> list[str]:
@@ -97,6 +101,7 @@ class Version:
             "path": self.path,
             "kind": self.kind,
             "restored_from": self.restored_from,
+            "before_remix": self.before_remix,
         }
 
 
@@ -166,6 +171,9 @@ class VersionIndex:
                     restored_from TEXT, content_oid TEXT, author_names TEXT);
                 CREATE INDEX IF NOT EXISTS versions_by_hid ON versions(hid, seq);
                 CREATE INDEX IF NOT EXISTS versions_checkpoints ON versions(hid, checkpoint, seq);
+                CREATE TABLE IF NOT EXISTS origins(
+                    hid TEXT PRIMARY KEY, source_hid TEXT NOT NULL, source_version TEXT NOT NULL,
+                    source_seq INTEGER NOT NULL);
                 """
             )
             # Stores written before display names were recorded lack the column.
@@ -311,6 +319,11 @@ class VersionIndex:
             return file_id
         return None
 
+    def adopt(self, file_id: str, history_id: str) -> None:
+        """From now on the file id's saves continue `history_id` (a remix's new file)."""
+        with self.db as con:
+            con.execute("INSERT OR REPLACE INTO aliases VALUES (?, ?)", (file_id, history_id))
+
     def find_history(self, file_id: str | None, path: str) -> str | None:
         """The history of a file id, else the most recent history last seen at `path` (a live
         one before a deleted one)."""
@@ -352,27 +365,100 @@ class VersionIndex:
     def versions(
         self, history_id: str, limit: int = 50, before: str | None = None
     ) -> tuple[list[Version], str | None]:
-        """Newest first; `before` is the cursor (a version id) from the previous page."""
+        """Newest first; `before` is the cursor (a version id) from the previous page.
+
+        A remix's list goes on, past its own first version, with the original's versions up to
+        the one it was remixed from (`before_remix`), and so on for a remix of a remix.
+        """
         limit = max(1, min(int(limit), 1000))
+        lineage = self.lineage(history_id)
+        start, below = 0, None
         if before:
-            row = self.db.execute(
-                "SELECT seq FROM versions WHERE id = ? AND hid = ?", (before, history_id)
-            ).fetchone()
-            if row is None:
+            for start, (hid, bound) in enumerate(lineage):  # noqa: B007
+                row = self.db.execute(
+                    "SELECT seq FROM versions WHERE id = ? AND hid = ? AND seq <= ?",
+                    (before, hid, _upper(bound)),
+                ).fetchone()
+                if row is not None:
+                    below = int(row[0])
+                    break
+            else:
                 raise UnknownVersion(f"No version {before!r} in this file's history.")
+        found: list[Version] = []
+        rows_left = limit + 1
+        for depth in range(start, len(lineage)):
+            hid, bound = lineage[depth]
+            upper = _upper(bound) if below is None or depth != start else below - 1
             rows = self.db.execute(
-                f"SELECT {_COLUMNS} FROM versions WHERE hid = ? AND seq < ? "
+                f"SELECT {_COLUMNS} FROM versions WHERE hid = ? AND seq <= ? "
                 "ORDER BY seq DESC LIMIT ?",
-                (history_id, row[0], limit + 1),
+                (hid, upper, rows_left),
             ).fetchall()
-        else:
-            rows = self.db.execute(
-                f"SELECT {_COLUMNS} FROM versions WHERE hid = ? ORDER BY seq DESC LIMIT ?",
-                (history_id, limit + 1),
-            ).fetchall()
-        versions = [_row_to_version(r) for r in rows[:limit]]
-        cursor = versions[-1].id if len(rows) > limit and versions else None
+            for row in rows:
+                version = _row_to_version(row)
+                version.before_remix = depth > 0
+                found.append(version)
+            rows_left -= len(rows)
+            if rows_left <= 0:
+                break
+        versions = found[:limit]
+        cursor = versions[-1].id if len(found) > limit and versions else None
         return versions, cursor
+
+    # -- remixes ---------------------------------------------------------------------------
+
+    def set_origin(
+        self, history_id: str, source_history: str, source_version: str, source_seq: int
+    ) -> None:
+        """`history_id` began as a remix of `source_version` (at `source_seq` in its history)."""
+        with self.db as con:
+            con.execute(
+                "INSERT OR REPLACE INTO origins VALUES (?,?,?,?)",
+                (history_id, source_history, source_version, source_seq),
+            )
+
+    def origin(self, history_id: str) -> tuple[str, str, int] | None:
+        """(source history, source version, its seq) of a remix; None for any other history."""
+        row = self.db.execute(
+            "SELECT source_hid, source_version, source_seq FROM origins WHERE hid = ?",
+            (history_id,),
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]), int(row[2]))
+
+    def lineage(self, history_id: str) -> list[tuple[str, int | None]]:
+        """The history, then the history it was remixed from (up to the remixed version's seq),
+        and so on: [(history id, highest seq that belongs to this notebook or None)]."""
+        chain: list[tuple[str, int | None]] = [(history_id, None)]
+        seen = {history_id}
+        hid = history_id
+        while (origin := self.origin(hid)) is not None and origin[0] not in seen:
+            hid, _version, seq = origin
+            seen.add(hid)
+            # A source already bounded further down the chain keeps the lower bound.
+            chain.append((hid, seq))
+        return chain
+
+    def authors_until(self, history_id: str, version_id: str) -> dict[str, str]:
+        """Everyone who wrote a version of this notebook up to `version_id` (oldest first,
+        across the remixes it came from): user name -> display name."""
+        lineage = self.lineage(history_id)
+        target = self.version(history_id, version_id)
+        names: dict[str, str] = {}
+        for hid, bound in reversed(lineage):
+            limit = target.seq if hid == target.history_id else _upper(bound)
+            for authors, display in self.db.execute(
+                "SELECT authors, author_names FROM versions WHERE hid = ? AND seq <= ? "
+                "ORDER BY seq",
+                (hid, limit),
+            ):
+                users = json.loads(authors)
+                shown = json.loads(display) if display else []
+                for i, user in enumerate(users):
+                    if user not in names and user != "unknown":
+                        names[user] = shown[i] if i < len(shown) and shown[i] else user
+            if hid == target.history_id:
+                break
+        return names
 
     def checkpoints(self, history_id: str, limit: int = 50) -> list[Version]:
         rows = self.db.execute(
@@ -387,25 +473,35 @@ class VersionIndex:
         return versions[0] if versions else None
 
     def version(self, history_id: str, version_id: str) -> Version:
-        """A version by its id or an unambiguous prefix of at least 4 hex digits."""
+        """A version by its id or an unambiguous prefix of at least 4 hex digits; a remix also
+        finds the original's versions from before the remix (`before_remix`)."""
         row = None
+        depth = 0
         if isinstance(version_id, str) and re.fullmatch(r"[0-9a-f]{4,40}", version_id):
-            if len(version_id) == 40:
-                row = self.db.execute(
-                    f"SELECT {_COLUMNS} FROM versions WHERE id = ? AND hid = ?",
-                    (version_id, history_id),
-                ).fetchone()
-            else:
-                rows = self.db.execute(
-                    f"SELECT {_COLUMNS} FROM versions WHERE hid = ? AND substr(id, 1, ?) = ?",
-                    (history_id, len(version_id), version_id),
-                ).fetchall()
-                if len(rows) > 1:
-                    raise UnknownVersion(f"Version {version_id!r} is ambiguous: use more digits.")
-                row = rows[0] if rows else None
+            for depth, (hid, bound) in enumerate(self.lineage(history_id)):  # noqa: B007
+                if len(version_id) == 40:
+                    row = self.db.execute(
+                        f"SELECT {_COLUMNS} FROM versions WHERE id = ? AND hid = ? AND seq <= ?",
+                        (version_id, hid, _upper(bound)),
+                    ).fetchone()
+                else:
+                    rows = self.db.execute(
+                        f"SELECT {_COLUMNS} FROM versions WHERE hid = ? AND seq <= ? "
+                        "AND substr(id, 1, ?) = ?",
+                        (hid, _upper(bound), len(version_id), version_id),
+                    ).fetchall()
+                    if len(rows) > 1:
+                        raise UnknownVersion(
+                            f"Version {version_id!r} is ambiguous: use more digits."
+                        )
+                    row = rows[0] if rows else None
+                if row is not None:
+                    break
         if row is None:
             raise UnknownVersion(f"No version {version_id!r} in this file's history.")
-        return _row_to_version(row)
+        version = _row_to_version(row)
+        version.before_remix = depth > 0
+        return version
 
     def histories(self) -> list[tuple[str, str, bool]]:
         """(history id, last path, deleted) for every history."""
@@ -421,6 +517,11 @@ class VersionIndex:
             "SELECT COUNT(*) FROM versions WHERE hid = ?", (history_id,)
         ).fetchone()
         return int(row[0])
+
+
+def _upper(bound: int | None) -> int:
+    """A seq bound for SQL: none is every version."""
+    return (1 << 62) if bound is None else bound
 
 
 def _insert_version(con: sqlite3.Connection, v: Version, content_oid: str | None) -> None:

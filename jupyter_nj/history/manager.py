@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pygit2
 from jupyter_server.utils import ensure_async
 
 from ..base import NJError, resolve_api_path
@@ -240,6 +241,9 @@ class HistoryManager:
                 versions, cursor = await asyncio.to_thread(self.store.versions, hid, limit, before)
             except UnknownVersion as err:
                 raise NJError(404, "unknown-version", f"{err} (cursor `before`).") from None
+        origin = (
+            await asyncio.to_thread(self.store.origin, loc.history_id) if loc.history_id else None
+        )
         return {
             "path": loc.path,
             "file_id": loc.file_id,
@@ -247,6 +251,11 @@ class HistoryManager:
             "exists": loc.exists,
             "versions": [v.to_json() for v in versions],
             "next": cursor,
+            # A remix: the original's history and version it began from (its versions up to
+            # that one follow the remix's own in `versions`, marked `before_remix`).
+            "remixed_from": (
+                {"history_id": origin[0], "version": origin[1]} if origin is not None else None
+            ),
         }
 
     async def get_version(self, path: str, version_id: str) -> dict[str, Any]:
@@ -369,6 +378,193 @@ class HistoryManager:
             "version": latest.to_json() if latest is not None else None,
         }
 
+    async def remix(
+        self,
+        path: str,
+        version_id: str,
+        to: str,
+        stamp: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]],
+        *,
+        authors: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Copy the notebook at `path`, at `version_id` ("current": as it is now), to the new
+        path `to`, with its results folder at that version, as a new history whose first
+        version's parent is that version (`HistoryStore.remix`: no blob copied).
+
+        `stamp(notebook, origin)` returns the notebook the remix saves (the sharing pillar writes
+        its attribution). Nothing is written unless every check passed: 404 for an unknown
+        version or a missing folder, 400 for a version that is not a notebook, 409 when `to` or
+        its results folder exists, 413 for a notebook over `max_file_size`.
+        """
+        loc = await self.locate(path)
+        if loc.history_id is None and version_id != "current":
+            raise NJError(404, "unknown-version", f"{loc.path!r} has no history yet.")
+        if not notebook_kind(loc.path):
+            raise NJError(400, "not-a-notebook", f"{loc.path!r} is not a notebook (.ipynb).")
+        target = normalize_api_path(to)
+        if not target:
+            raise NJError(400, "bad-target", "Name the notebook to write.")
+        target_os = resolve_api_path(self.root_dir, target.replace("%", "%25"))
+        # Before "current" records anything: a refused remix writes nothing, not even a version.
+        await asyncio.to_thread(self._check_target, target, target_os)
+        if version_id == "current":
+            version = await self._current_version(loc)
+        else:
+            version = await asyncio.to_thread(self._version, loc, version_id)
+        if not version.kind.startswith("notebook"):
+            raise NJError(400, "not-a-notebook", f"Version {version.id[:12]} is not a notebook.")
+        assert loc.history_id is not None
+        author = authors if authors is not None else self.authors(None, target)
+        prepared = await asyncio.to_thread(
+            self._prepare_remix, loc, version, target, target_os, stamp
+        )
+        origin, notebook, data = prepared
+        results_target = self.results.folder_for(str(target_os)) if self.results else None
+
+        def write_history() -> tuple[Version, dict[str, Any] | None]:
+            new = self.store.remix(loc.history_id or "", version.id, target, data, authors=author)
+            report = None
+            if results_target is not None and self.results is not None:
+                report = self._materialize_results(loc, version.id, results_target)
+            return new, report
+
+        new, report = await asyncio.to_thread(write_history)
+        self.recorder.expect_history(target, new.history_id)
+        cm = self.serverapp.contents_manager if self.serverapp is not None else None
+        if cm is not None:
+            await ensure_async(
+                cm.save({"type": "notebook", "format": "json", "content": notebook}, target)
+            )
+            # The save is the remix's first version already (same tree: no version is added);
+            # handled before the answer, so a runtime's first write after it is the remix's own.
+            await asyncio.wrap_future(self.recorder.flush(new.history_id))
+        else:
+            from .clone import write_new_file
+
+            await asyncio.to_thread(write_new_file, str(target_os), data)
+        return {
+            "path": target,
+            "history_id": new.history_id,
+            "version": new.to_json(),
+            "from": origin,
+            "results": report,
+        }
+
+    async def _current_version(self, loc: Located) -> Version:
+        """The newest version once the notebook as it is now is recorded: what an open room
+        holds unsaved, else the file on disk (written outside Jupyter, or not yet recorded),
+        with its results folder."""
+        if loc.history_id is not None:
+            # Saves still in their quiet period are written first, with their own authors.
+            await asyncio.wrap_future(self.recorder.flush(loc.history_id))
+        document = await self.documents.shared_document(loc.path, loc.file_id)
+        if document is not None:
+            await self._record_live(loc, document, True)
+        elif loc.exists:
+            data = await asyncio.to_thread(read_saved_file, self.root_dir, str(loc.os_path))
+            await asyncio.wrap_future(
+                self.recorder.record(
+                    loc.path,
+                    str(loc.os_path),
+                    data,
+                    file_id=loc.file_id,
+                    authors=self.authors(loc.file_id, loc.path),
+                )
+            )
+        loc.history_id = await asyncio.to_thread(self.store.find_history, loc.file_id, loc.path)
+        latest = (
+            await asyncio.to_thread(self.store.latest, loc.history_id) if loc.history_id else None
+        )
+        if latest is None:
+            raise NJError(404, "unknown-version", f"{loc.path!r} has no version to remix.")
+        return latest
+
+    def _check_target(self, target: str, target_os: Path) -> None:
+        """409 when the remix's file or results folder exists (a link too), 404 without a
+        folder to write into."""
+        if os.path.lexists(target_os):
+            raise NJError(409, "exists", f"{target!r} already exists: choose another name.")
+        if not target_os.parent.is_dir():
+            raise NJError(404, "no-folder", f"There is no folder for {target!r}.")
+        if self.results is not None:
+            folder = self.results.folder_for(str(target_os))
+            if os.path.lexists(folder):
+                raise NJError(
+                    409,
+                    "exists",
+                    f"{target!r}'s results folder {folder.name!r} already exists: choose "
+                    "another name, or move that folder away.",
+                )
+
+    def _prepare_remix(
+        self,
+        loc: Located,
+        version: Version,
+        target: str,
+        target_os: Path,
+        stamp: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]],
+    ) -> tuple[dict[str, Any], dict[str, Any], bytes]:
+        """Check the target and build the remix's notebook and bytes (nothing written)."""
+        self._check_target(target, target_os)
+        assert loc.history_id is not None
+        authors = self.store.authors_until(loc.history_id, version.id)
+        origin = {
+            "path": version.path if version.before_remix else loc.path,
+            "file_id": None if version.before_remix else loc.file_id,
+            "history_id": version.history_id,
+            "version": version.id,
+            "authors": list(authors),
+            "author_display_names": list(authors.values()),
+        }
+        notebook = stamp(self.store.notebook(version.id), origin)
+        data = self.recorder.captured_bytes(Captured("notebook", notebook, "json"))
+        if data is None:
+            raise NJError(400, "not-a-notebook", f"Version {version.id[:12]} is not nbformat 4.")
+        if len(data) > self.recorder.max_file_size:
+            raise NJError(
+                413,
+                "too-large",
+                f"The remix would be {len(data)} bytes, over the {self.recorder.max_file_size} "
+                "bytes history keeps per file (NJApp.history_max_file_size).",
+            )
+        return origin, notebook, data
+
+    def _materialize_results(
+        self, loc: Located, version_id: str, folder: Path
+    ) -> dict[str, Any] | None:
+        """Write the version's results folder at `folder` (see `clone.make_results_folder`)."""
+        from .clone import ResultEntry, make_results_folder
+
+        assert self.results is not None
+        found = self.store.results(version_id)
+        if not found:
+            return None
+        source_folder = self.results.folder_for(str(loc.os_path))
+        oids = {r.path: r.oid for r in found}
+        entries = []
+        for result in found:
+            on_disk = str(source_folder / result.path)
+            known = self.results.known_blob(on_disk)
+            same = known is not None and str(known) == result.oid
+            entries.append(ResultEntry(result.path, result.size, on_disk if same else None))
+
+        def unchanged(entry: ResultEntry) -> bool:
+            known = self.results.known_blob(entry.source) if self.results and entry.source else None
+            return known is not None and str(known) == oids[entry.rel]
+
+        def written(full: str, rel: str) -> None:
+            assert self.results is not None
+            self.results.remember(full, pygit2.Oid(hex=oids[rel]))
+
+        report = make_results_folder(
+            folder,
+            entries,
+            lambda rel: self.store.result_bytes(version_id, rel),
+            written,
+            unchanged,
+        )
+        return report.to_json()
+
     async def _record_live(self, loc: Located, document: Any, notebook: bool) -> None:
         """Make what collaborators typed since the room last saved a version, before a restore
         replaces it. (The room saves about a second after each change; browsers do not save a
@@ -384,7 +580,8 @@ class HistoryManager:
         await asyncio.wrap_future(
             self.recorder.record(
                 loc.path,
-                None,
+                # The results folder is captured with it, as with a save.
+                str(loc.os_path) if loc.exists else None,
                 data,
                 file_id=loc.file_id,
                 authors=self.authors(loc.file_id, loc.path),
@@ -406,6 +603,12 @@ class HistoryManager:
         def apply() -> Version:
             version = self._version(loc, version_id)
             assert loc.history_id is not None
+            if version.before_remix:
+                raise NJError(
+                    400,
+                    "before-remix",
+                    "This version is the original's, from before the remix: label it there.",
+                )
             return self.store.set_label(loc.history_id, version.id, label)
 
         return {"version": (await asyncio.to_thread(apply)).to_json()}

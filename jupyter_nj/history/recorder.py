@@ -115,6 +115,25 @@ class ResultsCapture:
         stem = notebook.name[: -len(notebook.suffix)] if notebook.suffix else notebook.name
         return notebook.parent / self.folder.format(stem=stem, name=notebook.name)
 
+    def remember(self, full_path: str, oid: Any) -> None:
+        """`full_path` was just written with the bytes of blob `oid` (a remix's results folder):
+        the next snapshot takes the blob id from this instead of reading the file again."""
+        with contextlib.suppress(OSError):
+            st = os.stat(full_path, follow_symlinks=False)
+            self._known[str(full_path)] = (st.st_size, st.st_mtime_ns, st.st_ino, oid)
+
+    def known_blob(self, full_path: str) -> Any:
+        """The blob id of a results file as the last snapshot read it, if the file has not
+        changed since (same size, modification time and inode); else None."""
+        known = self._known.get(str(full_path))
+        if known is None:
+            return None
+        try:
+            st = os.stat(full_path, follow_symlinks=False)
+        except OSError:
+            return None
+        return known[3] if known[:3] == (st.st_size, st.st_mtime_ns, st.st_ino) else None
+
     def _ignored(self, rel: str) -> bool:
         name = rel.rsplit("/", 1)[-1]
         return any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(name, pat) for pat in self.ignore)
@@ -202,6 +221,8 @@ class HistoryRecorder:
         self._in_flight: dict[str, int] = {}
         self._pending: dict[str, _Pending] = {}
         self._restores: dict[str, str] = {}
+        # API path -> the history its next save continues (a remix's new file).
+        self._adoptions: dict[str, str] = {}
         self._thread: threading.Thread | None = None
         self._repack_thread: threading.Thread | None = None
         self._since_repack = 0
@@ -336,6 +357,12 @@ class HistoryRecorder:
         """The next version of this history comes from restoring `version_id`."""
         self._queue.put(_Control("restore", (history_id, version_id)))
 
+    def expect_history(self, path: str, history_id: str) -> None:
+        """The next save of `path` (a new file) continues `history_id` (a remix): its file id
+        is tied to that history when the save is handled. Sent before the save, so the worker
+        sees it first."""
+        self._queue.put(_Control("adopt", (path.strip("/"), history_id)))
+
     def file_moved(self, old_path: str, new_path: str) -> None:
         self._queue.put(_Control("move", (old_path.strip("/"), new_path.strip("/"))))
 
@@ -378,6 +405,9 @@ class HistoryRecorder:
         elif item.action == "restore":
             hid, version_id = item.args
             self._restores[hid] = version_id
+        elif item.action == "adopt":
+            path, hid = item.args
+            self._adoptions[path] = hid
         elif item.action == "move":
             self.store.record_move(*item.args)
         elif item.action == "delete":
@@ -387,6 +417,9 @@ class HistoryRecorder:
         return item.action == "stop"
 
     def _handle(self, event: SaveEvent) -> None:
+        adopted = self._adoptions.pop(event.path, None)
+        if adopted is not None and event.file_id:
+            self.store.adopt(event.file_id, adopted)
         history_id = (
             self.store.history_for(event.file_id, event.path)
             if event.content is not None or event.captured or event.os_path

@@ -12,6 +12,10 @@ Layout (git itself can read all of it: `git log`, `git show`, `git fsck`):
 - a notebook whose bytes are not nbformat's canonical form is kept whole as `notebook.ipynb`, so
   reassembly is always exact; any other file is kept as `file`;
 - the results folder captured with a version is the subtree `results/`;
+- a remix is a new history whose first commit's parent is the original's version (trailer
+  `Nj-Remix-Of: <history id> <version>`): its chain runs on into the original's earlier commits,
+  which git shares, so nothing is copied; the index keeps the original's commits under the
+  original's history and records the remix's origin;
 - when, who, which path and how big go into commit trailers (`Nj-Path:`, `Nj-Author:`, ...);
   each `Nj-Author:` (the user name, the stable key) is followed by its `Nj-Author-Name:` (the
   display name the identity had at that save);
@@ -35,6 +39,7 @@ import sqlite3
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,18 +184,31 @@ class HistoryStore:
                     self._index_notes(hid)
 
     def _index_chain(self, hid: str, tip: str) -> None:
-        """Index the commits of a history's chain that the index lacks, up to `tip`."""
+        """Index the commits of a history's chain that the index lacks, up to `tip`.
+
+        The walk stops at a commit of another history (a remix's first parent is the original's
+        version): that one is indexed under its own history, and this one records its origin.
+        """
         repo = self.repo
         pending: list[pygit2.Commit] = []
         base_seq = 0
+        origin: tuple[str, str] | None = None
         oid: pygit2.Oid | None = pygit2.Oid(hex=tip)
         while oid is not None:
+            walked = repo[oid]
+            assert isinstance(walked, pygit2.Commit)
+            owner = _parse_trailers(walked.message).get("Nj-History", [hid])[0]
+            if owner != hid:
+                origin = (owner, str(oid))
+                ref = repo.references.get(REF_PREFIX + owner)
+                if self.index.seq(str(oid)) is None and ref is not None:
+                    self._index_chain(owner, str(ref.target))
+                base_seq = self.index.seq(str(oid)) or 0
+                break
             seq = self.index.seq(str(oid))
             if seq is not None:
                 base_seq = seq
                 break
-            walked = repo[oid]
-            assert isinstance(walked, pygit2.Commit)
             pending.append(walked)
             oid = walked.parent_ids[0] if walked.parent_ids else None
         versions = [
@@ -200,6 +218,8 @@ class HistoryStore:
         # The path of the newest commit walked; None (the history keeps its path) if none was.
         path = versions[-1][0].path if versions else None
         self.index.add_chain(hid, tip, versions, path)
+        if origin is not None:
+            self.index.set_origin(hid, origin[0], origin[1], base_seq)
 
     def _notes_tip(self, hid: str) -> str | None:
         ref = self.repo.references.get(NOTES_PREFIX + hid)
@@ -305,38 +325,22 @@ class HistoryStore:
             display = _author_names(authors)
             names = list(display)
             first_line = message or f"Save {path}"
-            trailers = [
-                f"Nj-History: {history_id}",
-                f"Nj-Path: {_one_line(path)}",
-                f"Nj-Kind: {kind}",
-                f"Nj-Size: {len(content)}",
-                f"Nj-Time: {created:.6f}",
-                *([f"Nj-Content: {content_oid}"] if content_oid else []),
-                *(
-                    line
-                    for name in names
-                    for line in (
-                        f"Nj-Author: {_one_line(name)}",
-                        f"Nj-Author-Name: {_one_line(display[name])}",
-                    )
-                ),
-            ]
-            if checkpoint:
-                trailers.append("Nj-Checkpoint: true")
-            if restored_from:
-                trailers.append(f"Nj-Restored-From: {restored_from}")
-            full_message = _one_line(first_line) + "\n\n" + "\n".join(trailers) + "\n"
-            commit_oid = self.objects.commit(
+            commit_oid = self._write_commit(
+                history_id,
+                path,
+                kind,
+                len(content),
                 tree_oid,
                 [parent.id] if parent else [],
-                (_sig_name(names[0]), int(created)),
-                (_sig_name(self.committer), int(created)),
-                SIGNATURE_EMAIL,
-                full_message,
+                created,
+                display,
+                first_line,
+                content_oid,
+                [
+                    *(["Nj-Checkpoint: true"] if checkpoint else []),
+                    *([f"Nj-Restored-From: {restored_from}"] if restored_from else []),
+                ],
             )
-            # The ref moves only after every object it needs exists: a crash before this line
-            # leaves unreferenced objects, never a ref to something missing.
-            self.objects.set_ref(ref_name, commit_oid)
             parent_seq = tip_row[2] if tip_row is not None else None
             version = Version(
                 id=str(commit_oid),
@@ -360,10 +364,141 @@ class HistoryStore:
                 self.index.add_version(version, content_oid)
             return version
 
+    def _write_commit(
+        self,
+        history_id: str,
+        path: str,
+        kind: str,
+        size: int,
+        tree_oid: pygit2.Oid,
+        parents: list[pygit2.Oid],
+        created: float,
+        display: Mapping[str, str],
+        first_line: str,
+        content_oid: str | None,
+        extra_trailers: Sequence[str] = (),
+    ) -> pygit2.Oid:
+        """Write a version's commit (what it is in its trailers) and move its history's ref;
+        called with the store lock held."""
+        trailers = [
+            f"Nj-History: {history_id}",
+            f"Nj-Path: {_one_line(path)}",
+            f"Nj-Kind: {kind}",
+            f"Nj-Size: {size}",
+            f"Nj-Time: {created:.6f}",
+            *([f"Nj-Content: {content_oid}"] if content_oid else []),
+            *(
+                line
+                for name in display
+                for line in (
+                    f"Nj-Author: {_one_line(name)}",
+                    f"Nj-Author-Name: {_one_line(display[name])}",
+                )
+            ),
+            *extra_trailers,
+        ]
+        commit_oid = self.objects.commit(
+            tree_oid,
+            parents,
+            (_sig_name(next(iter(display))), int(created)),
+            (_sig_name(self.committer), int(created)),
+            SIGNATURE_EMAIL,
+            _one_line(first_line) + "\n\n" + "\n".join(trailers) + "\n",
+        )
+        # The ref moves only after every object it needs exists: a crash before this line
+        # leaves unreferenced objects, never a ref to something missing.
+        self.objects.set_ref(REF_PREFIX + history_id, commit_oid)
+        return commit_oid
+
     def split_notebook(self, history_id: str, notebook: Any) -> SplitNotebook | None:
         """Write a contents-API notebook's objects for `commit`; None: commit its bytes instead."""
         with self._writing():
             return self._splitter.split(history_id, notebook)
+
+    def remix(
+        self,
+        source_history: str,
+        version_id: str,
+        path: str,
+        content: bytes,
+        *,
+        authors: Sequence[str] | Mapping[str, str] = (),
+        created: float | None = None,
+        message: str | None = None,
+    ) -> Version:
+        """Begin a new history at `path` as a remix of `version_id` of `source_history`.
+
+        Its first version holds `content` (the notebook as the remix saves it) and the source
+        version's results tree as it is (the same tree id: no blob is read or written); its
+        parent is the source version, so the chain runs on into the original's commits. The new
+        history has a random id (a history begun without a file id); `adopt` ties the new
+        file's id to it. Costs a few objects whatever the size of the original's history.
+        """
+        source = self.version(source_history, version_id)
+        created = time.time() if created is None else created
+        history_id = uuid.uuid4().hex
+        with self._writing():
+            parent = self._commit(source.id)
+            kind, entries = self._content_entries(history_id, path, content)
+            if RESULTS_TREE in parent.tree:
+                entries.append((RESULTS_TREE, TREE_MODE, parent.tree[RESULTS_TREE].id))
+            tree_oid = self.objects.tree(entries)
+            display = _author_names(authors)
+            names = list(display)
+            first_line = message or f"Remix of {source.path} at {source.id[:12]}"
+            content_oid = git_blob_id(content)
+            commit_oid = self._write_commit(
+                history_id,
+                path,
+                kind,
+                len(content),
+                tree_oid,
+                [parent.id],
+                created,
+                display,
+                first_line,
+                content_oid,
+                [f"Nj-Remix-Of: {source.history_id} {source.id}"],
+            )
+            version = Version(
+                id=str(commit_oid),
+                history_id=history_id,
+                created=created,
+                authors=names,
+                author_names=[_one_line(display[name]) for name in names],
+                message=_one_line(first_line),
+                label=None,
+                checkpoint=False,
+                size=len(content),
+                path=path,
+                kind=kind,
+                seq=source.seq + 1,
+            )
+            self.index.add_version(version, content_oid)
+            self.index.set_origin(history_id, source.history_id, source.id, source.seq)
+            return version
+
+    def adopt(self, file_id: str, history_id: str) -> None:
+        """Saves of the file with this id continue `history_id` (a remix's new file)."""
+        with self._writing():
+            self.index.adopt(file_id, history_id)
+
+    def origin(self, history_id: str) -> tuple[str, str, int] | None:
+        """(source history, source version, its seq) when this history is a remix."""
+        return self.index.origin(history_id)
+
+    def authors_until(self, history_id: str, version_id: str) -> dict[str, str]:
+        """Who wrote this notebook up to that version (user name -> display name)."""
+        return self.index.authors_until(history_id, version_id)
+
+    def results_tree(self, version_id: str) -> pygit2.Tree | None:
+        """A version's captured results folder as a git tree (None when none was captured)."""
+        commit = self._commit(version_id)
+        if RESULTS_TREE not in commit.tree:
+            return None
+        tree = self.repo[commit.tree[RESULTS_TREE].id]
+        assert isinstance(tree, pygit2.Tree)
+        return tree
 
     def _content_entries(
         self, history_id: str, path: str, content: bytes | SplitNotebook
@@ -497,14 +632,18 @@ class HistoryStore:
         if RESULTS_TREE not in commit.tree:
             return []
         found: list[ResultFile] = []
+        odb = self.repo.odb
 
         def walk(tree: pygit2.Tree, prefix: str) -> None:
             for entry in tree:
-                obj = self.repo[entry.id]
-                if isinstance(obj, pygit2.Tree):
-                    walk(obj, f"{prefix}{entry.name}/")
+                if entry.filemode == TREE_MODE:
+                    sub = self.repo[entry.id]
+                    assert isinstance(sub, pygit2.Tree)
+                    walk(sub, f"{prefix}{entry.name}/")
                 else:
-                    found.append(ResultFile(f"{prefix}{entry.name}", obj.size, str(entry.id)))  # type: ignore[attr-defined]
+                    # The object's header only: a results file can be a gigabyte.
+                    _kind, size = odb.read_header(entry.id)
+                    found.append(ResultFile(f"{prefix}{entry.name}", size, str(entry.id)))
 
         results_tree = self.repo[commit.tree[RESULTS_TREE].id]
         assert isinstance(results_tree, pygit2.Tree)

@@ -1,8 +1,9 @@
-"""`jupyter nj import SRC [--to DEST]`, `jupyter nj export PATH [--version V] [--format F]` and
-`jupyter nj links create|list|revoke`.
+"""`jupyter nj import SRC [--to DEST]`, `jupyter nj export PATH [--version V] [--format F]`,
+`jupyter nj remix PATH [--version V] [--to P]` and `jupyter nj links create|list|revoke`.
 
 With no server: the import writes through a file contents manager and records the new notebook
-in history itself; the export reads versions from the history store; links are written to the
+in history itself; the export reads versions from the history store; the remix writes the new
+history, the results folder and the file through the history store; links are written to the
 server's link store, which a running server reads again at its next request.
 """
 
@@ -56,6 +57,14 @@ def register_sharing_commands(sub: Any) -> None:
     revoke = what.add_parser("revoke", help="end a link now")
     revoke.add_argument("id", help="the link's id (`jupyter nj links list`)")
     revoke.set_defaults(func=cmd_links_revoke)
+    rmx = sub.add_parser(
+        "remix",
+        help="copy a notebook with its environment pins, results folder and history",
+    )
+    rmx.add_argument("path", help="notebook, relative to the server root")
+    rmx.add_argument("--version", default="current", help='history version id (default "current")')
+    rmx.add_argument("--to", default=None, help="notebook to write (default: <stem>-remix.ipynb)")
+    rmx.set_defaults(func=cmd_remix)
 
 
 def _manager(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -174,4 +183,23 @@ def cmd_links_revoke(args: argparse.Namespace) -> int:
     except EXPECTED as err:
         return _fail(err)
     print(f"revoked {link['id']} ({link['path']}): its page answers 410 from now on")
+    return 0
+
+
+def cmd_remix(args: argparse.Namespace) -> int:
+    _, manager = _manager(args)
+    try:
+        result = asyncio.run(manager.remix(args.path, version=args.version, to=args.to))
+    except EXPECTED as err:
+        return _fail(err)
+    origin = result["from"]
+    print(
+        f"remixed {origin['path']} at version {origin['version'][:12]} as {result['path']} "
+        f"(version {result['version']['id'][:12]})"
+    )
+    if result["secrets"]:
+        print(
+            "attached secrets (names only; you need access of your own): "
+            + ", ".join(result["secrets"])
+        )
     return 0

@@ -1,5 +1,6 @@
-"""REST handlers for /nj/api/import/{path}, /nj/api/export/{path} and /nj/api/links, and the
-draft page at /nj/l/<token>: the one jupyter-nj page that answers without a login."""
+"""REST handlers for /nj/api/import/{path}, /nj/api/export/{path}, /nj/api/remix/{path} and
+/nj/api/links, and the draft page at /nj/l/<token>: the one jupyter-nj page that answers without
+a login."""
 
 from __future__ import annotations
 
@@ -162,10 +163,27 @@ class DraftPageHandler(JupyterHandler):
         self.finish(message_page(status, title, message))
 
 
+class RemixHandler(SharingHandler):
+    """POST `{"version": id | "current", "to"?: path}`: remix the notebook at `path`."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, path: str = "") -> None:
+        body = self.read_json_body()
+        version, to = body.get("version", "current"), body.get("to")
+        if not isinstance(version, str) or not version.strip():
+            raise NJError(400, "bad-body", '`version` is a version id or "current".')
+        if to is not None and not isinstance(to, str):
+            raise NJError(400, "bad-body", "`to` is the path of the notebook to write (text).")
+        result = await self.sharing.remix(path, version=version, to=to)
+        self.write_json(result, status=201)
+
+
 # Routes under /nj/api, mounted by NJApp.initialize_handlers like every pillar's.
 default_handlers = [
     (r"import/(.*)", ImportHandler),
     (r"export/(.*)", ExportHandler),
+    (r"remix/(.*)", RemixHandler),
     (r"links", LinksHandler),
     (r"links/([^/]+)", LinkHandler),
 ]

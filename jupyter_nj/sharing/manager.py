@@ -1,14 +1,19 @@
-"""SharingManager: import text files as notebooks, export notebooks and their versions as text.
+"""SharingManager: import text files as notebooks, export notebooks and their versions as text,
+remix notebooks.
 
 It reads and writes files only through the contents manager (so saves reach history and the
 link guard like any other save) and reads versions only through the `read_version` callable
-that app.py hands it; it never imports the history pillar. jupytext runs in worker threads.
+that app.py hands it; a remix's store-level part (the new history that starts from the
+original's version, the results folder) is the `remix_version` callable's. It never imports the
+history pillar. jupytext runs in worker threads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import posixpath
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +35,10 @@ from .formats import (
 
 # (API path, version id) -> that version of the notebook, as nbformat JSON.
 VersionReader = Callable[[str, str], Awaitable[dict[str, Any]]]
+# (notebook, origin) -> the notebook the remix saves.
+RemixStamp = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+# (API path, version id or "current", target API path, stamp) -> what history wrote.
+VersionRemixer = Callable[[str, str, str, RemixStamp], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -56,12 +65,14 @@ class SharingManager:
         documents: LiveDocuments,
         read_version: VersionReader,
         *,
+        remix_version: VersionRemixer | None = None,
         max_import_size: int = 20 * 1024 * 1024,
         links: Any = None,
     ) -> None:
         self.root_dir = str(root_dir)
         self.documents = documents
         self.read_version = read_version
+        self.remix_version = remix_version
         self.max_import_size = max_import_size
         # Draft links (links.py: DraftLinkService), or None where they are off.
         self.links = links
@@ -202,6 +213,81 @@ class SharingManager:
         return Exported(
             export_filename(api_path, text_format, version), text_format.media_type, text
         )
+
+    # -- remix ----------------------------------------------------------------------------------
+
+    async def remix(
+        self, source: str, *, version: str | None = None, to: str | None = None
+    ) -> dict[str, Any]:
+        """Copy the notebook `source` at `version` (default "current") to `to` (default
+        `<stem>-remix.ipynb` beside it, numbered when taken), with its runtime pins, its
+        attached secret names, its results folder at that version and a history that starts
+        from the original's version; `metadata.nj.remix` names where it came from.
+
+        404: unknown source, version or folder; 400: not a notebook; 409: `to` (or its results
+        folder) exists; 413: over history's size limit; 503: history is off. Nothing is
+        written when any of them is answered.
+        """
+        if self.remix_version is None:
+            raise NJError(503, "history-unavailable", "Remix needs history, which is off here.")
+        src = self._inside_root(source, "notebook to remix")
+        if suffix_of(src) != ".ipynb":
+            raise NJError(400, "not-a-notebook", f"{src!r} is not a notebook (.ipynb).")
+        wanted = (version or "current").strip()
+        if to:
+            target = self._inside_root(to, "notebook to write")
+            if suffix_of(target) != ".ipynb":
+                raise NJError(400, "bad-target", f"The target {target!r} must end in .ipynb.")
+        else:
+            target = await self._free_remix_name(src)
+        at = time.time()
+        result = await self.remix_version(src, wanted, target, lambda nb, o: stamp_remix(nb, o, at))
+        nj = _nj_metadata({"metadata": (await self.documents.notebook_metadata(target))[1]})
+        result["secrets"] = [n for n in nj.get("secrets", []) if isinstance(n, str)]
+        result["runtimes"] = nj.get("runtimes") if isinstance(nj.get("runtimes"), dict) else {}
+        result["remix"] = nj.get("remix")
+        return result
+
+    async def _free_remix_name(self, src: str) -> str:
+        folder, name = posixpath.split(src)
+        stem = name[: -len(".ipynb")]
+        cm = self.contents_manager
+        for n in range(1, 1000):
+            candidate = posixpath.join(folder, f"{stem}-remix{'' if n == 1 else f'-{n}'}.ipynb")
+            results = candidate[: -len(".ipynb")] + ".results"
+            if not await self._exists(cm, candidate) and not await self._exists(cm, results):
+                return candidate
+        raise NJError(409, "exists", f"Every name {stem}-remix-N.ipynb is taken: pass `to`.")
+
+
+def _nj_metadata(notebook: dict[str, Any]) -> dict[str, Any]:
+    nj = (notebook.get("metadata") or {}).get("nj")
+    return nj if isinstance(nj, dict) else {}
+
+
+def stamp_remix(notebook: dict[str, Any], origin: dict[str, Any], at: float) -> dict[str, Any]:
+    """The notebook with `metadata.nj.remix = {"from": {...}, "at": ISO time}`; everything else
+    (runtime pins, attached secret names) as the version had it."""
+    from datetime import datetime, timezone
+
+    stamped = copy.deepcopy(notebook)
+    metadata = stamped.setdefault("metadata", {})
+    nj = metadata.get("nj")
+    if not isinstance(nj, dict):
+        nj = metadata["nj"] = {}
+    nj["remix"] = {
+        "from": {
+            "path": origin["path"],
+            "file_id": origin.get("file_id"),
+            "version": origin["version"],
+            "authors": list(origin.get("authors", [])),
+            "author_display_names": list(origin.get("author_display_names", [])),
+        },
+        "at": datetime.fromtimestamp(at, tz=timezone.utc)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z"),
+    }
+    return stamped
 
 
 def _contents_error(err: HTTPError, path: str) -> NJError:

@@ -61,6 +61,23 @@ export async function putNotebook(
   expect(response.ok()).toBe(true);
 }
 
+/**
+ * Build an environment's newest definition with the local (uv) backend; answers the new version
+ * (`version`, `short`, ...). A cold build can take a minute or two.
+ */
+export async function buildLocal(
+  request: APIRequestContext,
+  name: string,
+  timeout = 120000
+): Promise<any> {
+  const response = await request.post(`/nj/api/environments/${name}/build`, {
+    data: { backend: 'local' },
+    timeout
+  });
+  expect(response.status()).toBe(201);
+  return response.json();
+}
+
 /** Write a text file through the contents API. */
 export async function putText(
   request: APIRequestContext,
@@ -104,20 +121,6 @@ export async function getNotebook(
     }
     await new Promise(resolve => setTimeout(resolve, 100));
   }
-}
-
-/** Build environment `name` on the local backend through the REST API; the version built. */
-export async function buildLocal(
-  request: APIRequestContext,
-  name: string,
-  timeout = 120000
-): Promise<any> {
-  const response = await request.post(`/nj/api/environments/${name}/build`, {
-    data: { backend: 'local' },
-    timeout
-  });
-  expect(response.status()).toBe(201);
-  return response.json();
 }
 
 /** The runtime control in the toolbar of the notebook shown. */

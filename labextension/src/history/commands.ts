@@ -263,6 +263,14 @@ export function historyPanelActions(
           format: 'md'
         });
       }
+    },
+    remix: (path, version) => {
+      if (commands.hasCommand(SharingCommandIDs.remixNotebook)) {
+        void commands.execute(SharingCommandIDs.remixNotebook, {
+          path,
+          version: version.id
+        });
+      }
     }
   };
 }

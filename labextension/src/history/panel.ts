@@ -35,6 +35,8 @@ export interface IHistoryPanelActions {
   label(path: string, version: IHistoryVersion): void;
   /** Download a version as Markdown (the Sharing plugin's export). */
   download(path: string, version: IHistoryVersion): void;
+  /** Remix a version into a new notebook (the Sharing plugin's remix). */
+  remix(path: string, version: IHistoryVersion): void;
 }
 
 /**
@@ -135,6 +137,9 @@ export class HistoryPanel extends Widget {
       case 'download':
         this._actions.download(path, version);
         break;
+      case 'remix':
+        this._actions.remix(path, version);
+        break;
     }
   }
 
@@ -231,25 +236,36 @@ export class HistoryPanel extends Widget {
             'No versions yet. Every save of this file becomes a version.'
           )
         ),
-      ...groupByDay([...model.versions], undefined, undefined, trans).map(day =>
+      ...Private.days(
+        model.versions.filter(v => !v.before_remix),
+        selection,
+        trans,
+        notebook
+      ),
+      model.versions.some(v => v.before_remix) &&
         h(
           'section',
-          { className: 'jp-nj-HistoryDay', dataset: { day: day.key } },
-          h('h3', { className: 'jp-nj-HistoryDay-label' }, day.label),
+          { className: 'jp-nj-HistoryBeforeRemix' },
           h(
-            'ul',
-            { className: 'jp-nj-HistoryDay-versions' },
-            ...day.versions.map(version =>
-              Private.versionItem(
-                version,
-                selection.includes(version.id),
-                trans,
-                notebook
-              )
+            'h3',
+            { className: 'jp-nj-HistoryBeforeRemix-title' },
+            trans.__('Before the remix')
+          ),
+          h(
+            'div',
+            { className: 'jp-nj-HistoryBeforeRemix-note' },
+            trans.__(
+              'Versions of %1, the notebook this one was remixed from. View, compare or restore them here; the original keeps its own.',
+              model.versions.find(v => v.before_remix)?.path ?? ''
             )
+          ),
+          ...Private.days(
+            model.versions.filter(v => v.before_remix),
+            selection,
+            trans,
+            notebook
           )
-        )
-      ),
+        ),
       model.hasMore
         ? Private.textButton(
             'more',
@@ -287,6 +303,34 @@ export class HistoryPanel extends Widget {
 }
 
 namespace Private {
+  /** Versions grouped by day, one section per day. */
+  export function days(
+    versions: IHistoryVersion[],
+    selection: readonly string[],
+    trans: ITrans,
+    notebook: boolean
+  ): HTMLElement[] {
+    return groupByDay([...versions], undefined, undefined, trans).map(day =>
+      h(
+        'section',
+        { className: 'jp-nj-HistoryDay', dataset: { day: day.key } },
+        h('h3', { className: 'jp-nj-HistoryDay-label' }, day.label),
+        h(
+          'ul',
+          { className: 'jp-nj-HistoryDay-versions' },
+          ...day.versions.map(version =>
+            versionItem(
+              version,
+              selection.includes(version.id),
+              trans,
+              notebook
+            )
+          )
+        )
+      )
+    );
+  }
+
   /** Everything the panel shows, as one string: equal strings draw the same DOM. */
   export function signature(model: IHistoryModel): string {
     return JSON.stringify([
@@ -376,7 +420,10 @@ namespace Private {
       'li',
       {
         className: `jp-nj-HistoryVersion${selected ? ' jp-mod-selected' : ''}`,
-        dataset: { versionId: version.id },
+        dataset: {
+          versionId: version.id,
+          ...(version.before_remix ? { beforeRemix: 'true' } : {})
+        },
         title: trans.__('%1\n%2\nby %3', version.id, version.message, usernames)
       },
       h('input', {
@@ -444,11 +491,18 @@ namespace Private {
         textButton('restore', trans.__('Restore'), {
           title: trans.__('Make this version the current one')
         }),
-        textButton(
-          'label',
-          version.label ? trans.__('Relabel') : trans.__('Label'),
-          { title: trans.__('Name this version') }
-        )
+        !version.before_remix &&
+          textButton(
+            'label',
+            version.label ? trans.__('Relabel') : trans.__('Label'),
+            { title: trans.__('Name this version') }
+          ),
+        downloadable &&
+          textButton('remix', trans.__('Remix'), {
+            title: trans.__(
+              'Make a new notebook of your own from this version, with its environment versions, results folder and history'
+            )
+          })
       )
     );
   }

@@ -30,6 +30,11 @@ export interface IHistoryVersion {
   size: number;
   /** The file's API path when the version was recorded (files keep history across renames). */
   path: string;
+  /**
+   * Listed from a remix: a version of the original, from before the remix (it can be viewed,
+   * diffed and restored into the remix, not labelled). Absent from older servers.
+   */
+  before_remix?: boolean;
 }
 
 /**
@@ -44,6 +49,8 @@ export interface IHistoryPage {
   versions: IHistoryVersion[];
   /** Cursor for the next (older) page, or null when this is the last page. */
   next: string | null;
+  /** A remix: the original's history and the version the remix began from, else null. */
+  remixed_from?: { history_id: string; version: string } | null;
 }
 
 /**

@@ -52,6 +52,17 @@ export class SecretsModel implements ISecretsModel {
     return this._path;
   }
 
+  /**
+   * The path of the notebook the current one was remixed from (`metadata.nj.remix`), or null:
+   * a remix keeps its secrets' names, never their values.
+   */
+  get remixedFrom(): string | null {
+    const nj = this._currentNotebook()?.model?.getMetadata('nj') as
+      { remix?: { from?: { path?: unknown } } } | undefined;
+    const path = nj?.remix?.from?.path;
+    return typeof path === 'string' ? path : null;
+  }
+
   /** What went wrong last, one problem a line; empty when nothing did. */
   get error(): string {
     return this._error;

@@ -164,12 +164,25 @@ export class SecretsPanel extends Widget {
     }
     node.dataset.path = path;
     const attached = this._model.attachments?.secrets ?? [];
+    const remixedFrom = this._model.remixedFrom;
     node.replaceChildren(
       h(
         'div',
         { className: 'jp-nj-SecretsPanel-notebookTitle' },
         trans.__('Notebook: %1', path)
       ),
+      ...(remixedFrom === null || attached.length === 0
+        ? []
+        : [
+            h(
+              'div',
+              { className: 'jp-nj-SecretsPanel-remixNote' },
+              trans.__(
+                'Remixed from %1: this notebook came with the names of its secrets, not their values. Each needs access of your own: ask its owner to share it with you, or attach a secret of yours.',
+                remixedFrom
+              )
+            )
+          ]),
       h(
         'div',
         { className: 'jp-nj-SecretsPanel-attached' },

@@ -95,6 +95,8 @@ export interface ISecretsModel {
   readonly attachments: IAttachments | null;
   /** The current notebook's API path, or null when no notebook is current. */
   readonly path: string | null;
+  /** The notebook the current one was remixed from (`metadata.nj.remix`), or null. */
+  readonly remixedFrom: string | null;
   /** What went wrong last, one problem a line; empty when nothing did. */
   readonly error: string;
   /** Emitted whenever anything above changes. */

@@ -8,11 +8,14 @@ import type {
   IExported,
   IImportOptions,
   IImportResult,
+  IRemixOptions,
+  IRemixResult,
   ISharingClient
 } from './tokens';
 
 /**
- * The Sharing REST client over `/nj/api/import/{path}` and `/nj/api/export/{path}`.
+ * The Sharing REST client over `/nj/api/import/{path}`, `/nj/api/export/{path}` and
+ * `/nj/api/remix/{path}`.
  */
 export class SharingClient implements ISharingClient {
   constructor(serverSettings: ServerConnection.ISettings) {
@@ -26,6 +29,15 @@ export class SharingClient implements ISharingClient {
   ): Promise<IImportResult> {
     return requestAPI<IImportResult>(
       sharingEndpoint('import', path),
+      { method: 'POST', body: JSON.stringify(options) },
+      this._settings
+    );
+  }
+
+  /** Remix a notebook. */
+  remix(path: string, options: IRemixOptions = {}): Promise<IRemixResult> {
+    return requestAPI<IRemixResult>(
+      sharingEndpoint('remix', path),
       { method: 'POST', body: JSON.stringify(options) },
       this._settings
     );

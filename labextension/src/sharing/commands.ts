@@ -7,6 +7,7 @@ import type { JupyterFrontEnd } from '@jupyterlab/application';
 import {
   Dialog,
   InputDialog,
+  Notification,
   showDialog,
   showErrorMessage
 } from '@jupyterlab/apputils';
@@ -19,7 +20,8 @@ import {
   formatLabel,
   formatOfLabel,
   isExportFormat,
-  isImportable
+  isImportable,
+  remixTarget
 } from './format';
 import {
   type ExportFormat,
@@ -38,6 +40,11 @@ export interface ISharingCommandsOptions {
   currentNotebook: () => string | null;
   /** The API path of the file selected in the file browser, or null. */
   selectedFile: () => string | null;
+  /**
+   * Save the open notebook at this API path when it has unsaved changes (a remix of `current`
+   * copies what is saved, or what its real-time room holds).
+   */
+  saveIfDirty: (path: string) => Promise<void>;
   /** The jupyter-nj translation bundle. */
   trans: ITrans;
 }
@@ -145,6 +152,67 @@ export function addSharingCommands(
         return result;
       } catch (error) {
         await showErrorMessage(trans.__('Import failed'), error as Error);
+      }
+    }
+  });
+
+  commands.addCommand(SharingCommandIDs.remixNotebook, {
+    label: args =>
+      args.version ? trans.__('Remix This Version') : trans.__('Remix'),
+    caption: trans.__(
+      'Make a copy of your own with the same environment versions, results folder and history; the original stays as it is'
+    ),
+    describedBy: {
+      args: {
+        type: 'object',
+        properties: {
+          path: { type: 'string', description: trans.__('The notebook') },
+          version: {
+            type: 'string',
+            description: trans.__('A history version id (default: current)')
+          },
+          to: { type: 'string', description: trans.__('The new notebook') }
+        }
+      }
+    },
+    isEnabled: args => !!(args.path || options.currentNotebook()),
+    execute: async args => {
+      const path = String(args.path ?? options.currentNotebook() ?? '');
+      if (!path) {
+        return;
+      }
+      const version = args.version ? String(args.version) : 'current';
+      let to = args.to ? String(args.to) : '';
+      if (!to) {
+        const answer = await InputDialog.getText({
+          title: trans.__('Remix %1', path.split('/').pop() ?? path),
+          label: trans.__('New notebook'),
+          text: remixTarget(path),
+          okLabel: trans.__('Remix')
+        });
+        if (!answer.button.accept || !answer.value) {
+          return;
+        }
+        to = answer.value;
+      }
+      try {
+        if (version === 'current') {
+          await options.saveIfDirty(path);
+        }
+        const result = await client.remix(path, { version, to });
+        await commands.execute('docmanager:open', { path: result.path });
+        if (result.secrets.length > 0) {
+          Notification.info(
+            trans.__(
+              'The remix keeps the names of its secrets (%1), not their values: you need access of your own to each. See the Secrets panel.',
+              result.secrets.join(', ')
+            ),
+            { autoClose: false }
+          );
+        }
+        return result;
+      } catch (error) {
+        await showErrorMessage(trans.__('Remix failed'), error as Error);
       }
     }
   });

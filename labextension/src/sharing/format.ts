@@ -4,7 +4,7 @@
  */
 import { apiPath } from '../paths';
 import { type ITrans, untranslated } from '../translation';
-import type { ExportFormat } from './tokens';
+import type { ExportFormat, IRemixMetadata, IRemixOrigin } from './tokens';
 
 /**
  * The export formats, in the order a picker lists them.
@@ -69,7 +69,7 @@ export function isImportable(path: string): boolean {
  * `import/<path>` or `export/<path>?...`: a sharing endpoint under `/nj/api`.
  */
 export function sharingEndpoint(
-  kind: 'import' | 'export',
+  kind: 'import' | 'export' | 'remix',
   path: string,
   query: Record<string, string | null | undefined> = {}
 ): string {
@@ -118,4 +118,59 @@ export function defaultImportTarget(path: string): string {
   const slash = path.lastIndexOf('/');
   const dot = path.lastIndexOf('.');
   return (dot > slash + 1 ? path.slice(0, dot) : path) + '.ipynb';
+}
+
+/**
+ * The default name of a remix of `path`: `<stem>-remix.ipynb` beside it.
+ */
+export function remixTarget(path: string): string {
+  const clean = apiPath(path);
+  const stem = clean.replace(/\.ipynb$/i, '');
+  return `${stem}-remix.ipynb`;
+}
+
+/**
+ * `metadata.nj.remix` of a notebook's metadata (`nj`), when it is well formed; else null.
+ */
+export function remixOf(nj: unknown): IRemixMetadata | null {
+  const remix = (nj as { remix?: unknown } | null | undefined)?.remix as
+    IRemixMetadata | undefined;
+  if (
+    !remix ||
+    typeof remix !== 'object' ||
+    !remix.from ||
+    typeof remix.from.path !== 'string' ||
+    typeof remix.from.version !== 'string'
+  ) {
+    return null;
+  }
+  return remix;
+}
+
+/**
+ * Who wrote the original, for people: display names (user names where none), joined.
+ */
+export function remixAuthors(
+  origin: IRemixOrigin,
+  trans: ITrans = untranslated
+): string {
+  const users = Array.isArray(origin.authors) ? origin.authors : [];
+  const shown = origin.author_display_names ?? [];
+  const names = users.map((user, i) => shown[i] || user);
+  return names.length > 0 ? names.join(', ') : trans.__('unknown');
+}
+
+/**
+ * "Remixed from analysis.ipynb by Ann at version 1a2b3c4d" (the parts, for a line with links).
+ */
+export function remixAttribution(
+  remix: IRemixMetadata,
+  trans: ITrans = untranslated
+): string {
+  return trans.__(
+    'Remixed from %1 by %2 at version %3',
+    remix.from.path,
+    remixAuthors(remix.from, trans),
+    remix.from.version.slice(0, 8)
+  );
 }

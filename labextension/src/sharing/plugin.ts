@@ -17,18 +17,21 @@ import {
   addDraftLinkCommand
 } from './links';
 import { SharingCommandIDs } from './tokens';
+import { RemixToolbarExtension } from './toolbar';
 
 const PLUGIN_ID = 'jupyter-nj:sharing';
 
 /**
  * The Sharing plugin: File > Export Notebook as Markdown (jupyter-nj)…, Import as Notebook in the
  * file browser's context menu for .md, .Rmd and .py files (both placed by its settings schema),
- * and the export command the History panel's per-version Markdown button runs.
+ * the export command the History panel's per-version Markdown button runs, and Remix (a button in
+ * every notebook's toolbar, with the "Remixed from …" line of a remix, and in the History panel
+ * per version).
  */
 export const sharingPlugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description:
-    'Import Markdown, MyST, R Markdown and percent scripts as notebooks; export notebooks and their versions as text.',
+    'Import Markdown, MyST, R Markdown and percent scripts as notebooks; export notebooks and their versions as text; remix notebooks.',
   autoStart: true,
   optional: [
     IDefaultFileBrowser,
@@ -63,8 +66,24 @@ function activateSharing(
     selectedFile: () => {
       const item = browser ? Array.from(browser.selectedItems())[0] : null;
       return item && item.type !== 'directory' ? pathOf(item.path) : null;
+    },
+    saveIfDirty: async path => {
+      const open = notebooks?.find(
+        panel => pathOf(panel.context.path) === path
+      );
+      if (
+        open &&
+        open.context.model.dirty &&
+        !open.context.model.collaborative
+      ) {
+        await open.context.save();
+      }
     }
   });
+  app.docRegistry.addWidgetExtension(
+    'Notebook',
+    new RemixToolbarExtension(app.commands, trans)
+  );
   palette?.addItem({
     command: SharingCommandIDs.exportNotebook,
     category: 'jupyter-nj'
@@ -79,4 +98,8 @@ function activateSharing(
     trans
   );
   palette?.addItem({ command: SHARE_DRAFT_COMMAND, category: 'jupyter-nj' });
+  palette?.addItem({
+    command: SharingCommandIDs.remixNotebook,
+    category: 'jupyter-nj'
+  });
 }

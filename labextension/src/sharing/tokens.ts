@@ -1,5 +1,6 @@
 /**
- * Types of the Sharing pillar's REST contract (`/nj/api/import/{path}`, `/nj/api/export/{path}`)
+ * Types of the Sharing pillar's REST contract (`/nj/api/import/{path}`, `/nj/api/export/{path}`,
+ * `/nj/api/remix/{path}`)
  * and its command ids. No side effects, no JupyterLab imports: the pure modules and their unit
  * tests use these too, and the History panel names the export command from here.
  */
@@ -54,6 +55,62 @@ export interface IExported {
 }
 
 /**
+ * Where a remix came from: `metadata.nj.remix.from` of the copy.
+ */
+export interface IRemixOrigin {
+  /** The original's API path when it was remixed. */
+  path: string;
+  /** The original's file id, or null. */
+  file_id: string | null;
+  /** The original's version the remix started from. */
+  version: string;
+  /** Who wrote the original up to that version (user names). */
+  authors: string[];
+  /** Their display names, same order (may be absent). */
+  author_display_names?: string[];
+}
+
+/**
+ * `metadata.nj.remix` of a remixed notebook.
+ */
+export interface IRemixMetadata {
+  /** The original. */
+  from: IRemixOrigin;
+  /** When the remix was made, ISO 8601 in UTC. */
+  at: string;
+}
+
+/**
+ * Options of a remix.
+ */
+export interface IRemixOptions {
+  /** A version id of the original, or `current` (the default). */
+  version?: string;
+  /** The notebook to write; by default `<stem>-remix.ipynb` beside the original. */
+  to?: string;
+}
+
+/**
+ * The answer to a remix: `POST /nj/api/remix/{path}`.
+ */
+export interface IRemixResult {
+  /** The API path of the new notebook. */
+  path: string;
+  /** The remix's history id. */
+  history_id: string;
+  /** The remix's first version (a history version). */
+  version: { id: string; created: string };
+  /** The original and its version. */
+  from: IRemixOrigin & { history_id: string };
+  /** The attached secret names the copy kept (values never travel). */
+  secrets: string[];
+  /** The runtime pins the copy kept (`metadata.nj.runtimes`). */
+  runtimes: Record<string, unknown>;
+  /** `metadata.nj.remix` as written. */
+  remix: IRemixMetadata;
+}
+
+/**
  * The Sharing REST client: every call takes the API path without a drive prefix.
  */
 export interface ISharingClient {
@@ -68,6 +125,8 @@ export interface ISharingClient {
     format: ExportFormat,
     version?: string | null
   ): Promise<IExported>;
+  /** Remix a notebook (a copy with its pins, results folder and history). */
+  remix(path: string, options?: IRemixOptions): Promise<IRemixResult>;
 }
 
 /**
@@ -84,4 +143,9 @@ export namespace SharingCommandIDs {
    * selected in the file browser by default).
    */
   export const importNotebook = 'jupyter-nj:import-notebook';
+  /**
+   * Remix a notebook and open the copy; args `{path?, version?, to?}` (the current notebook as
+   * it is now by default; asks for the new name when `to` is missing).
+   */
+  export const remixNotebook = 'jupyter-nj:remix-notebook';
 }
