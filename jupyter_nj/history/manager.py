@@ -160,6 +160,9 @@ class HistoryManager:
     def stop(self) -> None:
         self.recorder.stop()
         self.diffs.close()
+        # After the recorder wrote what was pending: the store's lock file and index go too (a
+        # process that starts servers one after another, as the test suite does, kept them all).
+        self.store.close()
 
     # -- the rest of the server --------------------------------------------------------------
 
