@@ -247,8 +247,9 @@ class DraftLinkService:
         self.redact = redact
         self.render_timeout = render_timeout
         self.refresh_seconds = refresh_seconds
-        # (path, last_modified) -> page; a few notebooks at a time.
-        self._pages: dict[tuple[str, str], str] = {}
+        # (link id, path, last_modified) -> page, a few at a time: the page names its link's
+        # author, so two links to one notebook are two pages.
+        self._pages: dict[tuple[str, str, str], str] = {}
 
     async def create(self, path: str, author: str, expires: Any = None) -> dict[str, Any]:
         when = parse_expiry(expires)
@@ -289,7 +290,7 @@ class DraftLinkService:
                 raise NJError(410, "link-gone", "The notebook of this link is gone.") from None
             raise
         stamp = str(model.get("last_modified", ""))
-        key = (path, stamp)
+        key = (link.id, path, stamp)
         etag = hashlib.sha256(f"{link.id}\0{path}\0{stamp}".encode()).hexdigest()[:32]
         page = self._pages.get(key)
         if page is None:

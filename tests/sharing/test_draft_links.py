@@ -158,3 +158,16 @@ async def test_a_link_follows_its_notebook_when_it_moves(
 @pytest.fixture
 def nj_app(jp_serverapp: Any) -> Any:
     return jp_serverapp.web_app.settings["nj_app"]
+
+
+async def test_two_links_to_one_notebook_each_name_their_own_author(
+    jp_fetch: Any, jp_root_dir: Path, http_server_client: Any, nj_app: Any
+) -> None:
+    write_notebook(jp_root_dir, "shared.ipynb", "same content\n")
+    first = await create_link(jp_fetch, {"path": "shared.ipynb"})
+    second = await nj_app.sharing_manager.links.create("shared.ipynb", "Grace Hopper")
+    one = await open_logged_out(http_server_client, first["url"])
+    two = await open_logged_out(http_server_client, "/a%40b" + second["url"])
+    assert one.code == two.code == 200
+    assert "a draft shared by Grace Hopper" not in one.body.decode()
+    assert "a draft shared by Grace Hopper" in two.body.decode()
