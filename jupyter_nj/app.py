@@ -30,6 +30,7 @@ from .data_dir import (
     merge_catalog,
     migrate_legacy_data,
     user_catalog_dir,
+    user_publications_dir,
 )
 from .documents import LiveDocuments
 from .history.config import HistoryTraits
@@ -48,7 +49,7 @@ from .runtimes.manager import KERNELSPEC_PREFIX, EnvironmentManager
 from .runtimes.service import RuntimeService
 from .secrets.config import SecretsTraits, build_secrets_manager
 from .secrets.handlers import default_handlers as secrets_handlers
-from .secrets.manager import SecretsManager
+from .secrets.manager import SecretsManager, default_server_owner
 from .secrets.redaction import install_log_redaction, uninstall_log_redaction
 from .secrets.websocket import install_websocket_redaction
 from .sharing.config import SharingTraits
@@ -57,6 +58,8 @@ from .sharing.handlers import default_handlers as sharing_handlers
 from .sharing.handlers import page_handlers as sharing_pages
 from .sharing.links import DraftLinks, DraftLinkService
 from .sharing.manager import SharingManager
+from .sharing.publications import Publications
+from .sharing.publishing import PublishingService
 from .status import BackendStatus, StatusManager
 from .status.handlers import default_handlers as status_handlers
 from .status.probes import probe_docker, probe_history_store, probe_vault
@@ -184,6 +187,16 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
         if self.nj_dir:
             return Path(self.nj_dir) / "environments"
         return user_catalog_dir()
+
+    @property
+    def publications_path(self) -> Path:
+        """Where publications are kept: NJApp.publish_dir, else the data folder's when
+        NJApp.nj_dir is set, else the user's (shared by every server of the user)."""
+        if self.publish_dir:
+            return Path(self.publish_dir)
+        if self.nj_dir:
+            return Path(self.nj_dir) / "publications"
+        return user_publications_dir()
 
     def adopt_legacy_data(self) -> None:
         """Move `<root>/.nj`, where earlier releases kept the data, to its own folder (once),
@@ -475,6 +488,15 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
             render_timeout=self.sharing_render_timeout,
             refresh_seconds=self.sharing_draft_refresh,
         )
+        publishing = PublishingService(
+            Publications(self.publications_path),
+            self.snapshot_notebook_version,
+            describe_environment=self.describe_environment,
+            contains_secret=secrets.redactor.contains_live_value if secrets is not None else None,
+            rerun=self.rerun_notebook if self.run_manager is not None else None,
+            render_timeout=self.sharing_render_timeout,
+            max_size=self.publish_max_size,
+        )
         return SharingManager(
             self.root_dir,
             documents,
@@ -482,7 +504,72 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
             remix_version=self.remix_notebook_version,
             max_import_size=self.sharing_max_import_size,
             links=links,
+            publishing=publishing,
+            results_folder=self.history_results_folder if self.history_enabled else "",
+            owner_of=self.user_name,
         )
+
+    def user_name(self, user: Any) -> str:
+        """Who a request's user is, as publications (and their owners' URLs) name them: the
+        hub's user name under JupyterHub, the server's owner on a single-user server (the
+        secrets pillar's identity rules, docs/secrets.md)."""
+        if self.secrets_manager is not None:
+            return self.secrets_manager.identity.name_of(user)
+        hub_user = getattr(user, "hub_user", None)
+        if isinstance(hub_user, dict) and hub_user.get("name"):
+            return str(hub_user["name"])
+        return default_server_owner()
+
+    async def snapshot_notebook_version(
+        self, path: str, version: str, results_zip: Path
+    ) -> dict[str, Any]:
+        """History's part of a publication: a version, its notebook and its results zip.
+        Through the HistoryManager in a server; on the command line through one built for it."""
+        manager = self.history_manager
+        if manager is not None:
+            return await manager.snapshot(path, version, results_zip)
+        if self._serving or not self.history_enabled:
+            raise NJError(503, "history-unavailable", self.history_unavailable)
+        from .history.manager import build_history_manager
+
+        offline = build_history_manager(self, redact=self.history_redact)
+        offline.start()
+        try:
+            return await offline.snapshot(path, version, results_zip)
+        finally:
+            await asyncio.to_thread(offline.stop)
+            offline.store.close()
+
+    def describe_environment(self, name: str, version: str) -> dict[str, Any] | None:
+        """A pinned environment version as a publication shows it: its record and its lock
+        (blocking; the catalog's files). 404 when this user's catalog does not hold it."""
+        from .runtimes.catalog import EnvironmentCatalog
+
+        catalog = EnvironmentCatalog(self.environment_catalog_path)
+        record = catalog.get(name, version)
+        return {
+            "version": record.version,
+            "short": record.short,
+            "backend": record.backend,
+            "image": record.image,
+            "created": record.created,
+            "lock_sha256": record.lock_sha256,
+            "lock_text": catalog.lock_text(record),
+        }
+
+    async def rerun_notebook(self, path: str, notebook: dict[str, Any]) -> dict[str, Any]:
+        """Compute's part of a publication's re-run: the notebook executed headless on its
+        pinned runtimes, as the notebook at `path` (not saved)."""
+        import nbformat
+
+        manager = self.run_manager
+        if manager is None:
+            raise NJError(503, "runs-unavailable", "Headless runs are off on this server.")
+        node = nbformat.from_dict(notebook)
+        run = manager.start(path, notebook=node)
+        run = await manager.wait(run.id)
+        error = (run.error or {}).get("message") if run.state != "succeeded" else None
+        return {"notebook": json.loads(json.dumps(node)), "error": error}
 
     async def remix_notebook_version(
         self, path: str, version: str, to: str, stamp: Any

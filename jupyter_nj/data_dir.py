@@ -44,6 +44,11 @@ def user_catalog_dir() -> Path:
     return Path(jupyter_data_dir()) / "nj" / "environments"
 
 
+def user_publications_dir() -> Path:
+    """The user's publications, shared by every server and command line of this user."""
+    return Path(jupyter_data_dir()) / "nj" / "publications"
+
+
 # What a catalog holds that can move: version records (their `current-<backend>` pointers too)
 # and locks. Venvs hold absolute paths; they are made again from their lock when next needed.
 MERGED = ("records", "locks")

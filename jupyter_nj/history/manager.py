@@ -277,6 +277,44 @@ class HistoryManager:
 
         return await asyncio.to_thread(load)
 
+    async def snapshot(
+        self, path: str, version_id: str, results_zip: Path | None = None
+    ) -> dict[str, Any]:
+        """A notebook at one version ("current": recorded now first), for a publication: the
+        version, the notebook, and its results folder at that version written as the zip file
+        `results_zip` (none is written when the version has no results).
+
+        404 for an unknown version, 400 for a version that is not a notebook.
+        """
+        loc = await self.locate(path)
+        if not notebook_kind(loc.path):
+            raise NJError(400, "not-a-notebook", f"{loc.path!r} is not a notebook (.ipynb).")
+        if version_id == "current":
+            version = await self._current_version(loc)
+        else:
+            version = await asyncio.to_thread(self._version, loc, version_id)
+        if not version.kind.startswith("notebook"):
+            raise NJError(400, "not-a-notebook", f"Version {version.id[:12]} is not a notebook.")
+
+        def read() -> dict[str, Any]:
+            results = self.store.results(version.id)
+            if results and results_zip is not None:
+                import zipfile
+
+                with zipfile.ZipFile(results_zip, "w", zipfile.ZIP_DEFLATED) as archive:
+                    for entry in results:
+                        data = self.store.result_bytes(version.id, entry.path)
+                        archive.writestr(entry.path, data)
+            return {
+                "path": loc.path,
+                "file_id": loc.file_id,
+                "version": version.to_json(),
+                "notebook": self.store.notebook(version.id),
+                "results": [{"path": r.path, "size": r.size} for r in results],
+            }
+
+        return await asyncio.to_thread(read)
+
     async def diff(self, path: str, spec: str, ignore_outputs: bool = False) -> dict[str, Any]:
         loc = await self.locate(path)
         if ".." not in spec:

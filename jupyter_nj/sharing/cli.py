@@ -1,10 +1,12 @@
 """`jupyter nj import SRC [--to DEST]`, `jupyter nj export PATH [--version V] [--format F]`,
-`jupyter nj remix PATH [--version V] [--to P]` and `jupyter nj links create|list|revoke`.
+`jupyter nj remix PATH [--version V] [--to P]`, `jupyter nj links create|list|revoke`,
+`jupyter nj publish PATH [--version V] [--slug S]` and `jupyter nj publications list|unpublish`.
 
 With no server: the import writes through a file contents manager and records the new notebook
 in history itself; the export reads versions from the history store; the remix writes the new
 history, the results folder and the file through the history store; links are written to the
-server's link store, which a running server reads again at its next request.
+server's link store, which a running server reads again at its next request; publications are
+written to the user's publication store, which every server of theirs serves from.
 """
 
 from __future__ import annotations
@@ -65,6 +67,26 @@ def register_sharing_commands(sub: Any) -> None:
     rmx.add_argument("--version", default="current", help='history version id (default "current")')
     rmx.add_argument("--to", default=None, help="notebook to write (default: <stem>-remix.ipynb)")
     rmx.set_defaults(func=cmd_remix)
+
+    pub = sub.add_parser("publish", help="publish a notebook version at a permanent URL")
+    pub.add_argument("path", help="notebook, relative to the server root")
+    pub.add_argument("--version", default="current", help='history version id (default "current")')
+    pub.add_argument("--slug", default=None, help="the URL's name (default: from the title)")
+    pub.add_argument(
+        "--no-results", action="store_true", help="leave the results folder out of the edition"
+    )
+    pub.add_argument("--json", action="store_true", help="print the edition as JSON")
+    pub.set_defaults(func=cmd_publish)
+
+    pubs = sub.add_parser("publications", help="published notebooks: list, unpublish")
+    pubs_what = pubs.add_subparsers(dest="what", required=True)
+    pub_list = pubs_what.add_parser("list", help="every edition, newest first")
+    pub_list.add_argument("--path", default=None, help="only those of this notebook")
+    pub_list.add_argument("--json", action="store_true", help="print JSON")
+    pub_list.set_defaults(func=cmd_publications_list)
+    unpub = pubs_what.add_parser("unpublish", help="end an edition or a whole publication")
+    unpub.add_argument("ref", metavar="OWNER/SLUG[/N]")
+    unpub.set_defaults(func=cmd_unpublish)
 
 
 def _manager(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -202,4 +224,78 @@ def cmd_remix(args: argparse.Namespace) -> int:
             "attached secrets (names only; you need access of your own): "
             + ", ".join(result["secrets"])
         )
+    return 0
+
+
+def _owner() -> str:
+    from ..secrets.manager import default_server_owner
+
+    return default_server_owner()
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    import json
+
+    app, manager = _manager(args)
+    try:
+        edition = asyncio.run(
+            manager.publications.publish(
+                manager.notebook_path(args.path),
+                _owner(),
+                version=args.version,
+                slug=args.slug,
+                include_results=not args.no_results,
+            )
+        )
+    except EXPECTED as err:
+        return _fail(err)
+    base = _server_url(app.root_dir)
+    for key in ("url", "latest"):
+        edition[key] = base + edition[key] if base else edition[key]
+    if args.json:
+        print(json.dumps(edition, indent=2))
+        return 0
+    print(f"published {edition['path']} at version {edition['version'][:12]}")
+    print(f"  {edition['url']}  (edition {edition['number']}, for ever)")
+    print(f"  {edition['latest']}  (the newest edition)")
+    if not base:
+        print("  (put the address of a server of yours before the path)")
+    return 0
+
+
+def cmd_publications_list(args: argparse.Namespace) -> int:
+    import json
+
+    _, manager = _manager(args)
+    try:
+        path = manager.notebook_path(args.path) if args.path else None
+        editions = asyncio.run(manager.publications.find(None, path))
+    except EXPECTED as err:
+        return _fail(err)
+    if args.json:
+        print(json.dumps(editions, indent=2))
+        return 0
+    for e in editions:
+        gone = f", unpublished {e['unpublished']}" if e["unpublished"] else ""
+        source = f"from {e['path']} @ {e['version'][:12]}"
+        print(f"{e['url']}  {e['title']!r} {source}, {e['published']}{gone}")
+    return 0
+
+
+def cmd_unpublish(args: argparse.Namespace) -> int:
+    from urllib.parse import unquote
+
+    _, manager = _manager(args)
+    parts = [unquote(p) for p in args.ref.strip("/").split("/")]
+    if parts[:2] == ["nj", "p"]:
+        parts = parts[2:]
+    if len(parts) not in (2, 3) or (len(parts) == 3 and not parts[2].isdigit()):
+        return _fail(ValueError(f"{args.ref!r} is not OWNER/SLUG or OWNER/SLUG/N."))
+    number = int(parts[2]) if len(parts) == 3 else None
+    try:
+        ended = asyncio.run(manager.publications.unpublish(parts[0], parts[1], number, _owner()))
+    except EXPECTED as err:
+        return _fail(err)
+    for e in ended:
+        print(f"unpublished {e['url']}: it answers 410 from now on")
     return 0

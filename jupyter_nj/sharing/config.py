@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from traitlets import Float, Int
+from traitlets import Enum, Float, Int, Unicode
 from traitlets.config import Configurable
 
 
 class SharingTraits(Configurable):
-    """How large a text file an import reads; how draft pages render."""
+    """How large a text file an import reads; how draft pages render; where publications live
+    and who may read them."""
 
     sharing_max_import_size = Int(
         20 * 1024 * 1024,
@@ -26,4 +27,24 @@ class SharingTraits(Configurable):
         config=True,
         help="""Seconds between reloads of an open draft page, so that it follows the author's
         saves (and ends soon after its link is revoked).""",
+    )
+
+    publish_dir = Unicode(
+        "",
+        config=True,
+        help="""The folder publications are kept in. Empty: `<jupyter data dir>/nj/publications`,
+        the user's, shared by every server they run. Under JupyterHub, a folder that the hub's
+        jupyter-nj service serves from too (docs/sharing.md).""",
+    )
+    publish_access = Enum(
+        ["public", "authenticated"],
+        "public",
+        config=True,
+        help="""Who may read published pages at /nj/p/: `public` (anyone with the URL, no login)
+        or `authenticated` (users who may log in to this server or hub).""",
+    )
+    publish_max_size = Int(
+        50 * 1024 * 1024,
+        config=True,
+        help="Bytes: a notebook version larger than this is refused for publishing (413).",
     )

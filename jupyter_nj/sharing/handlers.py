@@ -1,19 +1,25 @@
-"""REST handlers for /nj/api/import/{path}, /nj/api/export/{path}, /nj/api/remix/{path} and
-/nj/api/links, and the draft page at /nj/l/<token>: the one jupyter-nj page that answers without
-a login."""
+"""REST handlers for /nj/api/import/{path}, /nj/api/export/{path}, /nj/api/remix/{path},
+/nj/api/links, /nj/api/publish/{path} and /nj/api/publications, and the pages that answer
+without a login: the draft page at /nj/l/<token> and published pages at /nj/p/<owner>/<slug>
+(those only while `NJApp.publish_access` is "public")."""
 
 from __future__ import annotations
 
+import asyncio
+import html
+import json
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ..base import NJError, NJHandler
 from .links import LINK_PREFIX
-from .render import PAGE_POLICY, message_page
+from .publications import PUBLISH_PREFIX
+from .render import PAGE_POLICY, PUBLISHED_PAGE_POLICY, message_page
 
 
 class SharingHandler(NJHandler):
@@ -179,6 +185,271 @@ class RemixHandler(SharingHandler):
         self.write_json(result, status=201)
 
 
+class PublishHandler(SharingHandler):
+    """POST `{"version"?: id | "current", "slug"?, "rerun"?, "results"?}`: publish the notebook
+    at `path` as the next edition of the user's publication."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, path: str = "") -> None:
+        body = self.read_json_body()
+        version, slug = body.get("version", "current"), body.get("slug")
+        rerun, results = body.get("rerun", False), body.get("results", True)
+        if not isinstance(version, str) or not version.strip():
+            raise NJError(400, "bad-body", '`version` is a version id or "current".')
+        if slug is not None and not isinstance(slug, str):
+            raise NJError(400, "bad-body", "`slug` is text (letters, digits, hyphens).")
+        if not isinstance(rerun, bool) or not isinstance(results, bool):
+            raise NJError(400, "bad-body", "`rerun` and `results` are true or false.")
+        edition = await self.sharing.publish(
+            path,
+            self.current_user,
+            version=version.strip(),
+            slug=slug.strip() if isinstance(slug, str) and slug.strip() else None,
+            rerun=rerun,
+            include_results=results,
+        )
+        self.write_json(_under_base(self.base_url, edition), status=201)
+
+
+class PublicationsHandler(SharingHandler):
+    """GET `?path=&owner=`: publications (of one notebook; of one owner, default the user's;
+    `owner=*` for every owner's in this store), newest first, unpublished ones included."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        path = self.get_query_argument("path", None)
+        owner = self.get_query_argument("owner", None)
+        if owner is None:
+            owner = self.sharing.owner_of(self.current_user)
+        normalized = self.sharing.notebook_path(path) if path else None
+        editions = await self.sharing.publications.find(None if owner == "*" else owner, normalized)
+        self.write_json({"publications": [_under_base(self.base_url, e) for e in editions]})
+
+
+class PublicationHandler(SharingHandler):
+    """DELETE /nj/api/publications/<owner>/<slug>[/<n>]: unpublish every edition, or one.
+    Only the owner may; the URLs answer 410 from the next request on."""
+
+    @web.authenticated
+    @authorized
+    async def delete(self, owner: str, slug: str, number: str | None = None) -> None:
+        n = _edition_number(number) if number is not None else None
+        ended = await self.sharing.unpublish(owner, slug, n, self.current_user)
+        self.write_json({"unpublished": [_under_base(self.base_url, e) for e in ended]})
+
+
+def _under_base(base_url: str, edition: dict[str, Any]) -> dict[str, Any]:
+    """An edition's URLs under the server's base URL (JupyterHub's /user/<name>/)."""
+    base = base_url.rstrip("/")
+    return {**edition, "url": base + edition["url"], "latest": base + edition["latest"]}
+
+
+def _edition_number(text: str) -> int:
+    if not text.isdigit() or len(text) > 9:
+        raise NJError(404, "unknown-publication", f"There is no edition {text!r}.")
+    return int(text)
+
+
+class PublishedPage(JupyterHandler):
+    """Base of the published pages: readable without a login while `NJApp.publish_access`
+    is "public" (anyone with the URL), otherwise by logged-in users only."""
+
+    async def prepare(self, *, _redirect_to_login: bool = True) -> None:
+        await super().prepare(_redirect_to_login=False)
+
+    @property
+    def content_security_policy(self) -> str:
+        return PUBLISHED_PAGE_POLICY
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.set_header("X-Content-Type-Options", "nosniff")
+
+    def check_xsrf_cookie(self) -> None:
+        return None  # GET only, no cookie is read
+
+    @property
+    def publishing(self) -> Any:
+        nj = self.settings.get("nj_app")
+        return getattr(getattr(nj, "sharing_manager", None), "publishing", None)
+
+    def allowed(self) -> bool:
+        """Whether this reader may see published pages; sends the answer when not."""
+        nj = self.settings.get("nj_app")
+        if self.publishing is None:
+            self._message(404, "No such page", "Publishing is off on this server.")
+            return False
+        if getattr(nj, "publish_access", "public") == "public" or self.current_user:
+            return True
+        self.redirect(self.get_login_url() + "?" + urlencode({"next": self.request.uri}))
+        return False
+
+    def _message(self, status: int, title: str, message: str) -> None:
+        self.set_status(status)
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(message_page(status, title, message))
+
+    def _refused(self, err: NJError) -> None:
+        title = "This page was unpublished" if err.status_code == 410 else "No such page"
+        self._message(err.status_code, title, err.message)
+
+    def _cache_headers(self) -> None:
+        # Content never changes, but an edition can be unpublished: a reader's browser asks
+        # again each time and gets a 304 while the ETag holds.
+        public = self.settings["nj_app"].publish_access == "public"
+        self.set_header("Cache-Control", ("public" if public else "private") + ", no-cache")
+
+
+class PublishedLatestHandler(PublishedPage):
+    """GET /nj/p/<owner>/<slug>: to the newest edition still published (a redirect, so a
+    reader's address bar shows the permanent URL of what they read)."""
+
+    @allow_unauthenticated
+    async def get(self, owner: str, slug: str) -> None:
+        if not self.allowed():
+            return
+        try:
+            edition = await self.publishing.latest(owner, slug)
+        except NJError as err:
+            self._refused(err)
+            return
+        self.set_header("Cache-Control", "no-store")
+        self.redirect(url_path_join(self.base_url, edition.url), status=302)
+
+
+class PublishedEditionHandler(PublishedPage):
+    """GET /nj/p/<owner>/<slug>/<n>: the edition's page, rendered when it was published."""
+
+    @allow_unauthenticated
+    async def get(self, owner: str, slug: str, number: str) -> None:
+        if not self.allowed():
+            return
+        try:
+            page, etag = self.publishing.page(owner, slug, _edition_number(number))
+        except NJError as err:
+            self._refused(err)
+            return
+        self._cache_headers()
+        self.set_header("ETag", f'"{etag}"')
+        if self.check_etag_header():
+            self.set_status(304)
+            await self.finish()
+            return
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        await self.finish(page)
+
+    def compute_etag(self) -> None:
+        return None  # set from the page's digest above, without hashing it again
+
+
+class PublishedFileHandler(PublishedPage):
+    """GET /nj/p/<owner>/<slug>/<n>/<file>: a download of the edition (its notebook, its
+    results, an environment's lock)."""
+
+    @allow_unauthenticated
+    async def get(self, owner: str, slug: str, number: str, name: str) -> None:
+        if not self.allowed():
+            return
+        try:
+            target, edition = await asyncio.to_thread(
+                self.publishing.download, owner, slug, _edition_number(number), name
+            )
+        except NJError as err:
+            self._refused(err)
+            return
+        self._cache_headers()
+        media = "application/zip" if name.endswith(".zip") else "application/octet-stream"
+        if name.endswith(".ipynb"):
+            media = "application/x-ipynb+json"
+        download = f"{edition.slug}-{edition.number}-{name}"
+        self.set_header("Content-Type", media)
+        self.set_header("Content-Disposition", f'attachment; filename="{download}"')
+        data = await asyncio.to_thread(target.read_bytes)
+        await self.finish(data)
+
+
+class PublicationRemixHandler(JupyterHandler):
+    """/nj/p/<owner>/<slug>/<n>/remix, the published page's Remix: GET (a login first, like
+    any Jupyter page) asks where the copy goes; POST remixes the edition into the user's files
+    and opens it in JupyterLab (or answers JSON to a JSON request)."""
+
+    auth_resource = "nj:sharing"
+
+    @property
+    def sharing(self) -> Any:
+        manager = getattr(self.settings.get("nj_app"), "sharing_manager", None)
+        if manager is None:
+            raise NJError(503, "sharing-unavailable", "Sharing is off on this server.")
+        return manager
+
+    def _wants_json(self) -> bool:
+        return self.request.headers.get("Content-Type", "").startswith("application/json")
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        exc = exc_info[1] if exc_info else None
+        message = exc.message if isinstance(exc, NJError) else "The remix failed."
+        reason = exc.reason if isinstance(exc, NJError) else "error"
+        if self._wants_json():
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"message": message, "reason": reason}))
+            return
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(message_page(status_code, "Remix failed", message))
+
+    @web.authenticated
+    @authorized
+    async def get(self, owner: str, slug: str, number: str) -> None:
+        service = self.sharing.publications
+        edition = await asyncio.to_thread(
+            service.store.edition, owner, slug, _edition_number(number)
+        )
+        if edition.unpublished is not None:
+            raise NJError(410, "unpublished", f"{owner}/{slug}/{edition.number} was unpublished.")
+        title = html.escape(edition.title)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        await self.finish(
+            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Remix "
+            f"{title}</title></head><body style='font: 15px system-ui, sans-serif; margin: 12vh "
+            f"auto; max-width: 36em'><h1>Remix {title}</h1><p>A copy of edition "
+            f"{edition.number} by {html.escape(edition.author)}, with its environment pins and "
+            "results, goes into your files. Secrets it names are not copied: you need access "
+            "of your own.</p><form method='post'>"
+            + self.xsrf_form_html()
+            + "<label>Save as <input name='to' size='32' placeholder='(a free name at the "
+            "top of your files)'></label> <button type='submit'>Remix</button></form>"
+            "</body></html>"
+        )
+
+    @web.authenticated
+    @authorized
+    async def post(self, owner: str, slug: str, number: str) -> None:
+        wants_json = self._wants_json()
+        if wants_json:
+            try:
+                body = json.loads(self.request.body or b"{}")
+            except ValueError:
+                raise NJError(400, "bad-json", "The request body is not JSON.") from None
+            to = body.get("to") if isinstance(body, dict) else None
+        else:
+            to = self.get_body_argument("to", "")
+        if to is not None and not isinstance(to, str):
+            raise NJError(400, "bad-body", "`to` is the path of the notebook to write (text).")
+        result = await self.sharing.remix_publication(
+            owner, slug, _edition_number(number), self.current_user, to=(to or "").strip() or None
+        )
+        if wants_json:
+            self.set_status(201)
+            self.set_header("Content-Type", "application/json")
+            await self.finish(json.dumps(result))
+            return
+        self.redirect(url_path_join(self.base_url, "lab", "tree", quote(result["path"])))
+
+
 # Routes under /nj/api, mounted by NJApp.initialize_handlers like every pillar's.
 default_handlers = [
     (r"import/(.*)", ImportHandler),
@@ -186,7 +457,20 @@ default_handlers = [
     (r"remix/(.*)", RemixHandler),
     (r"links", LinksHandler),
     (r"links/([^/]+)", LinkHandler),
+    (r"publish/(.*)", PublishHandler),
+    (r"publications", PublicationsHandler),
+    (r"publications/([^/]+)/([^/]+)", PublicationHandler),
+    (r"publications/([^/]+)/([^/]+)/([^/]+)", PublicationHandler),
 ]
 
-# Pages outside /nj/api (pattern relative to the server's base URL); reachable without login.
-page_handlers = [(r"nj/l/([^/]+)", DraftPageHandler)]
+# Pages outside /nj/api (pattern relative to the server's base URL). All but the remix page
+# are reachable without a login; the first match wins, so the remix page comes before the
+# downloads.
+_P = PUBLISH_PREFIX.strip("/")
+page_handlers = [
+    (r"nj/l/([^/]+)", DraftPageHandler),
+    (_P + r"/([^/]+)/([^/]+)/?", PublishedLatestHandler),
+    (_P + r"/([^/]+)/([^/]+)/([^/]+)/remix", PublicationRemixHandler),
+    (_P + r"/([^/]+)/([^/]+)/([^/]+)", PublishedEditionHandler),
+    (_P + r"/([^/]+)/([^/]+)/([^/]+)/([^/]+)", PublishedFileHandler),
+]

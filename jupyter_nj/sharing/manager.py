@@ -68,6 +68,9 @@ class SharingManager:
         remix_version: VersionRemixer | None = None,
         max_import_size: int = 20 * 1024 * 1024,
         links: Any = None,
+        publishing: Any = None,
+        owner_of: Callable[[Any], str] | None = None,
+        results_folder: str = "{stem}.results",
     ) -> None:
         self.root_dir = str(root_dir)
         self.documents = documents
@@ -76,6 +79,13 @@ class SharingManager:
         self.max_import_size = max_import_size
         # Draft links (links.py: DraftLinkService), or None where they are off.
         self.links = links
+        # Publications (publishing.py: PublishingService), or None where they are off.
+        self.publishing = publishing
+        # A request's user -> the user name publications are owned by (app.py's identity).
+        self.owner_of = owner_of or (lambda user: str(getattr(user, "username", "") or "owner"))
+        # History's results folder of a notebook (`{stem}`, `{name}`), for a remix of a
+        # publication; empty: results are not captured.
+        self.results_folder = results_folder
 
     @property
     def contents_manager(self) -> Any:
@@ -217,7 +227,12 @@ class SharingManager:
     # -- remix ----------------------------------------------------------------------------------
 
     async def remix(
-        self, source: str, *, version: str | None = None, to: str | None = None
+        self,
+        source: str,
+        *,
+        version: str | None = None,
+        to: str | None = None,
+        publication: str | None = None,
     ) -> dict[str, Any]:
         """Copy the notebook `source` at `version` (default "current") to `to` (default
         `<stem>-remix.ipynb` beside it, numbered when taken), with its runtime pins, its
@@ -241,23 +256,169 @@ class SharingManager:
         else:
             target = await self._free_remix_name(src)
         at = time.time()
-        result = await self.remix_version(src, wanted, target, lambda nb, o: stamp_remix(nb, o, at))
+        result = await self.remix_version(
+            src, wanted, target, lambda nb, o: stamp_remix(nb, o, at, publication)
+        )
         nj = _nj_metadata({"metadata": (await self.documents.notebook_metadata(target))[1]})
         result["secrets"] = [n for n in nj.get("secrets", []) if isinstance(n, str)]
         result["runtimes"] = nj.get("runtimes") if isinstance(nj.get("runtimes"), dict) else {}
         result["remix"] = nj.get("remix")
         return result
 
-    async def _free_remix_name(self, src: str) -> str:
-        folder, name = posixpath.split(src)
+    async def _free_remix_name(self, src: str, folder: str | None = None) -> str:
+        source_folder, name = posixpath.split(src)
+        folder = source_folder if folder is None else folder
         stem = name[: -len(".ipynb")]
         cm = self.contents_manager
         for n in range(1, 1000):
             candidate = posixpath.join(folder, f"{stem}-remix{'' if n == 1 else f'-{n}'}.ipynb")
-            results = candidate[: -len(".ipynb")] + ".results"
+            results = self._results_of(candidate) or candidate[: -len(".ipynb")] + ".results"
             if not await self._exists(cm, candidate) and not await self._exists(cm, results):
                 return candidate
         raise NJError(409, "exists", f"Every name {stem}-remix-N.ipynb is taken: pass `to`.")
+
+    def _results_of(self, notebook_path: str) -> str | None:
+        """The API path of a notebook's results folder, or None where results are off."""
+        if not self.results_folder:
+            return None
+        folder, name = posixpath.split(notebook_path)
+        stem = name.removesuffix(".ipynb")
+        return posixpath.join(folder, self.results_folder.format(stem=stem, name=name))
+
+    # -- publishing ---------------------------------------------------------------------------
+
+    @property
+    def publications(self) -> Any:
+        if self.publishing is None:
+            raise NJError(503, "publishing-unavailable", "Publishing is off on this server.")
+        return self.publishing
+
+    async def publish(
+        self,
+        path: str,
+        user: Any,
+        *,
+        version: str = "current",
+        slug: str | None = None,
+        rerun: bool = False,
+        include_results: bool = True,
+    ) -> dict[str, Any]:
+        """Publish a notebook version as the user's next edition (publishing.py)."""
+        api_path = self.notebook_path(path)
+        owner = self.owner_of(user)
+        return dict(
+            await self.publications.publish(
+                api_path,
+                owner,
+                version=version,
+                slug=slug,
+                rerun=rerun,
+                include_results=include_results,
+            )
+        )
+
+    async def unpublish(
+        self, owner: str, slug: str, number: int | None, user: Any
+    ) -> list[dict[str, Any]]:
+        return list(await self.publications.unpublish(owner, slug, number, self.owner_of(user)))
+
+    async def remix_publication(
+        self, owner: str, slug: str, number: int, user: Any, to: str | None = None
+    ) -> dict[str, Any]:
+        """Remix a published edition into this server's files.
+
+        The author's own server remixes the version from history (the remix's history starts
+        from it, as any remix's). Anyone else's gets the notebook as published and its results
+        folder from the publication, attributed to the author, with a history of its own.
+        409 when `to` (or its results folder) exists; 410 for an unpublished edition.
+        """
+        service = self.publications
+        edition = await asyncio.to_thread(service.store.edition, owner, slug, number)
+        notebook = await asyncio.to_thread(service.published_notebook, edition)  # 410 if gone
+        name = posixpath.basename(edition.source_path)
+        if to:
+            target = self._inside_root(to, "notebook to write")
+            if suffix_of(target) != ".ipynb":
+                raise NJError(400, "bad-target", f"The target {target!r} must end in .ipynb.")
+        else:
+            target = await self._free_remix_name(name, folder="")
+        if self.remix_version is not None and self.owner_of(user) == owner:
+            try:
+                return await self.remix(
+                    edition.source_path, version=edition.version, to=target, publication=edition.url
+                )
+            except NJError as err:
+                if err.status_code != 404:
+                    raise
+                # The notebook or its history is gone from here: copy the publication instead.
+        return await self._copy_publication(edition, notebook, target)
+
+    async def _copy_publication(
+        self, edition: Any, notebook: dict[str, Any], target: str
+    ) -> dict[str, Any]:
+        from .publications import RESULTS_FILE
+
+        cm = self.contents_manager
+        results = self._results_of(target)
+        for taken in (target, results):
+            if taken and await self._exists(cm, taken):
+                raise NJError(409, "exists", f"{taken!r} already exists: choose another name.")
+        folder = posixpath.dirname(target)
+        if folder and not await ensure_async(cm.dir_exists(folder)):
+            raise NJError(404, "no-folder", f"There is no folder {folder!r} to remix into.")
+        origin = {
+            "path": edition.source_path,
+            "file_id": edition.source_file_id,
+            "version": edition.version,
+            "authors": [edition.owner],
+            "author_display_names": [edition.author],
+        }
+        stamped = stamp_remix(notebook, origin, time.time(), edition.url)
+        archive = self.publishing.store.file(edition, RESULTS_FILE)
+        copied = 0
+        if results and edition.results and archive.is_file():
+            results_os = resolve_api_path(self.root_dir, results.replace("%", "%25"))
+            copied = await asyncio.to_thread(_unpack_results, archive, results_os)
+        model = {"type": "notebook", "format": "json", "content": stamped}
+        try:
+            await ensure_async(cm.save(model, target))
+        except HTTPError as err:
+            raise _contents_error(err, target) from None
+        nj = _nj_metadata(stamped)
+        return {
+            "path": target,
+            "from": origin,
+            "publication": edition.url,
+            "results": {"files": copied, "folder": results} if copied else None,
+            "secrets": [n for n in nj.get("secrets", []) if isinstance(n, str)],
+            "runtimes": nj.get("runtimes") if isinstance(nj.get("runtimes"), dict) else {},
+            "remix": nj.get("remix"),
+        }
+
+
+def _unpack_results(archive: Any, folder: Any) -> int:
+    """Blocking: a publication's results zip into a new results folder; no member may leave
+    it (a zip names its own paths)."""
+    import os
+    import zipfile
+
+    base = os.path.realpath(folder)
+    count = 0
+    with zipfile.ZipFile(archive) as zipped:
+        for member in zipped.infolist():
+            if member.is_dir():
+                continue
+            dest = os.path.realpath(os.path.join(base, member.filename))
+            if not dest.startswith(base + os.sep):
+                raise NJError(
+                    400, "bad-results", f"The results hold a bad path {member.filename!r}."
+                )
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            with zipped.open(member) as src, open(dest, "xb") as out:
+                while chunk := src.read(1 << 20):
+                    out.write(chunk)
+            count += 1
+    return count
 
 
 def _nj_metadata(notebook: dict[str, Any]) -> dict[str, Any]:
@@ -265,7 +426,9 @@ def _nj_metadata(notebook: dict[str, Any]) -> dict[str, Any]:
     return nj if isinstance(nj, dict) else {}
 
 
-def stamp_remix(notebook: dict[str, Any], origin: dict[str, Any], at: float) -> dict[str, Any]:
+def stamp_remix(
+    notebook: dict[str, Any], origin: dict[str, Any], at: float, publication: str | None = None
+) -> dict[str, Any]:
     """The notebook with `metadata.nj.remix = {"from": {...}, "at": ISO time}`; everything else
     (runtime pins, attached secret names) as the version had it."""
     from datetime import datetime, timezone
@@ -287,6 +450,8 @@ def stamp_remix(notebook: dict[str, Any], origin: dict[str, Any], at: float) -> 
         .isoformat(timespec="milliseconds")
         .replace("+00:00", "Z"),
     }
+    if publication:
+        nj["remix"]["publication"] = publication
     return stamped
 
 

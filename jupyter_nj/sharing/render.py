@@ -21,6 +21,10 @@ PAGE_POLICY = (
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 
+# Published pages also offer downloads (the notebook, its results), which a sandboxed document
+# may start only when allowed to.
+PUBLISHED_PAGE_POLICY = PAGE_POLICY.replace("sandbox;", "sandbox allow-downloads;", 1)
+
 
 def render_notebook_html(notebook: dict[str, Any], banner: str = "", head: str = "") -> str:
     """The notebook as a complete HTML page in JupyterLab's look (nbconvert's `lab` template),

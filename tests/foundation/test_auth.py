@@ -64,7 +64,15 @@ def jp_server_config(request: Any) -> dict[str, Any]:
 
 # The only jupyter-nj routes that answer without a login (the token in the URL is the
 # credential), with where they live under /nj/. Any other route answering is a failure.
-PUBLIC_PAGES = {"DraftPageHandler": "l/"}
+PUBLIC_PAGES = {
+    "DraftPageHandler": "l/",
+    "PublishedLatestHandler": "p/",
+    "PublishedEditionHandler": "p/",
+    "PublishedFileHandler": "p/",
+}
+# Pages (not API routes) that need a login: a GET without one is sent to the login page, like
+# any Jupyter page; every other verb is refused.
+LOGIN_PAGES = {"PublicationRemixHandler": "p/"}
 
 # jupyter_server checks XSRF before authentication: without a matching cookie and header an
 # unauthenticated POST/PUT/DELETE is refused by XSRF whatever the handler does. Sending a
@@ -107,6 +115,18 @@ async def test_every_nj_route_refuses_requests_without_credentials(
             assert code == 404, f"{path} answered {code} for a token that does not exist"
             public.add(handler.__name__)
             continue
+        if handler.__name__ in LOGIN_PAGES:
+            assert path.split("/nj/", 1)[1].startswith(LOGIN_PAGES[handler.__name__]), path
+            response = await http_server_client.fetch(
+                path, follow_redirects=False, raise_error=False
+            )
+            assert response.code == 302, f"GET {path} answered {response.code} without login"
+            assert "/login?next=" in response.headers["Location"], response.headers["Location"]
+            for verb in (v for v in verbs if v != "GET"):
+                code = await call_without_credentials(http_server_client, path, verb)
+                assert code == 403, f"{verb} {path} answered {code} without credentials"
+            checked.add(handler.__name__)
+            continue
         for verb in verbs:
             code = await call_without_credentials(http_server_client, path, verb)
             assert code == 403, (
@@ -124,6 +144,10 @@ async def test_every_nj_route_refuses_requests_without_credentials(
         "ExportHandler",
         "LinksHandler",
         "LinkHandler",
+        "PublishHandler",
+        "PublicationsHandler",
+        "PublicationHandler",
+        "PublicationRemixHandler",
     } <= checked
 
 
