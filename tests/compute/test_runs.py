@@ -130,6 +130,52 @@ async def test_rest_run_executes_every_cell_on_its_runtime_and_records_a_labelle
     assert list(jp_serverapp.kernel_manager.list_kernel_ids()) == []
 
 
+async def test_publishing_with_rerun_marks_what_reproduced_on_the_pinned_runtimes(
+    jp_fetch: Any, jp_serverapp: Any, jp_root_dir: Path, nj_app: Any, http_server_client: Any
+) -> None:
+    """`"rerun": true`: the version runs again headless on the environment versions it is
+    pinned to; a cell whose output is the same is marked reproduced, a random one differed."""
+    records = await built(nj_app, "mini")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["nj"] = {
+        "runtimes": {"main": {"environment": "mini", "version": records["mini"]["version"]}}
+    }
+    nb.metadata["kernelspec"] = {"name": "nj-mini", "language": "python", "display_name": "Mini"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Reproducible"),
+        nbformat.v4.new_code_cell("print(6 * 7)"),
+        nbformat.v4.new_code_cell("import random\nprint(random.random())"),
+    ]
+    nbformat.write(nb, str(jp_root_dir / "repro.ipynb"))
+    # Run once to have outputs to publish (the run saves them as a version).
+    started = json.loads(
+        (
+            await jp_fetch(
+                "nj", "api", "runs", method="POST", body=json.dumps({"path": "repro.ipynb"})
+            )
+        ).body
+    )
+    assert (await finished(jp_fetch, started["id"]))["state"] == "succeeded"
+
+    response = await jp_fetch(
+        "nj", "api", "publish", "repro.ipynb", method="POST", body=json.dumps({"rerun": True})
+    )
+    edition = json.loads(response.body)
+    assert edition["rerun"] == {"cells": 2, "reproduced": 1, "differed": 1, "error": None}
+    assert edition["environments"][0]["version"] == records["mini"]["version"]
+    page = await http_server_client.fetch(edition["url"], follow_redirects=False)
+    text = page.body.decode()
+    assert "<strong>1 of 2</strong> code cells reproduced" in text
+    assert "celltag_nj-reproduced" in text and "celltag_nj-differed" in text
+    # The published outputs are the version's, not the re-run's; the notebook is unchanged.
+    saved = nbformat.read(str(jp_root_dir / "repro.ipynb"), as_version=4)
+    published = json.loads(
+        (await http_server_client.fetch(edition["url"] + "/notebook.ipynb")).body
+    )
+    assert texts(saved)[1] == texts(nbformat.from_dict(published))[1]
+    assert list(jp_serverapp.kernel_manager.list_kernel_ids()) == []
+
+
 async def test_a_failing_cell_fails_the_run_naming_the_cell_and_the_runtime(
     jp_fetch: Any, jp_serverapp: Any, jp_root_dir: Path, nj_app: Any
 ) -> None:
