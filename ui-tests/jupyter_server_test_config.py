@@ -16,6 +16,9 @@ c.ServerApp.port = int(os.environ.get("NJ_UI_TESTS_PORT", "8899"))
 c.ServerApp.jpserver_extensions = {"jupyter_nj": True}
 # And a fresh environment catalog, not the user's: each run builds what it uses, and a version a
 # run saved is never the newest version of the next run (nor of another run beside it).
-c.NJApp.environment_catalog_dir = tempfile.mkdtemp(prefix="nj-ui-catalog-")
+# The same for publications: a run publishes into a store of its own.
+run_data = tempfile.mkdtemp(prefix="nj-ui-catalog-")
+c.NJApp.environment_catalog_dir = os.path.join(run_data, "environments")
+c.NJApp.publish_dir = os.path.join(run_data, "publications")
 # CI machines run everything as root; the server refuses that unless told it is intended.
 c.ServerApp.allow_root = True

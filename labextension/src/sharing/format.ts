@@ -66,10 +66,11 @@ export function isImportable(path: string): boolean {
 }
 
 /**
- * `import/<path>` or `export/<path>?...`: a sharing endpoint under `/nj/api`.
+ * `import/<path>`, `export/<path>?...`, `remix/<path>` or `publish/<path>`: a sharing endpoint under
+ * `/nj/api`.
  */
 export function sharingEndpoint(
-  kind: 'import' | 'export' | 'remix',
+  kind: 'import' | 'export' | 'remix' | 'publish',
   path: string,
   query: Record<string, string | null | undefined> = {}
 ): string {
@@ -173,4 +174,52 @@ export function remixAttribution(
     remixAuthors(remix.from, trans),
     remix.from.version.slice(0, 8)
   );
+}
+
+/**
+ * A slug from a title, as the server makes it: lower-case ASCII letters, digits and single
+ * hyphens, at most 64 characters.
+ */
+export function slugify(title: string): string {
+  const slug = title
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 64)
+    .replace(/-+$/g, '');
+  return slug || 'notebook';
+}
+
+/** Whether the server takes `slug` as it is. */
+export function isSlug(slug: string): boolean {
+  return /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/.test(slug);
+}
+
+/**
+ * The title of a notebook, as the server reads it: `metadata.title`, else its first Markdown
+ * heading, else its file name without `.ipynb`.
+ */
+export function notebookTitle(notebook: any, path: string): string {
+  const title = notebook?.metadata?.title;
+  if (typeof title === 'string' && title.trim()) {
+    return title.trim();
+  }
+  for (const cell of notebook?.cells ?? []) {
+    if (cell?.cell_type !== 'markdown') {
+      continue;
+    }
+    const source = Array.isArray(cell.source)
+      ? cell.source.join('')
+      : String(cell.source ?? '');
+    for (const line of source.split('\n')) {
+      const match = /^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$/.exec(line);
+      if (match) {
+        return match[1];
+      }
+    }
+  }
+  const name = path.split('/').pop() ?? path;
+  return name.replace(/\.ipynb$/, '') || 'notebook';
 }

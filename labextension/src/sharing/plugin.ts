@@ -16,6 +16,11 @@ import {
   SHARE_DRAFT_COMMAND,
   addDraftLinkCommand
 } from './links';
+import {
+  PUBLISH_COMMAND,
+  PublishingClient,
+  addPublishCommand
+} from './publish';
 import { SharingCommandIDs } from './tokens';
 import { RemixToolbarExtension } from './toolbar';
 
@@ -26,7 +31,7 @@ const PLUGIN_ID = 'jupyter-nj:sharing';
  * file browser's context menu for .md, .Rmd and .py files (both placed by its settings schema),
  * the export command the History panel's per-version Markdown button runs, and Remix (a button in
  * every notebook's toolbar, with the "Remixed from …" line of a remix, and in the History panel
- * per version).
+ * per version), File > Share Draft Link… and File > Publish….
  */
 export const sharingPlugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
@@ -98,6 +103,21 @@ function activateSharing(
     trans
   );
   palette?.addItem({ command: SHARE_DRAFT_COMMAND, category: 'jupyter-nj' });
+  addPublishCommand(
+    app,
+    new PublishingClient(app.serviceManager.serverSettings),
+    () => {
+      const widget = notebooks?.currentWidget;
+      return widget
+        ? {
+            path: pathOf(widget.context.path),
+            content: widget.context.model.toJSON()
+          }
+        : null;
+    },
+    trans
+  );
+  palette?.addItem({ command: PUBLISH_COMMAND, category: 'jupyter-nj' });
   palette?.addItem({
     command: SharingCommandIDs.remixNotebook,
     category: 'jupyter-nj'
