@@ -496,6 +496,7 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
             rerun=self.rerun_notebook if self.run_manager is not None else None,
             render_timeout=self.sharing_render_timeout,
             max_size=self.publish_max_size,
+            remix_url=self.publish_remix_url,
         )
         return SharingManager(
             self.root_dir,

@@ -48,3 +48,17 @@ class SharingTraits(Configurable):
         config=True,
         help="Bytes: a notebook version larger than this is refused for publishing (413).",
     )
+    publish_base_url = Unicode(
+        "",
+        config=True,
+        help="""Where published pages are read, as the URLs the API answers name them: empty for
+        this server (its base URL); under JupyterHub the pages service's prefix, for example
+        `/services/nj-pages/` (docs/sharing.md), so a URL outlives the author's server.""",
+    )
+    publish_remix_url = Unicode(
+        "",
+        config=True,
+        help="""Where a published page's Remix goes, with `{owner}`, `{slug}` and `{number}`:
+        empty for this server's own remix page; under JupyterHub
+        `/hub/user-redirect/nj/p/{owner}/{slug}/{number}/remix`, the reader's own server.""",
+    )

@@ -17,6 +17,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ..base import NJError, NJHandler
+from . import pages
 from .links import LINK_PREFIX
 from .publications import PUBLISH_PREFIX
 from .render import PAGE_POLICY, PUBLISHED_PAGE_POLICY, message_page
@@ -185,7 +186,13 @@ class RemixHandler(SharingHandler):
         self.write_json(result, status=201)
 
 
-class PublishHandler(SharingHandler):
+class PublicationsBase(SharingHandler):
+    @property
+    def publish_base(self) -> str:
+        return str(self.nj.publish_base_url or self.base_url)
+
+
+class PublishHandler(PublicationsBase):
     """POST `{"version"?: id | "current", "slug"?, "rerun"?, "results"?}`: publish the notebook
     at `path` as the next edition of the user's publication."""
 
@@ -209,10 +216,10 @@ class PublishHandler(SharingHandler):
             rerun=rerun,
             include_results=results,
         )
-        self.write_json(_under_base(self.base_url, edition), status=201)
+        self.write_json(_under_base(self.publish_base, edition), status=201)
 
 
-class PublicationsHandler(SharingHandler):
+class PublicationsHandler(PublicationsBase):
     """GET `?path=&owner=`: publications (of one notebook; of one owner, default the user's;
     `owner=*` for every owner's in this store), newest first, unpublished ones included."""
 
@@ -225,36 +232,31 @@ class PublicationsHandler(SharingHandler):
             owner = self.sharing.owner_of(self.current_user)
         normalized = self.sharing.notebook_path(path) if path else None
         editions = await self.sharing.publications.find(None if owner == "*" else owner, normalized)
-        self.write_json({"publications": [_under_base(self.base_url, e) for e in editions]})
+        self.write_json({"publications": [_under_base(self.publish_base, e) for e in editions]})
 
 
-class PublicationHandler(SharingHandler):
+class PublicationHandler(PublicationsBase):
     """DELETE /nj/api/publications/<owner>/<slug>[/<n>]: unpublish every edition, or one.
     Only the owner may; the URLs answer 410 from the next request on."""
 
     @web.authenticated
     @authorized
     async def delete(self, owner: str, slug: str, number: str | None = None) -> None:
-        n = _edition_number(number) if number is not None else None
+        n = pages.edition_number(number) if number is not None else None
         ended = await self.sharing.unpublish(owner, slug, n, self.current_user)
-        self.write_json({"unpublished": [_under_base(self.base_url, e) for e in ended]})
+        self.write_json({"unpublished": [_under_base(self.publish_base, e) for e in ended]})
 
 
 def _under_base(base_url: str, edition: dict[str, Any]) -> dict[str, Any]:
-    """An edition's URLs under the server's base URL (JupyterHub's /user/<name>/)."""
+    """An edition's URLs under `base_url`: the server's (JupyterHub's /user/<name>/), or where
+    `NJApp.publish_base_url` says pages are read."""
     base = base_url.rstrip("/")
     return {**edition, "url": base + edition["url"], "latest": base + edition["latest"]}
 
 
-def _edition_number(text: str) -> int:
-    if not text.isdigit() or len(text) > 9:
-        raise NJError(404, "unknown-publication", f"There is no edition {text!r}.")
-    return int(text)
-
-
 class PublishedPage(JupyterHandler):
-    """Base of the published pages: readable without a login while `NJApp.publish_access`
-    is "public" (anyone with the URL), otherwise by logged-in users only."""
+    """Base of the published pages (pages.py answers them): readable without a login while
+    `NJApp.publish_access` is "public" (anyone with the URL), otherwise by logged-in users."""
 
     async def prepare(self, *, _redirect_to_login: bool = True) -> None:
         await super().prepare(_redirect_to_login=False)
@@ -265,43 +267,32 @@ class PublishedPage(JupyterHandler):
 
     def set_default_headers(self) -> None:
         super().set_default_headers()
-        self.set_header("Referrer-Policy", "no-referrer")
-        self.set_header("X-Content-Type-Options", "nosniff")
+        pages.protect(self)
 
     def check_xsrf_cookie(self) -> None:
         return None  # GET only, no cookie is read
+
+    def compute_etag(self) -> None:
+        return None  # a page's ETag is its digest (pages.py), not a hash of it again
 
     @property
     def publishing(self) -> Any:
         nj = self.settings.get("nj_app")
         return getattr(getattr(nj, "sharing_manager", None), "publishing", None)
 
+    @property
+    def public(self) -> bool:
+        return getattr(self.settings.get("nj_app"), "publish_access", "public") == "public"
+
     def allowed(self) -> bool:
         """Whether this reader may see published pages; sends the answer when not."""
-        nj = self.settings.get("nj_app")
         if self.publishing is None:
-            self._message(404, "No such page", "Publishing is off on this server.")
+            pages.refuse(self, 404, "No such page", "Publishing is off on this server.")
             return False
-        if getattr(nj, "publish_access", "public") == "public" or self.current_user:
+        if self.public or self.current_user:
             return True
         self.redirect(self.get_login_url() + "?" + urlencode({"next": self.request.uri}))
         return False
-
-    def _message(self, status: int, title: str, message: str) -> None:
-        self.set_status(status)
-        self.set_header("Cache-Control", "no-store")
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(message_page(status, title, message))
-
-    def _refused(self, err: NJError) -> None:
-        title = "This page was unpublished" if err.status_code == 410 else "No such page"
-        self._message(err.status_code, title, err.message)
-
-    def _cache_headers(self) -> None:
-        # Content never changes, but an edition can be unpublished: a reader's browser asks
-        # again each time and gets a 304 while the ETag holds.
-        public = self.settings["nj_app"].publish_access == "public"
-        self.set_header("Cache-Control", ("public" if public else "private") + ", no-cache")
 
 
 class PublishedLatestHandler(PublishedPage):
@@ -310,15 +301,8 @@ class PublishedLatestHandler(PublishedPage):
 
     @allow_unauthenticated
     async def get(self, owner: str, slug: str) -> None:
-        if not self.allowed():
-            return
-        try:
-            edition = await self.publishing.latest(owner, slug)
-        except NJError as err:
-            self._refused(err)
-            return
-        self.set_header("Cache-Control", "no-store")
-        self.redirect(url_path_join(self.base_url, edition.url), status=302)
+        if self.allowed():
+            await pages.latest(self, self.publishing, owner, slug, self.base_url)
 
 
 class PublishedEditionHandler(PublishedPage):
@@ -326,24 +310,8 @@ class PublishedEditionHandler(PublishedPage):
 
     @allow_unauthenticated
     async def get(self, owner: str, slug: str, number: str) -> None:
-        if not self.allowed():
-            return
-        try:
-            page, etag = self.publishing.page(owner, slug, _edition_number(number))
-        except NJError as err:
-            self._refused(err)
-            return
-        self._cache_headers()
-        self.set_header("ETag", f'"{etag}"')
-        if self.check_etag_header():
-            self.set_status(304)
-            await self.finish()
-            return
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        await self.finish(page)
-
-    def compute_etag(self) -> None:
-        return None  # set from the page's digest above, without hashing it again
+        if self.allowed():
+            await pages.page(self, self.publishing, owner, slug, number, self.public)
 
 
 class PublishedFileHandler(PublishedPage):
@@ -352,24 +320,8 @@ class PublishedFileHandler(PublishedPage):
 
     @allow_unauthenticated
     async def get(self, owner: str, slug: str, number: str, name: str) -> None:
-        if not self.allowed():
-            return
-        try:
-            target, edition = await asyncio.to_thread(
-                self.publishing.download, owner, slug, _edition_number(number), name
-            )
-        except NJError as err:
-            self._refused(err)
-            return
-        self._cache_headers()
-        media = "application/zip" if name.endswith(".zip") else "application/octet-stream"
-        if name.endswith(".ipynb"):
-            media = "application/x-ipynb+json"
-        download = f"{edition.slug}-{edition.number}-{name}"
-        self.set_header("Content-Type", media)
-        self.set_header("Content-Disposition", f'attachment; filename="{download}"')
-        data = await asyncio.to_thread(target.read_bytes)
-        await self.finish(data)
+        if self.allowed():
+            await pages.download(self, self.publishing, owner, slug, number, name, self.public)
 
 
 class PublicationRemixHandler(JupyterHandler):
@@ -406,7 +358,7 @@ class PublicationRemixHandler(JupyterHandler):
     async def get(self, owner: str, slug: str, number: str) -> None:
         service = self.sharing.publications
         edition = await asyncio.to_thread(
-            service.store.edition, owner, slug, _edition_number(number)
+            service.store.edition, owner, slug, pages.edition_number(number)
         )
         if edition.unpublished is not None:
             raise NJError(410, "unpublished", f"{owner}/{slug}/{edition.number} was unpublished.")
@@ -440,7 +392,11 @@ class PublicationRemixHandler(JupyterHandler):
         if to is not None and not isinstance(to, str):
             raise NJError(400, "bad-body", "`to` is the path of the notebook to write (text).")
         result = await self.sharing.remix_publication(
-            owner, slug, _edition_number(number), self.current_user, to=(to or "").strip() or None
+            owner,
+            slug,
+            pages.edition_number(number),
+            self.current_user,
+            to=(to or "").strip() or None,
         )
         if wants_json:
             self.set_status(201)

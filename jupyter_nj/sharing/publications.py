@@ -344,9 +344,10 @@ RERUN_STYLE = """<style>
 </style>"""
 
 
-def page_header(edition: Edition, editions: list[int]) -> str:
+def page_header(edition: Edition, editions: list[int], remix_url: str = "") -> str:
     """The strip above a published page: what, by whom, when, on which environments, the
-    downloads, Remix, and the other editions. Links are relative to the edition's URL."""
+    downloads, Remix, and the other editions. Links are relative to the edition's URL, but
+    Remix's where `remix_url` (`{owner}`, `{slug}`, `{number}`) names another server."""
     n = edition.number
     esc = html.escape
     when = iso(edition.published).replace("T", " ").replace("+00:00", " UTC")
@@ -393,7 +394,14 @@ def page_header(edition: Edition, editions: list[int]) -> str:
         downloads.append(
             f"<a href='{n}/{RESULTS_FILE}' download>results ({len(edition.results)} files)</a>"
         )
-    downloads.append(f"<a href='{n}/remix'>Remix</a> (with your own login)")
+    remix = (
+        remix_url.format(
+            owner=quote(edition.owner, safe=""), slug=edition.slug, number=edition.number
+        )
+        if remix_url
+        else f"{n}/remix"
+    )
+    downloads.append(f"<a href='{esc(remix)}'>Remix</a> (with your own login)")
     others = [
         f"<a href='{m}'>{m}</a>" if m != n else f"<strong>{m}</strong>" for m in editions[-10:]
     ]

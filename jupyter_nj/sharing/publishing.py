@@ -65,6 +65,7 @@ class PublishingService:
         rerun: Rerun | None = None,
         render_timeout: float = 60.0,
         max_size: int = 50 * 1024 * 1024,
+        remix_url: str = "",
     ) -> None:
         self.store = store
         self.snapshot = snapshot
@@ -73,6 +74,8 @@ class PublishingService:
         self.rerun = rerun
         self.render_timeout = render_timeout
         self.max_size = max_size
+        # Where a page's Remix goes (`NJApp.publish_remix_url`); "": this server's remix page.
+        self.remix_url = remix_url
         self.pages = PageCache()
 
     # -- publishing ---------------------------------------------------------------------------
@@ -193,7 +196,7 @@ class PublishingService:
                 notebook_sha256=notebook_digest(data),
             )
             numbers = [*self.store.numbers(owner, slug), draft.number]
-            header = page_header(edition, numbers)
+            header = page_header(edition, numbers, self.remix_url)
             page = _render_with_limit(
                 render_notebook_html, rendered_source, header, RERUN_STYLE, self.render_timeout
             )

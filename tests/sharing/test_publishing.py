@@ -349,3 +349,89 @@ def test_the_command_line_publishes_lists_and_unpublishes(
     assert main([*root, "publish", "cli.ipynb", "--slug", "Bad Slug"]) == 2
     assert "slug" in capsys.readouterr().err
     assert (tmp_path / "data" / "nj" / "publications").is_dir()
+
+
+async def test_the_pages_service_serves_the_store_on_its_own(
+    jp_fetch: Any, jp_serverapp: Any, tmp_path: Path
+) -> None:
+    """A process of its own, over the same store: pages answer without the author's server,
+    and an edition the author's server unpublishes is gone from it at the next request."""
+    import asyncio
+    import socket
+    import subprocess
+    import sys
+
+    import requests
+
+    await save_notebook(jp_fetch, "svc.ipynb", titled_notebook("served-elsewhere"))
+    await flush(jp_serverapp)
+    # As under JupyterHub: URLs name the service, Remix goes to the reader's own server.
+    nj = jp_serverapp.web_app.settings["nj_app"]
+    nj.publish_base_url = "/services/nj-pages/"
+    nj.sharing_manager.publishing.remix_url = (
+        "/hub/user-redirect/nj/p/{owner}/{slug}/{number}/remix"
+    )
+    edition = await publish(jp_fetch, "svc.ipynb", {"slug": "elsewhere"})
+    assert edition["url"] == "/services/nj-pages/nj/p/ann/elsewhere/1"
+    assert edition["latest"] == "/services/nj-pages/nj/p/ann/elsewhere"
+    store = nj.publications_path
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = await asyncio.to_thread(
+        subprocess.Popen,
+        [
+            sys.executable,
+            "-m",
+            "jupyter_nj.cli",
+            "pages-service",
+            "--publish-dir",
+            str(store),
+            "--port",
+            str(port),
+            "--prefix",
+            "/services/nj-pages/",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}/services/nj-pages"
+    try:
+        for _ in range(100):
+            try:
+                if (await asyncio.to_thread(requests.get, base + "/health", timeout=2)).ok:
+                    break
+            except requests.ConnectionError:
+                await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(proc.stdout.read() if proc.stdout else "no service")
+        url = f"http://127.0.0.1:{port}" + edition["url"]
+        page = await asyncio.to_thread(requests.get, url, timeout=10)
+        assert page.status_code == 200 and "served-elsewhere" in page.text
+        assert "href='/hub/user-redirect/nj/p/ann/elsewhere/1/remix'" in page.text
+        assert page.headers["Content-Security-Policy"].startswith("sandbox allow-downloads;")
+        latest = await asyncio.to_thread(
+            requests.get, base + "/nj/p/ann/elsewhere", allow_redirects=False, timeout=10
+        )
+        assert latest.status_code == 302
+        assert latest.headers["Location"] == "/services/nj-pages/nj/p/ann/elsewhere/1"
+        nb = await asyncio.to_thread(requests.get, url + "/notebook.ipynb", timeout=10)
+        assert nb.status_code == 200 and "served-elsewhere" in nb.text
+
+        await jp_fetch(
+            "nj",
+            "api",
+            "publications",
+            "ann",
+            "elsewhere",
+            "1",
+            method="DELETE",
+            headers=as_user("ann"),
+        )
+        gone = await asyncio.to_thread(requests.get, url, timeout=10)
+        assert gone.status_code == 410
+        missing = await asyncio.to_thread(requests.get, base + "/nj/p/ann/nothing/1", timeout=10)
+        assert missing.status_code == 404
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -1,0 +1,150 @@
+"""The pages service: a publication store served by a process of its own.
+
+A published URL must answer while its author's server is stopped: under JupyterHub the hub culls
+idle single-user servers, and with them their `/user/<name>/nj/p/` pages. This process serves
+the same store (`NJApp.publish_dir`, a folder every single-user server writes) at
+`<prefix>nj/p/<owner>/<slug>[/<n>[/<file>]]` with the same answers as a single-user server
+(pages.py): pages rendered when they were published, tombstones checked on every request.
+It reads the store only; publishing and unpublishing stay with the users' servers.
+
+    jupyter nj pages-service --publish-dir /srv/nj/publications [--port 8950] [--prefix /]
+
+Run as a JupyterHub service, it takes its address and prefix from the hub
+(`JUPYTERHUB_SERVICE_URL`, `JUPYTERHUB_SERVICE_PREFIX`); with `--access authenticated` it asks
+readers to log in to the hub (jupyterhub's HubOAuth) before it serves them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from tornado import web
+
+from . import pages
+from .publications import PUBLISH_PREFIX, Publications
+from .publishing import PublishingService
+
+
+async def _no_snapshot(*_: Any) -> dict[str, Any]:
+    raise RuntimeError("the pages service only reads publications")
+
+
+class ServicePage(web.RequestHandler):
+    """A published page or download, as the service answers it."""
+
+    def initialize(self, service: PublishingService, base: str, public: bool) -> None:
+        self.service = service
+        self.base = base
+        self.public = public
+
+    def set_default_headers(self) -> None:
+        pages.protect(self)
+
+    def compute_etag(self) -> None:
+        return None  # a page's ETag is its digest (pages.py)
+
+
+class LatestPage(ServicePage):
+    async def get(self, owner: str, slug: str) -> None:
+        await pages.latest(self, self.service, owner, slug, self.base)
+
+
+class EditionPage(ServicePage):
+    async def get(self, owner: str, slug: str, number: str) -> None:
+        await pages.page(self, self.service, owner, slug, number, self.public)
+
+
+class EditionFile(ServicePage):
+    async def get(self, owner: str, slug: str, number: str, name: str) -> None:
+        await pages.download(self, self.service, owner, slug, number, name, self.public)
+
+
+class Health(web.RequestHandler):
+    def get(self) -> None:
+        self.finish({"status": "ok"})
+
+
+def _hub_authenticated(handler: type[ServicePage]) -> type[ServicePage]:
+    """The handler, asking readers to log in to the hub first (jupyterhub's HubOAuth)."""
+    from jupyterhub.services.auth import HubOAuthenticated
+
+    class HubPage(HubOAuthenticated, handler):  # type: ignore[misc, valid-type]
+        @web.authenticated
+        async def get(self, *args: str) -> None:
+            await super().get(*args)
+
+    HubPage.__name__ = f"Hub{handler.__name__}"
+    return HubPage
+
+
+def make_app(store: Path, prefix: str = "/", access: str = "public") -> web.Application:
+    """The service's tornado application over the publication store at `store`."""
+    prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
+    service = PublishingService(Publications(store), _no_snapshot)
+    public = access == "public"
+    options = {"service": service, "base": prefix.rstrip("/"), "public": public}
+    root = prefix.rstrip("/") + PUBLISH_PREFIX.rstrip("/")
+    kinds: list[type[ServicePage]] = [LatestPage, EditionPage, EditionFile]
+    settings: dict[str, Any] = {}
+    extra: list[Any] = []
+    if not public:
+        from jupyterhub.services.auth import HubOAuthCallbackHandler
+
+        kinds = [_hub_authenticated(kind) for kind in kinds]
+        settings["cookie_secret"] = os.urandom(32)
+        extra.append((prefix + "oauth_callback", HubOAuthCallbackHandler))
+    latest, edition, download = kinds
+    return web.Application(
+        [
+            (root + r"/([^/]+)/([^/]+)/?", latest, options),
+            (root + r"/([^/]+)/([^/]+)/([^/]+)", edition, options),
+            (root + r"/([^/]+)/([^/]+)/([^/]+)/([^/]+)", download, options),
+            (prefix + "health", Health),
+            *extra,
+        ],
+        **settings,
+    )
+
+
+def register_service_command(sub: Any) -> None:
+    svc = sub.add_parser(
+        "pages-service", help="serve a publication store on its own (a JupyterHub service)"
+    )
+    svc.add_argument("--publish-dir", required=True, help="the publication store to serve")
+    svc.add_argument("--ip", default=None, help="address to bind (default 127.0.0.1)")
+    svc.add_argument("--port", type=int, default=None, help="port (default 8950)")
+    svc.add_argument("--prefix", default=None, help="URL prefix (default /)")
+    svc.add_argument(
+        "--access",
+        choices=["public", "authenticated"],
+        default="public",
+        help="public: anyone with the URL; authenticated: hub users (needs JupyterHub)",
+    )
+    svc.set_defaults(func=cmd_pages_service)
+
+
+def cmd_pages_service(args: argparse.Namespace) -> int:
+    hub_url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", ""))
+    ip = args.ip or hub_url.hostname or "127.0.0.1"
+    port = args.port or hub_url.port or 8950
+    prefix = args.prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
+    app = make_app(Path(args.publish_dir), prefix, args.access)
+
+    async def serve() -> None:
+        server = app.listen(port, address=ip)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        print(f"jupyter-nj pages service: http://{ip}:{port}{prefix} serving {args.publish_dir}")
+        await stop.wait()
+        server.stop()
+
+    asyncio.run(serve())
+    return 0
