@@ -15,25 +15,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import pytest
-
 from jupyter_nj.cli import main
 
 from ..history.conftest import flush, history, make_notebook, save_notebook
 from .conftest import expect_error
-from .test_remix import TwoUsers, as_user
 
-
-@pytest.fixture
-def jp_server_config(jp_root_dir: Any) -> dict[str, Any]:
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_nj": True, "jupyter_server_fileid": True},
-            "allow_unauthenticated_access": False,
-            "identity_provider_class": TwoUsers,
-        },
-        "NJApp": {"history_quiet_period": 0.0, "history_diff_executor": "thread"},
-    }
+# The remix tests' server: two users with their own tokens, history on.
+from .test_remix import as_user, jp_server_config  # noqa: F401
 
 
 def titled_notebook(marker: str) -> dict[str, Any]:

@@ -174,36 +174,13 @@ class ShareBody extends Widget {
       return;
     }
     const url = new URL(link.url ?? '', window.location.origin).href;
-    const field = h('input', {
-      className: 'jp-mod-styled jp-nj-Share-url',
-      type: 'text',
-      readOnly: true,
-      value: url
-    });
     this._created.replaceChildren(
       h(
         'p',
         {},
         trans.__('The new link (shown only now: copy it before closing):')
       ),
-      h(
-        'div',
-        { className: 'jp-nj-Share-new' },
-        field,
-        h(
-          'button',
-          {
-            className: 'jp-mod-styled jp-nj-Share-copy',
-            on: {
-              click: () => {
-                field.select();
-                void navigator.clipboard?.writeText(url);
-              }
-            }
-          },
-          trans.__('Copy')
-        )
-      )
+      copyableUrl(url, trans)
     );
     await this.refresh();
   }
@@ -223,6 +200,43 @@ class ShareBody extends Widget {
   private _expiry: HTMLSelectElement;
   private _created: HTMLDivElement;
   private _list: HTMLUListElement;
+}
+
+/**
+ * A read-only field with a URL and a Copy button beside it (the new link, a new edition), and
+ * any further controls after them.
+ */
+export function copyableUrl(
+  url: string,
+  trans: ITrans,
+  className = '',
+  ...after: HTMLElement[]
+): HTMLDivElement {
+  const field = h('input', {
+    className: `jp-mod-styled jp-nj-Share-url ${className}`.trim(),
+    type: 'text',
+    readOnly: true,
+    value: url
+  });
+  return h(
+    'div',
+    { className: 'jp-nj-Share-new' },
+    field,
+    h(
+      'button',
+      {
+        className: 'jp-mod-styled jp-nj-Share-copy',
+        on: {
+          click: () => {
+            field.select();
+            void navigator.clipboard?.writeText(url);
+          }
+        }
+      },
+      trans.__('Copy')
+    ),
+    ...after
+  );
 }
 
 /**

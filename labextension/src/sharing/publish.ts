@@ -16,6 +16,7 @@ import { historyEndpoint } from '../history/format';
 import { requestAPI } from '../request';
 import type { ITrans } from '../translation';
 import { isSlug, notebookTitle, sharingEndpoint, slugify } from './format';
+import { copyableUrl } from './links';
 
 /** The command that opens the Publish dialog of the current notebook. */
 export const PUBLISH_COMMAND = 'jupyter-nj:publish';
@@ -298,12 +299,6 @@ class PublishBody extends Widget {
       this._button.textContent = trans.__('Publish');
     }
     const url = new URL(edition.url, window.location.origin).href;
-    const field = h('input', {
-      className: 'jp-mod-styled jp-nj-Share-url jp-nj-Publish-url',
-      type: 'text',
-      readOnly: true,
-      value: url
-    });
     const rerun = edition.rerun
       ? h(
           'p',
@@ -317,23 +312,10 @@ class PublishBody extends Widget {
       : h('span', {});
     this._created.replaceChildren(
       h('p', {}, trans.__('Published as edition %1:', String(edition.number))),
-      h(
-        'div',
-        { className: 'jp-nj-Share-new' },
-        field,
-        h(
-          'button',
-          {
-            className: 'jp-mod-styled jp-nj-Share-copy',
-            on: {
-              click: () => {
-                field.select();
-                void navigator.clipboard?.writeText(url);
-              }
-            }
-          },
-          trans.__('Copy')
-        ),
+      copyableUrl(
+        url,
+        trans,
+        'jp-nj-Publish-url',
         h(
           'a',
           {
