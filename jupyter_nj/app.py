@@ -54,6 +54,7 @@ from .secrets.redaction import install_log_redaction, uninstall_log_redaction
 from .secrets.websocket import install_websocket_redaction
 from .sharing.config import SharingTraits
 from .sharing.contents import use_jupytext_contents_manager
+from .sharing.guests import HubShares, use_guest_authorizer
 from .sharing.handlers import default_handlers as sharing_handlers
 from .sharing.handlers import page_handlers as sharing_pages
 from .sharing.links import DraftLinks, DraftLinkService
@@ -260,6 +261,8 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
         # Before the server builds its contents manager: jupytext's extension would replace it
         # after jupyter-nj hooked it (see use_jupytext_contents_manager).
         use_jupytext_contents_manager(serverapp, self.log)
+        # Before the server builds its Authorizer: edit links' guests reach one document only.
+        use_guest_authorizer(serverapp, self.log)
 
     # True once initialize_settings ran: in a server, not on the command line.
     _serving = False
@@ -487,6 +490,10 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
             redact=secrets.redact if secrets is not None else None,
             render_timeout=self.sharing_render_timeout,
             refresh_seconds=self.sharing_draft_refresh,
+            hub=HubShares() if os.environ.get("JUPYTERHUB_API_URL") else None,
+            lab_url=url_path_join(
+                self.serverapp.base_url if self.serverapp is not None else "/", "lab", "tree"
+            ),
         )
         publishing = PublishingService(
             Publications(self.publications_path),
@@ -509,6 +516,17 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
             results_folder=self.history_results_folder if self.history_enabled else "",
             owner_of=self.user_name,
         )
+
+    def server_owner(self) -> str:
+        """Whose server this is: the hub's user under JupyterHub, else NJApp.secrets_user,
+        else the OS user."""
+        return os.environ.get("JUPYTERHUB_USER") or self.secrets_user or default_server_owner()
+
+    def narrows_guests(self) -> bool:
+        """Whether users other than the owner reach only what edit links grant (guests.py)."""
+        if self.guest_access == "auto":
+            return bool(os.environ.get("JUPYTERHUB_USER"))
+        return bool(self.guest_access == "edit-links")
 
     def user_name(self, user: Any) -> str:
         """Who a request's user is, as publications (and their owners' URLs) name them: the

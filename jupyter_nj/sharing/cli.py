@@ -51,6 +51,10 @@ def register_sharing_commands(sub: Any) -> None:
     )
     create.add_argument("--days", type=float, default=None, help="expire after this many days")
     create.add_argument("--json", action="store_true", help="print the link as JSON")
+    create.add_argument(
+        "--edit", action="store_true", help="an edit link: other users co-edit this notebook only"
+    )
+    create.add_argument("--run", action="store_true", help="(with --edit) they may run code too")
     create.set_defaults(func=cmd_links_create)
     listing = what.add_parser("list", help="the active links (of one notebook)")
     listing.add_argument("path", nargs="?", default=None, help="only this notebook's")
@@ -166,14 +170,21 @@ def cmd_links_create(args: argparse.Namespace) -> int:
     expires: Any = args.expires
     if args.days is not None:
         expires = args.days * 86400
+    if args.run and not args.edit:
+        return _fail(ValueError("--run is for edit links (add --edit)."))
     try:
-        link = asyncio.run(
-            manager.links.create(manager.notebook_path(args.path), getpass.getuser(), expires)
-        )
+        path = manager.notebook_path(args.path)
+        if args.edit:
+            link = asyncio.run(
+                manager.links.create_edit(path, getpass.getuser(), expires, args.run)
+            )
+        else:
+            link = asyncio.run(manager.links.create(path, getpass.getuser(), expires))
     except EXPECTED as err:
         return _fail(err)
     base = _server_url(app.root_dir)
-    link["url"] = base + link["url"] if base else link["url"]
+    if not link["url"].startswith("http"):
+        link["url"] = base + link["url"] if base else link["url"]
     if args.json:
         print(json.dumps(link, indent=2))
         return 0

@@ -62,3 +62,14 @@ class SharingTraits(Configurable):
         empty for this server's own remix page; under JupyterHub
         `/hub/user-redirect/nj/p/{owner}/{slug}/{number}/remix`, the reader's own server.""",
     )
+    guest_access = Enum(
+        ["auto", "edit-links", "everything"],
+        "auto",
+        config=True,
+        help="""What a user who is not the server's owner may reach: `edit-links` (only the
+        notebooks an active edit link names, read and saved, and running code only where the
+        link allows it; sharing.md), `everything` (jupyter_server's own rule: any logged-in
+        user may do anything), or `auto`: `edit-links` under JupyterHub (a hub share grants
+        the whole server otherwise), `everything` elsewhere. Applies when the server uses
+        jupyter-nj's Authorizer (no ServerApp.authorizer_class of its own).""",
+    )

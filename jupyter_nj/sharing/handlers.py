@@ -82,8 +82,9 @@ class DraftLinksHandler(SharingHandler):
 
 
 class LinksHandler(DraftLinksHandler):
-    """GET `?path=`: the active draft links (of one notebook); POST `{"path", "expires"?}`: a
-    new one, whose `url` (the token) is shown this once."""
+    """GET `?path=`: the active links (of one notebook); POST `{"path", "expires"?}`: a new
+    draft link, whose `url` (the token) is shown this once; with `"edit": true` (and
+    `"run"`), an edit link for other users instead (guests.py)."""
 
     @web.authenticated
     @authorized
@@ -99,13 +100,20 @@ class LinksHandler(DraftLinksHandler):
         path = body.get("path")
         if not isinstance(path, str) or not path.strip():
             raise NJError(400, "bad-body", "`path` is the notebook to share (text).")
+        edit, run = body.get("edit", False), body.get("run", False)
+        if not isinstance(edit, bool) or not isinstance(run, bool):
+            raise NJError(400, "bad-body", "`edit` and `run` are true or false.")
+        if run and not edit:
+            raise NJError(400, "bad-body", '`run` is for edit links (send `"edit": true`).')
         user = self.current_user
         author = getattr(user, "display_name", "") or getattr(user, "username", "") or "someone"
-        created = await self.links.create(
-            self.sharing.notebook_path(path), author, body.get("expires")
-        )
-        # Under the server's base URL (JupyterHub's /user/<name>/, for example).
-        created["url"] = self.base_url.rstrip("/") + created["url"]
+        notebook = self.sharing.notebook_path(path)
+        if edit:
+            created = await self.links.create_edit(notebook, author, body.get("expires"), run)
+        else:
+            created = await self.links.create(notebook, author, body.get("expires"))
+            # Under the server's base URL (JupyterHub's /user/<name>/, for example).
+            created["url"] = self.base_url.rstrip("/") + created["url"]
         self.write_json(created, status=201)
 
 
@@ -425,7 +433,7 @@ default_handlers = [
 _P = PUBLISH_PREFIX.strip("/")
 page_handlers = [
     (r"nj/l/([^/]+)", DraftPageHandler),
-    (_P + r"/([^/]+)/([^/]+)/?", PublishedLatestHandler),
+    (_P + r"/([^/]+)/([^/]+)", PublishedLatestHandler),
     (_P + r"/([^/]+)/([^/]+)/([^/]+)/remix", PublicationRemixHandler),
     (_P + r"/([^/]+)/([^/]+)/([^/]+)", PublishedEditionHandler),
     (_P + r"/([^/]+)/([^/]+)/([^/]+)/([^/]+)", PublishedFileHandler),

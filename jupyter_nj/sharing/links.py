@@ -23,6 +23,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,11 @@ class DraftLink:
     file_id: str | None = None
     revoked: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # "draft": a read-only page for anyone with the token; "edit": co-editing for other users
+    # (guests.py), whose URL is the hub's share code or the notebook's own JupyterLab URL.
+    kind: str = "draft"
+    run: bool = False  # an edit link's guests may run code (kernels, sessions)
+    share_code: str | None = None  # the hub share code's id, deleted with the link
 
     def state(self, now: float | None = None) -> str:
         now = time.time() if now is None else now
@@ -67,6 +73,8 @@ class DraftLink:
             "created": _iso(self.created),
             "expires": _iso(self.expires) if self.expires is not None else None,
             "state": self.state(),
+            "kind": self.kind,
+            "run": self.run,
         }
 
 
@@ -111,7 +119,15 @@ class DraftLinks:
     # -- changes ---------------------------------------------------------------------------
 
     def create(
-        self, path: str, author: str, expires: float | None = None, file_id: str | None = None
+        self,
+        path: str,
+        author: str,
+        expires: float | None = None,
+        file_id: str | None = None,
+        *,
+        kind: str = "draft",
+        run: bool = False,
+        share_code: str | None = None,
     ) -> tuple[DraftLink, str]:
         """A new link to `path`; returns it with its token (shown to the author once)."""
         token = secrets.token_urlsafe(TOKEN_BYTES)
@@ -123,6 +139,9 @@ class DraftLinks:
             created=time.time(),
             expires=expires,
             file_id=file_id,
+            kind=kind,
+            run=run,
+            share_code=share_code,
         )
         with self._lock:
             self._refresh()
@@ -177,7 +196,7 @@ class DraftLinks:
                 ),
                 None,
             )
-        if link is None:
+        if link is None or link.kind != "draft":
             raise NJError(404, "unknown-link", "This link does not exist.")
         state = link.state()
         if state != "active":
@@ -241,8 +260,14 @@ class DraftLinkService:
         redact: Any = None,
         render_timeout: float = 60.0,
         refresh_seconds: int = 10,
+        hub: Any = None,
+        lab_url: str = "/lab/tree/",
     ) -> None:
         self.links = links
+        # guests.HubShares under JupyterHub (edit links are share codes), else None.
+        self.hub = hub
+        # Where an edit link opens a notebook off a hub: the server's own JupyterLab.
+        self.lab_url = lab_url
         self.documents = documents
         self.redact = redact
         self.render_timeout = render_timeout
@@ -271,11 +296,48 @@ class DraftLinkService:
         except Exception:  # noqa: BLE001  without an id the link follows the path
             return None
 
+    async def create_edit(
+        self, path: str, author: str, expires: Any = None, run: bool = False
+    ) -> dict[str, Any]:
+        """An edit link: other users (hub users who accept its share code, or users of this
+        server's identity provider) may open and save `path` in a real-time room, and nothing
+        else of the server (guests.py); run code only with `run`."""
+        from urllib.parse import quote
+
+        when = parse_expiry(expires)
+        await self.documents.saved_notebook(path, content=False)
+        code: dict[str, Any] = {}
+        if self.hub is not None and self.hub.available:
+            expires_in = int(when - time.time()) if when is not None else None
+            code = await asyncio.to_thread(self.hub.create, path, expires_in)
+        link, _token = await asyncio.to_thread(
+            partial(
+                self.links.create,
+                path,
+                author,
+                when,
+                self._file_id(path),
+                kind="edit",
+                run=run,
+                share_code=str(code["id"]) if code.get("id") else None,
+            )
+        )
+        url = code.get("url") or self.lab_url.rstrip("/") + "/" + quote(path)
+        return {**link.to_json(), "url": url}
+
+    def edit_grants(self) -> list[tuple[str, bool]]:
+        """(notebook path, may run) of every active edit link: what guests may reach. Reads the
+        store (stat, and a read when it changed): cheap enough for each guest request."""
+        return [(link.path, link.run) for link in self.links.list() if link.kind == "edit"]
+
     async def list(self, path: str | None = None) -> list[dict[str, Any]]:
         return [link.to_json() for link in await asyncio.to_thread(self.links.list, path)]
 
     async def revoke(self, link_id: str) -> dict[str, Any]:
-        return (await asyncio.to_thread(self.links.revoke, link_id)).to_json()
+        link = await asyncio.to_thread(self.links.revoke, link_id)
+        if link.share_code and self.hub is not None and self.hub.available:
+            await asyncio.to_thread(self.hub.revoke, link.share_code)
+        return link.to_json()
 
     async def page(self, token: str) -> tuple[str, str]:
         """(HTML page, ETag) of the notebook a token opens, as it was last saved."""

@@ -102,7 +102,7 @@ def make_app(store: Path, prefix: str = "/", access: str = "public") -> web.Appl
     latest, edition, download = kinds
     return web.Application(
         [
-            (root + r"/([^/]+)/([^/]+)/?", latest, options),
+            (root + r"/([^/]+)/([^/]+)", latest, options),
             (root + r"/([^/]+)/([^/]+)/([^/]+)", edition, options),
             (root + r"/([^/]+)/([^/]+)/([^/]+)/([^/]+)", download, options),
             (prefix + "health", Health),
