@@ -76,6 +76,7 @@ class Hub:
     run_id: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    password: str  # every test user's (the shared-password authenticator)
     tokens: dict[str, str] = field(default_factory=dict)
 
     def api(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
@@ -109,6 +110,12 @@ class Hub:
             if reply.status_code == status or time.monotonic() > deadline:
                 return reply
             time.sleep(0.25)
+
+    def add_to_group(self, group: str, users: list[str]) -> None:
+        reply = self.api("POST", f"groups/{group}", json={"users": users})
+        if reply.status_code == 409:  # exists: add the members
+            reply = self.api("POST", f"groups/{group}/users", json={"users": users})
+        assert reply.status_code in (200, 201), reply.text
 
     def log_tail(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
@@ -166,13 +173,14 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     hub_port, proxy_port, proxy_api_port = free_ports(3, PORTS)
     run_id = secrets.token_hex(8)
     admin_token = secrets.token_hex(32)
+    password = secrets.token_hex(16)
     env = {
         **os.environ,
         "NJ_HUB_STATE_DIR": str(base / "state"),
         # Servers trust the hub's answer about a token this long: shares and group changes
         # reach them within it (the deploy default is 60 s).
         "NJ_HUB_AUTH_CACHE_SECONDS": str(AUTH_CACHE_SECONDS),
-        "NJ_HUB_TEST_PASSWORD": secrets.token_hex(16),
+        "NJ_HUB_TEST_PASSWORD": password,
         "NJ_HUB_TEST_ADMIN_TOKEN": admin_token,
         "NJ_HUB_TEST_HUB_PORT": str(hub_port),
         "NJ_HUB_TEST_PROXY_PORT": str(proxy_port),
@@ -201,6 +209,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         run_id=run_id,
         process=process,
         log_path=log_path,
+        password=password,
     )
     try:
         deadline = time.monotonic() + 60

@@ -13,6 +13,7 @@ from typing import Any
 
 import nbformat
 import pytest
+import requests
 
 from .conftest import Hub, processes_with
 
@@ -85,8 +86,7 @@ def test_bob_cannot_read_alices_server(servers: Hub) -> None:
 def test_hub_groups_decide_who_sees_a_shared_secret(servers: Hub) -> None:
     """Hub groups reach jupyter-nj's secrets: alice lets bob (group `lab`) and carol into her
     server through the hub's sharing; only the group sees the secret she shared with `lab`."""
-    reply = servers.api("POST", "groups/lab", json={"users": ["bob"]})
-    assert reply.status_code == 201, reply.text
+    servers.add_to_group("lab", ["bob"])
     alice = servers.tokens["alice"]
     # Shared by alice herself, as the deploy config's user role allows; user by user, because a
     # share with the group does not let its members in (the next test).
@@ -139,8 +139,7 @@ def test_hub_groups_decide_who_sees_a_shared_secret(servers: Hub) -> None:
 )
 def test_a_share_with_a_group_lets_its_members_in(servers: Hub) -> None:
     alice = servers.tokens["alice"]
-    reply = servers.api("POST", "groups/lab", json={"users": ["bob"]})
-    assert reply.status_code in (201, 409), reply.text
+    servers.add_to_group("lab", ["bob"])
     reply = servers.api("POST", "shares/alice/", token=alice, json={"group": "lab"})
     assert reply.status_code in (200, 201), reply.text
     try:
@@ -148,6 +147,31 @@ def test_a_share_with_a_group_lets_its_members_in(servers: Hub) -> None:
         assert bob.status_code == 200, bob.text
     finally:
         servers.api("DELETE", "shares/alice/", token=alice)
+
+
+def test_a_browser_login_brings_the_hub_user_and_groups_to_jupyter_nj(servers: Hub) -> None:
+    """The path JupyterLab takes: log in at the hub, then the server's OAuth handshake. The
+    token it gets carries only the identify scopes and access to this server, and that is
+    enough for jupyter-nj to see the hub user's groups."""
+    servers.add_to_group("lab", ["bob"])
+    browser = requests.Session()
+    browser.get(f"{servers.url}/hub/login", timeout=30)
+    login = browser.post(
+        f"{servers.url}/hub/login",
+        data={"username": "bob", "password": servers.password, "_xsrf": browser.cookies["_xsrf"]},
+        timeout=30,
+    )
+    assert login.status_code == 200, login.status_code
+    lab = browser.get(f"{servers.url}/user/bob/lab", timeout=60)
+    assert lab.status_code == 200 and lab.url.endswith("/user/bob/lab"), lab.url
+    listing = browser.get(f"{servers.url}/user/bob/nj/api/secrets", timeout=30)
+    assert listing.status_code == 200, listing.text
+    assert (listing.json()["user"], listing.json()["groups"]) == ("bob", ["lab"])
+    # The same browser session is no key to alice's server.
+    other = browser.get(
+        f"{servers.url}/user/alice/nj/api/secrets", timeout=30, allow_redirects=False
+    )
+    assert other.status_code in (302, 403), other.status_code
 
 
 def test_stopping_a_server_leaves_no_process(servers: Hub) -> None:
