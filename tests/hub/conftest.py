@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,11 +164,12 @@ def require_hub_tools() -> str:
     return str(jupyterhub)
 
 
-@pytest.fixture(scope="package")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    """A running hub with users alice, bob and carol, each with an API token; no server yet."""
+@contextmanager
+def running_hub(base: Path, **settings: str) -> Iterator[Hub]:
+    """A running hub with users alice, bob and carol, each with an API token; no server yet.
+    `settings` are more environment variables for the hub (NJ_HUB_* of the deploy config,
+    NJ_HUB_TEST_* of the test config)."""
     jupyterhub = require_hub_tools()
-    base = tmp_path_factory.mktemp("hub")
     homes = base / "home"
     homes.mkdir()
     hub_port, proxy_port, proxy_api_port = free_ports(3, PORTS)
@@ -191,6 +193,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         "PYTHONPATH": str(REPO),
         # The hub finds node and its proxy on PATH when no repo-local proxy was installed.
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        **settings,
     }
     log_path = base / "jupyterhub.log"
     with log_path.open("wb") as log:
@@ -235,6 +238,13 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         yield hub
     finally:
         stop_hub(hub)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    """A hub of the module's own, as the deploy config sets it up."""
+    with running_hub(tmp_path_factory.mktemp("hub")) as running:
+        yield running
 
 
 def stop_hub(hub: Hub) -> None:

@@ -55,6 +55,16 @@ c.Spawner.environment = {
 }
 if os.getuid() == 0:  # CI runs as root; the simple spawner does not change users
     c.Spawner.args.append("--allow-root")
+# How often a server tells the hub its last activity (the hub's default is 300 s) and looks for
+# busy kernels (jupyter-nj's default is 60 s): the culling tests wait seconds, not minutes.
+if os.environ.get("NJ_HUB_TEST_ACTIVITY_INTERVAL"):
+    c.Spawner.environment["JUPYTERHUB_ACTIVITY_INTERVAL"] = os.environ[
+        "NJ_HUB_TEST_ACTIVITY_INTERVAL"
+    ]
+if os.environ.get("NJ_HUB_TEST_BUSY_INTERVAL"):
+    c.Spawner.args.append(
+        f"--NJApp.runtime_busy_activity_interval={os.environ['NJ_HUB_TEST_BUSY_INTERVAL']}"
+    )
 c.Spawner.start_timeout = 90
 c.Spawner.http_timeout = 90
 
