@@ -106,6 +106,7 @@ c.JupyterHub.services = [
     },
 ]
 
-# Servers stop with the hub; a hub restart with running servers needs a spawner that can find
-# them again (the local process spawner keeps their pids in the database).
+# Servers (and their kernels) stop with the hub, so none is left running without a hub to reach
+# it. False keeps them across a hub restart (an upgrade, say); the spawner then finds them again
+# from the hub's database, which the local process spawner does by their process ids.
 c.JupyterHub.cleanup_servers = True

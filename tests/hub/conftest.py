@@ -87,9 +87,17 @@ class Hub:
             method, f"{self.url}/hub/api/{path}", headers=headers, timeout=30, **kwargs
         )
 
-    def server(self, user: str, path: str, as_user: str | None = None, **kwargs: Any) -> Any:
-        """A request to `user`'s server (`/user/<user>/<path>`) with `as_user`'s token."""
-        token = self.tokens[as_user or user]
+    def server(
+        self,
+        user: str,
+        path: str,
+        as_user: str | None = None,
+        token: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """A request to `user`'s server (`/user/<user>/<path>`) with `as_user`'s token (or
+        `token`)."""
+        token = token or self.tokens[as_user or user]
         method = kwargs.pop("method", "GET")
         return requests.request(
             method,

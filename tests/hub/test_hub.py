@@ -174,6 +174,22 @@ def test_a_browser_login_brings_the_hub_user_and_groups_to_jupyter_nj(servers: H
     assert other.status_code in (302, 403), other.status_code
 
 
+def test_a_token_limited_to_the_server_still_brings_the_users_groups(servers: Hub) -> None:
+    """The hub adds the identify scopes (name, groups) to every token, so a token a script
+    requests with access to one server only is enough for group sharing."""
+    servers.add_to_group("lab", ["bob"])
+    reply = servers.api(
+        "POST",
+        "users/bob/tokens",
+        json={"note": "one server only", "scopes": ["access:servers!server=bob/"]},
+    )
+    assert reply.status_code == 201, reply.text
+    narrow = reply.json()["token"]
+    listing = servers.server("bob", "nj/api/secrets", token=narrow)
+    assert listing.status_code == 200, listing.text
+    assert (listing.json()["user"], listing.json()["groups"]) == ("bob", ["lab"])
+
+
 def test_stopping_a_server_leaves_no_process(servers: Hub) -> None:
     reply = servers.server("alice", "api/kernels", method="POST", json={"name": "python3"})
     assert reply.status_code == 201, reply.text
