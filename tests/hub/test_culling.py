@@ -17,10 +17,11 @@ from tornado.websocket import websocket_connect
 
 from .conftest import Hub, running_hub
 
-# Longer than a server takes to start here: a server's idle time counts from its start.
-IDLE_TIMEOUT = 10  # seconds (NJ_HUB_IDLE_TIMEOUT)
+# Well above the time a server takes to start here (5-8 s): the culler counts a server's idle
+# time from its start, so a slower start than this would cull it before it could be used.
+IDLE_TIMEOUT = 15  # seconds (NJ_HUB_IDLE_TIMEOUT)
 REPORTS = 1  # seconds between a server's activity reports to the hub, and busy-kernel checks
-COMPUTATION = IDLE_TIMEOUT + 8  # seconds the busy kernel computes without a word
+COMPUTATION = IDLE_TIMEOUT + 10  # seconds the busy kernel computes without a word
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +86,6 @@ def wait_until_stopped(hub: Hub, user: str, timeout: float) -> float:
 
 def test_the_culler_stops_idle_servers_and_spares_busy_kernels(culling_hub: Hub) -> None:
     hub = culling_hub
-    # bob first: alice's kernel must be busy before her server has been idle for the timeout.
-    hub.start_server("bob")
     hub.start_server("alice")
     reply = hub.server("alice", "api/kernels", method="POST", json={"name": "python3"})
     assert reply.status_code == 201, reply.text
@@ -95,13 +94,15 @@ def test_the_culler_stops_idle_servers_and_spares_busy_kernels(culling_hub: Hub)
         start_silent_computation(hub, "alice", kernel_id, f"import time; time.sleep({COMPUTATION})")
     )
     busy_since = time.monotonic()
+    hub.start_server("bob")
 
     # bob's server has nothing going on: the culler stops it after the idle timeout.
-    wait_until_stopped(hub, "bob", IDLE_TIMEOUT + 20)
+    bob_stopped = wait_until_stopped(hub, "bob", IDLE_TIMEOUT + 20)
     # alice's kernel computes in silence, well past the idle timeout: her server stays.
-    while time.monotonic() < busy_since + IDLE_TIMEOUT + 6:
+    while time.monotonic() < max(bob_stopped, busy_since + IDLE_TIMEOUT + 5):
         assert running(hub, "alice"), "a server with a busy kernel was culled"
         time.sleep(0.5)
+    assert running(hub, "alice"), "a server with a busy kernel was culled"
     # Once the computation ends, her server is idle like any other, and goes.
     stopped = wait_until_stopped(hub, "alice", COMPUTATION + IDLE_TIMEOUT + 20)
     assert stopped - busy_since > COMPUTATION - 1
