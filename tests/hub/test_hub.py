@@ -56,6 +56,10 @@ def test_each_users_server_runs_jupyter_nj(servers: Hub) -> None:
         assert reply.status_code == 200, reply.text
         assert reply.json()["version"]
         # JupyterLab is the server's default page.
+        root = servers.server(user, "")
+        assert root.status_code == 302, root.status_code
+        location = root.headers["Location"].split("?")[0]
+        assert location.endswith(f"/user/{user}/lab"), root.headers["Location"]
         lab = servers.server(user, "lab")
         assert lab.status_code == 200, lab.status_code
 
