@@ -10,6 +10,7 @@ import os
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 c = get_config()  # noqa: F821  (defined by the config loader)
 repo = Path(__file__).resolve().parents[2]
@@ -27,7 +28,7 @@ c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{os.environ['NJ_HUB_TEST_PR
 server_ports = range(*(int(p) for p in os.environ["NJ_HUB_TEST_SERVER_PORTS"].split("-")))
 
 
-def free_server_port(spawner):  # type: ignore[no-untyped-def]
+def free_server_port(spawner: Any) -> None:
     """Each start gets a free port of the test's range (the spawner's own pick is any port)."""
     for port in server_ports:
         with socket.socket() as probe:

@@ -17,6 +17,8 @@ from tornado.websocket import websocket_connect
 
 from .conftest import Hub, running_hub
 
+pytestmark = pytest.mark.hub
+
 # Well above the time a server takes to start here (5-8 s): the culler counts a server's idle
 # time from its start, so a slower start than this would cull it before it could be used.
 IDLE_TIMEOUT = 15  # seconds (NJ_HUB_IDLE_TIMEOUT)

@@ -17,6 +17,8 @@ import requests
 
 from .conftest import Hub, processes_with
 
+pytestmark = pytest.mark.hub
+
 
 @pytest.fixture(scope="module")
 def servers(hub: Hub) -> Iterator[Hub]:
