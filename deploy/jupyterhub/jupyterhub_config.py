@@ -45,8 +45,12 @@ if local_proxy.exists():
 
 # jupyterhub-singleuser runs jupyter_server; jupyter-nj, JupyterLab and jupyter-collaboration
 # enable themselves through jupyter_server_config.d of the environment they are installed in,
-# so the spawner only has to start the right command from that environment.
-c.Spawner.cmd = ["jupyterhub-singleuser"]
+# so the spawner only has to start the command of that environment. Servers started as local
+# processes run the hub's own environment's, whatever PATH the hub was started with; container
+# spawners keep their image's command.
+singleuser = Path(sys.executable).with_name("jupyterhub-singleuser")
+if singleuser.exists():
+    c.LocalProcessSpawner.cmd = [str(singleuser)]
 c.Spawner.default_url = "/lab"
 
 # The server's own token (JUPYTERHUB_API_TOKEN) only reports activity, which is what the idle

@@ -199,8 +199,6 @@ def running_hub(base: Path, **settings: str) -> Iterator[Hub]:
         "NJ_HUB_TEST_HOMES": str(homes),
         "NJ_HUB_TEST_RUN": run_id,
         "PYTHONPATH": str(REPO),
-        # The hub finds node and its proxy on PATH when no repo-local proxy was installed.
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         **settings,
     }
     log_path = base / "jupyterhub.log"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +45,6 @@ c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = os.environ["NJ_HUB_TEST_HOMES"] + "/{username}"
 c.Spawner.ip = "127.0.0.1"
 c.Spawner.pre_spawn_hook = free_server_port
-c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
 c.Spawner.environment = {
     # jupyter-nj from this checkout (harmless where it is installed editable from it).
     "PYTHONPATH": str(repo),
