@@ -56,22 +56,29 @@ $(STAMPS)/ui-tests: ui-tests/package.json
 services:
 	bash scripts/ensure-services.sh docker chromium debootstrap r
 
-setup-test: setup services $(STAMPS)/ui-tests
+# The proxy of the JupyterHub tests (tests/hub), pinned by deploy/jupyterhub/package-lock.json and
+# installed next to the deploy config, where jupyterhub_config.py looks for it first.
+$(STAMPS)/hub-proxy: deploy/jupyterhub/package.json deploy/jupyterhub/package-lock.json
+	mkdir -p $(STAMPS)
+	cd deploy/jupyterhub && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup-test: setup services $(STAMPS)/ui-tests $(STAMPS)/hub-proxy
 
 # --- checks ---------------------------------------------------------------------------------
 
 lint: setup
-	ruff check jupyter_nj tests benchmarks scripts
-	ruff format --check jupyter_nj tests benchmarks scripts
+	ruff check jupyter_nj tests benchmarks scripts deploy
+	ruff format --check jupyter_nj tests benchmarks scripts deploy
 	mypy
 	cd labextension && npm run --silent lint:check
 
 format: setup
-	ruff format jupyter_nj tests benchmarks scripts
-	ruff check --fix jupyter_nj tests benchmarks scripts
+	ruff format jupyter_nj tests benchmarks scripts deploy
+	ruff check --fix jupyter_nj tests benchmarks scripts deploy
 	cd labextension && npm run --silent lint
 
-pytest: setup services
+pytest: setup services $(STAMPS)/hub-proxy
 	pytest
 
 jstest: setup
@@ -88,4 +95,5 @@ build: setup
 
 clean:
 	rm -rf $(STAMPS) $(VENV) labextension/node_modules labextension/lib ui-tests/node_modules \
+		deploy/jupyterhub/node_modules \
 		jupyter_nj/labextension jupyter_nj/_version.py dist

@@ -38,6 +38,7 @@ from .history.handlers import default_handlers as history_handlers
 from .history.manager import HistoryManager
 from .history.setup import start_history, stop_history
 from .links import LinkGuard, install_link_guard
+from .runtimes.activity import BusyKernelActivity
 from .runtimes.boundary import RuntimeBoundary, server_boundary
 from .runtimes.config import RuntimesConfig
 from .runtimes.gpus.config import GpuTraits
@@ -315,6 +316,14 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
                 label_version=history.label_latest if history is not None else None,
                 event_logger=getattr(self.serverapp, "event_logger", None),
             )
+        web_app = getattr(self.serverapp, "web_app", None)
+        if self.serverapp is not None and web_app is not None:
+            # The server's last activity (what JupyterHub's idle culler reads) counts busy
+            # kernels too, not only their messages.
+            self.busy_activity = BusyKernelActivity(
+                self.serverapp.kernel_manager, web_app.settings, self.runtime_busy_activity_interval
+            )
+            self.busy_activity.start()
         self.sharing_manager = self.build_sharing_manager(self.documents)
         self.settings.update({"nj_app": self})
 
@@ -322,6 +331,7 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
         return LinkGuard(self.root_dir, lambda: self.runtime_boundary().hidden)
 
     _hooked_contents_manager: Any = None
+    busy_activity: BusyKernelActivity | None = None
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         # Every extension has loaded by now: one of them may have replaced the contents manager
@@ -331,6 +341,8 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
         if service is not None and service.gpus is not None:
             # Here, not in initialize_settings: the loop needs the running event loop.
             service.gpus.ensure_culling()
+        if self.busy_activity is not None:
+            self.busy_activity.start()
 
     def rehook_contents_manager(self) -> bool:
         """Hook the server's contents manager again if another extension replaced it after
@@ -644,6 +656,8 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
         return record_file(self, path, message)
 
     async def stop_extension(self) -> None:
+        if self.busy_activity is not None:
+            await self.busy_activity.stop()
         if self.run_manager is not None:
             await self.run_manager.stop()
         if self.runtime_service is not None:

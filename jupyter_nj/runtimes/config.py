@@ -28,6 +28,14 @@ def builtin_definitions_dir() -> Path:
 
 
 class RuntimesConfig(Configurable):
+    runtime_busy_activity_interval = Float(
+        60.0,
+        config=True,
+        help="""Seconds between two checks for busy kernels. While a kernel is busy, the
+        server counts as active, so a long computation that prints nothing is
+        not taken for idleness by JupyterHub's idle culler or the server's own
+        shutdown_no_activity_timeout. Keep it well below the idle timeout; 0 turns it off.""",
+    )
     build_ca_bundle = Unicode(
         SYSTEM_CA_BUNDLE,
         config=True,

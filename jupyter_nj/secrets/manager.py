@@ -52,8 +52,9 @@ IDENTITY_MODES = ("auto", "server-owner", "identity-provider")
 class IdentityResolver:
     """Turns the server's idea of the current user into a `Principal` (name and groups).
 
-    - Under JupyterHub the user object carries the hub's model (`hub_user`, with `groups` when
-      the server's token may read them): the hub's name and groups are used.
+    - Under JupyterHub the user object carries the hub's model (`hub_user`, read with the
+      caller's token, which always carries `read:users:groups!user`): the hub's name and
+      groups are used (docs/jupyterhub.md; tests/hub/ checks it against a real hub).
     - With jupyter_server's own token/password login every browser session is an anonymous,
       random user, so on such a single-user server the secrets belong to the server's owner
       (`NJApp.secrets_user`, by default the OS user).

@@ -1,0 +1,116 @@
+"""JupyterHub with jupyter-nj in every user's server (docs/jupyterhub.md).
+
+Copy this file (or load it from a site file with `load_subconfig`) and start the hub with
+`jupyterhub -f jupyterhub_config.py`. What a site always chooses itself, set after loading it:
+the authenticator, the spawner, the public address. Everything else here is what jupyter-nj
+needs from the hub and what it was tested with (tests/hub/).
+
+Environment variables read here (all optional):
+  NJ_HUB_STATE_DIR      the hub's database, cookie secret and proxy pid file
+                        (default /srv/jupyterhub; created 0700)
+  NJ_HUB_IDLE_TIMEOUT   seconds without activity before the idle culler stops a server (3600)
+  NJ_HUB_CULL_EVERY     seconds between two passes of the idle culler (600)
+  NJ_HUB_AUTH_CACHE_SECONDS  seconds a server trusts the hub's answer about a token (60)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+c = get_config()  # noqa: F821  (defined by the config loader)
+
+here = Path(__file__).resolve().parent
+
+# --- the hub's own state --------------------------------------------------------------------
+
+state_dir = Path(os.environ.get("NJ_HUB_STATE_DIR", "/srv/jupyterhub"))
+state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+c.JupyterHub.db_url = f"sqlite:///{state_dir / 'jupyterhub.sqlite'}"
+# The hub writes the cookie secret there on first start (0600) and reuses it, so logins survive
+# a restart of the hub.
+c.JupyterHub.cookie_secret_file = str(state_dir / "jupyterhub_cookie_secret")
+c.ConfigurableHTTPProxy.pid_file = str(state_dir / "jupyterhub-proxy.pid")
+
+# --- the proxy ------------------------------------------------------------------------------
+
+# `npm ci` in this folder (package.json pins configurable-http-proxy) puts the proxy next to this
+# file; otherwise it must be on PATH (`npm install -g configurable-http-proxy`).
+local_proxy = here / "node_modules" / ".bin" / "configurable-http-proxy"
+if local_proxy.exists():
+    c.ConfigurableHTTPProxy.command = [str(local_proxy)]
+
+# --- each user's server: JupyterLab with jupyter-nj -------------------------------------------
+
+# jupyterhub-singleuser runs jupyter_server; jupyter-nj, JupyterLab and jupyter-collaboration
+# enable themselves through jupyter_server_config.d of the environment they are installed in,
+# so the spawner only has to start the command of that environment. Servers started as local
+# processes run the hub's own environment's, whatever PATH the hub was started with; container
+# spawners keep their image's command.
+singleuser = Path(sys.executable).with_name("jupyterhub-singleuser")
+if singleuser.exists():
+    c.LocalProcessSpawner.cmd = [str(singleuser)]
+c.Spawner.default_url = "/lab"
+
+# The server's own token (JUPYTERHUB_API_TOKEN) only reports activity, which is what the idle
+# culler reads. jupyter-nj never calls the hub with it: who is asking, and their groups (the
+# secrets pillar's sharing), come from the hub's model of the requester, read with the
+# requester's own token.
+c.Spawner.server_token_scopes = ["users:activity!user"]
+
+# Tokens the server's OAuth client hands to browsers: none beyond what JupyterHub always
+# includes, namely access to this one server and the identify scopes (`read:users:name!user`,
+# `read:users:groups!user`). The groups scope is what lets jupyter-nj see hub groups.
+c.Spawner.oauth_client_allowed_scopes = []
+
+# A server keeps the hub's answer about a token (who it is, its groups, whether it may enter)
+# this many seconds. A new share, a revoked one, a group membership change (and so who may read
+# a secret shared with a group) reach running servers within this time; the hub's default is
+# 300 s.
+hub_auth_cache_seconds = int(os.environ.get("NJ_HUB_AUTH_CACHE_SECONDS", "60"))
+c.Spawner.args = [f"--HubOAuth.cache_max_age={hub_auth_cache_seconds}"]
+
+# --- roles ----------------------------------------------------------------------------------
+
+c.JupyterHub.load_roles = [
+    {
+        # Users may share their own servers with other users and groups (JupyterHub's sharing:
+        # access to the whole server, for live co-editing). Reading user and group names is what
+        # sharing with a name needs; it lets users see which names exist.
+        "name": "user",
+        "scopes": ["self", "shares!user", "read:users:name", "read:groups:name"],
+    },
+    {
+        # What jupyterhub-idle-culler needs to find idle servers and stop them, and nothing to
+        # delete users or read their files.
+        "name": "idle-culler",
+        "description": "Find servers without activity and stop them",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        "services": ["idle-culler"],
+    },
+]
+
+# --- services -------------------------------------------------------------------------------
+
+idle_timeout = int(os.environ.get("NJ_HUB_IDLE_TIMEOUT", "3600"))
+cull_every = int(os.environ.get("NJ_HUB_CULL_EVERY", "600"))
+c.JupyterHub.services = [
+    {
+        # Managed by the hub (started and stopped with it, given its own token and the hub's
+        # API address). It stops servers, not users.
+        "name": "idle-culler",
+        "command": [
+            sys.executable,
+            "-m",
+            "jupyterhub_idle_culler",
+            f"--timeout={idle_timeout}",
+            f"--cull-every={cull_every}",
+        ],
+    },
+]
+
+# Servers (and their kernels) stop with the hub, so none is left running without a hub to reach
+# it. False keeps them across a hub restart (an upgrade, say); the spawner then finds them again
+# from the hub's database, which the local process spawner does by their process ids.
+c.JupyterHub.cleanup_servers = True

@@ -1,0 +1,266 @@
+"""A real JupyterHub for the tests: the hub, configurable-http-proxy and one local server per
+user, started from deploy/jupyterhub/jupyterhub_config.py (tests/hub/jupyterhub_test_config.py
+adds the test's authenticator, spawner and ports).
+
+Missing JupyterHub or configurable-http-proxy fails the tests rather than skipping them: `make
+test` installs both (the `test` extra and deploy/jupyterhub/package.json).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+TEST_CONFIG = Path(__file__).with_name("jupyterhub_test_config.py")
+PROXY = REPO / "deploy" / "jupyterhub" / "node_modules" / ".bin" / "configurable-http-proxy"
+# Loopback ports this suite may use: hub, proxy, proxy API, then the users' servers.
+PORTS = range(8940, 8970)
+AUTH_CACHE_SECONDS = 1
+
+
+def free_ports(count: int, ports: range) -> list[int]:
+    found = []
+    for port in ports:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        found.append(port)
+        if len(found) == count:
+            return found
+    raise RuntimeError(f"fewer than {count} free loopback ports in {ports}")
+
+
+def processes_with(variable: str, value: str) -> list[psutil.Process]:
+    """Live processes whose environment has `variable=value` (readable ones: our own)."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get(variable) == value and process.status() != "zombie":
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def kill_all(processes: list[psutil.Process]) -> None:
+    for process in processes:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(processes, timeout=10)
+
+
+@dataclass
+class Hub:
+    url: str  # the proxy's public address: what browsers and scripts use
+    admin_token: str
+    homes: Path
+    run_id: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    password: str  # every test user's (the shared-password authenticator)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def api(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
+        """A hub REST call (`/hub/api/<path>`), as the test's admin service by default."""
+        headers = {"Authorization": f"token {token or self.admin_token}"}
+        return requests.request(
+            method, f"{self.url}/hub/api/{path}", headers=headers, timeout=30, **kwargs
+        )
+
+    def server(
+        self,
+        user: str,
+        path: str,
+        as_user: str | None = None,
+        token: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """A request to `user`'s server (`/user/<user>/<path>`) with `as_user`'s token (or
+        `token`)."""
+        token = token or self.tokens[as_user or user]
+        method = kwargs.pop("method", "GET")
+        return requests.request(
+            method,
+            f"{self.url}/user/{user}/{path}",
+            headers={"Authorization": f"token {token}"},
+            allow_redirects=False,
+            timeout=60,
+            **kwargs,
+        )
+
+    def server_once_cache_expired(
+        self, user: str, path: str, as_user: str, status: int, timeout: float = 15
+    ) -> Any:
+        """Ask until the answer has `status`: a server answers from its cache of the hub's
+        answers about a token for AUTH_CACHE_SECONDS, so a share or a revocation lands later."""
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self.server(user, path, as_user=as_user)
+            if reply.status_code == status or time.monotonic() > deadline:
+                return reply
+            time.sleep(0.25)
+
+    def add_to_group(self, group: str, users: list[str]) -> None:
+        reply = self.api("POST", f"groups/{group}", json={"users": users})
+        if reply.status_code == 409:  # exists: add the members
+            reply = self.api("POST", f"groups/{group}/users", json={"users": users})
+        assert reply.status_code in (200, 201), reply.text
+
+    def log_tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def start_server(self, user: str, timeout: float = 120) -> None:
+        reply = self.api("POST", f"users/{user}/server")
+        assert reply.status_code in (201, 202, 400), reply.text  # 400: already running
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            model = self.api("GET", f"users/{user}").json()
+            server = model.get("servers", {}).get("")
+            if server and server.get("ready"):
+                return
+            if not model.get("pending") and not server:
+                raise AssertionError(f"{user}'s server did not start:\n{self.log_tail()}")
+            time.sleep(0.5)
+        raise AssertionError(f"{user}'s server not ready in {timeout:g} s:\n{self.log_tail()}")
+
+    def stop_server(self, user: str, timeout: float = 60) -> None:
+        reply = self.api("DELETE", f"users/{user}/server")
+        assert reply.status_code in (202, 204), reply.text
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            model = self.api("GET", f"users/{user}").json()
+            if not model.get("servers") and not model.get("pending"):
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"{user}'s server did not stop in {timeout:g} s")
+
+
+def require_hub_tools() -> str:
+    """The jupyterhub command beside this Python, and the proxy; fail (never skip) without."""
+    jupyterhub = Path(sys.executable).with_name("jupyterhub")
+    missing = []
+    if not jupyterhub.exists():
+        missing.append(f"jupyterhub ({jupyterhub}; the `test` extra installs it)")
+    try:
+        import jupyterhub_idle_culler  # noqa: F401
+    except ImportError:
+        missing.append("jupyterhub-idle-culler (the `test` extra installs it)")
+    if not PROXY.exists() and shutil.which("configurable-http-proxy") is None:
+        missing.append("configurable-http-proxy (`npm ci` in deploy/jupyterhub, as make does)")
+    if missing:
+        pytest.fail("JupyterHub tests need " + ", ".join(missing), pytrace=False)
+    return str(jupyterhub)
+
+
+@contextmanager
+def running_hub(base: Path, **settings: str) -> Iterator[Hub]:
+    """A running hub with users alice, bob and carol, each with an API token; no server yet.
+    `settings` are more environment variables for the hub (NJ_HUB_* of the deploy config,
+    NJ_HUB_TEST_* of the test config)."""
+    jupyterhub = require_hub_tools()
+    homes = base / "home"
+    homes.mkdir()
+    hub_port, proxy_port, proxy_api_port = free_ports(3, PORTS)
+    run_id = secrets.token_hex(8)
+    admin_token = secrets.token_hex(32)
+    password = secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "NJ_HUB_STATE_DIR": str(base / "state"),
+        # Servers trust the hub's answer about a token this long: shares and group changes
+        # reach them within it (the deploy default is 60 s).
+        "NJ_HUB_AUTH_CACHE_SECONDS": str(AUTH_CACHE_SECONDS),
+        "NJ_HUB_TEST_PASSWORD": password,
+        "NJ_HUB_TEST_ADMIN_TOKEN": admin_token,
+        "NJ_HUB_TEST_HUB_PORT": str(hub_port),
+        "NJ_HUB_TEST_PROXY_PORT": str(proxy_port),
+        "NJ_HUB_TEST_PROXY_API_PORT": str(proxy_api_port),
+        "NJ_HUB_TEST_SERVER_PORTS": f"{proxy_api_port + 1}-{PORTS.stop}",
+        "NJ_HUB_TEST_HOMES": str(homes),
+        "NJ_HUB_TEST_RUN": run_id,
+        "PYTHONPATH": str(REPO),
+        **settings,
+    }
+    log_path = base / "jupyterhub.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [jupyterhub, "-f", str(TEST_CONFIG)],
+            cwd=base,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    hub = Hub(
+        url=f"http://127.0.0.1:{proxy_port}",
+        admin_token=admin_token,
+        homes=homes,
+        run_id=run_id,
+        process=process,
+        log_path=log_path,
+        password=password,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"jupyterhub exited with {process.returncode}:\n{hub.log_tail()}")
+            try:
+                # Through the proxy: this answers once the hub, the proxy and its routes are up.
+                if hub.api("GET", "").status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the hub did not answer within 60 s:\n{hub.log_tail()}")
+            time.sleep(0.3)
+        # The authenticator's allowed users exist from the hub's start; create them otherwise.
+        reply = hub.api("POST", "users", json={"usernames": ["alice", "bob", "carol"]})
+        assert reply.status_code in (201, 409), reply.text
+        for user in ("alice", "bob", "carol"):
+            reply = hub.api("POST", f"users/{user}/tokens", json={"note": "jupyter-nj hub tests"})
+            assert reply.status_code == 201, reply.text
+            hub.tokens[user] = reply.json()["token"]
+        yield hub
+    finally:
+        stop_hub(hub)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    """A hub of the module's own, as the deploy config sets it up."""
+    with running_hub(tmp_path_factory.mktemp("hub")) as running:
+        yield running
+
+
+def stop_hub(hub: Hub) -> None:
+    """Stop the hub (which stops the servers, the services and the proxy), then kill whatever
+    this run started and is still alive, so a failed test never leaves processes behind."""
+    if hub.process.poll() is None:
+        hub.process.send_signal(signal.SIGTERM)
+        try:
+            hub.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(hub.process.pid, signal.SIGKILL)
+            hub.process.wait(timeout=10)
+    kill_all(processes_with("NJ_HUB_TEST_RUN", hub.run_id))

@@ -1,0 +1,80 @@
+"""The operator's deploy/jupyterhub/jupyterhub_config.py, as it is, plus what a test site changes:
+the authenticator, the spawner, the ports, and one service token for the test's admin calls.
+
+Read by the hub the tests start (tests/hub/conftest.py sets the NJ_HUB_TEST_* variables).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+c = get_config()  # noqa: F821  (defined by the config loader)
+repo = Path(__file__).resolve().parents[2]
+load_subconfig(str(repo / "deploy" / "jupyterhub" / "jupyterhub_config.py"))  # noqa: F821
+
+# --- authenticator: one shared password, only the test's users --------------------------------
+c.JupyterHub.authenticator_class = "shared-password"
+c.SharedPasswordAuthenticator.user_password = os.environ["NJ_HUB_TEST_PASSWORD"]
+c.Authenticator.allowed_users = {"alice", "bob", "carol"}
+
+# --- ports: loopback only ---------------------------------------------------------------------
+c.JupyterHub.bind_url = f"http://127.0.0.1:{os.environ['NJ_HUB_TEST_PROXY_PORT']}"
+c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{os.environ['NJ_HUB_TEST_HUB_PORT']}"
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{os.environ['NJ_HUB_TEST_PROXY_API_PORT']}"
+server_ports = range(*(int(p) for p in os.environ["NJ_HUB_TEST_SERVER_PORTS"].split("-")))
+
+
+def free_server_port(spawner: Any) -> None:
+    """Each start gets a free port of the test's range (the spawner's own pick is any port)."""
+    for port in server_ports:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        spawner.port = port
+        return
+    raise RuntimeError(f"no free port in {server_ports}")
+
+
+# --- spawner: a local process per user, from this Python environment ---------------------------
+c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = os.environ["NJ_HUB_TEST_HOMES"] + "/{username}"
+c.Spawner.ip = "127.0.0.1"
+c.Spawner.pre_spawn_hook = free_server_port
+c.Spawner.environment = {
+    # jupyter-nj from this checkout (harmless where it is installed editable from it).
+    "PYTHONPATH": str(repo),
+    # How the tests find every process a server left behind, kernels included.
+    "NJ_HUB_TEST_RUN": os.environ["NJ_HUB_TEST_RUN"],
+    "NJ_HUB_TEST_USER": lambda spawner: spawner.user.name,
+}
+if os.getuid() == 0:  # CI runs as root; the simple spawner does not change users
+    c.Spawner.args.append("--allow-root")
+# How often a server tells the hub its last activity (the hub's default is 300 s) and looks for
+# busy kernels (jupyter-nj's default is 60 s): the culling tests wait seconds, not minutes.
+if os.environ.get("NJ_HUB_TEST_ACTIVITY_INTERVAL"):
+    c.Spawner.environment["JUPYTERHUB_ACTIVITY_INTERVAL"] = os.environ[
+        "NJ_HUB_TEST_ACTIVITY_INTERVAL"
+    ]
+if os.environ.get("NJ_HUB_TEST_BUSY_INTERVAL"):
+    c.Spawner.args.append(
+        f"--NJApp.runtime_busy_activity_interval={os.environ['NJ_HUB_TEST_BUSY_INTERVAL']}"
+    )
+c.Spawner.start_timeout = 90
+c.Spawner.http_timeout = 90
+
+# --- the test's own admin calls ---------------------------------------------------------------
+c.JupyterHub.services.append(
+    {"name": "nj-hub-tests", "api_token": os.environ["NJ_HUB_TEST_ADMIN_TOKEN"]}
+)
+c.JupyterHub.load_roles.append(
+    {
+        "name": "nj-hub-tests",
+        "scopes": ["admin:users", "admin:servers", "admin:groups", "tokens", "read:roles"],
+        "services": ["nj-hub-tests"],
+    }
+)

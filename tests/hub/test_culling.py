@@ -1,0 +1,110 @@
+"""JupyterHub's idle culler, as the deploy config runs it, against jupyter-nj's servers: a server
+with nothing going on is stopped; one whose kernel is busy with a computation that prints
+nothing is not, until the computation ends."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+import pytest
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
+
+from .conftest import Hub, running_hub
+
+pytestmark = pytest.mark.hub
+
+# Well above the time a server takes to start here (5-8 s): the culler counts a server's idle
+# time from its start, so a slower start than this would cull it before it could be used.
+IDLE_TIMEOUT = 15  # seconds (NJ_HUB_IDLE_TIMEOUT)
+REPORTS = 1  # seconds between a server's activity reports to the hub, and busy-kernel checks
+COMPUTATION = IDLE_TIMEOUT + 10  # seconds the busy kernel computes without a word
+
+
+@pytest.fixture(scope="module")
+def culling_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    with running_hub(
+        tmp_path_factory.mktemp("culling-hub"),
+        NJ_HUB_IDLE_TIMEOUT=str(IDLE_TIMEOUT),
+        NJ_HUB_CULL_EVERY="1",
+        NJ_HUB_TEST_ACTIVITY_INTERVAL=str(REPORTS),
+        NJ_HUB_TEST_BUSY_INTERVAL=str(REPORTS),
+    ) as hub:
+        yield hub
+
+
+async def start_silent_computation(hub: Hub, user: str, kernel_id: str, code: str) -> None:
+    """Send `code` to the kernel over its websocket, as JupyterLab does, and hang up once the
+    kernel says it is busy with it (the computation goes on without a client)."""
+    url = hub.url.replace("http://", "ws://") + f"/user/{user}/api/kernels/{kernel_id}/channels"
+    ws = await websocket_connect(
+        HTTPRequest(url, headers={"Authorization": f"token {hub.tokens[user]}"})
+    )
+    msg_id = uuid.uuid4().hex
+    header = {
+        "msg_id": msg_id,
+        "msg_type": "execute_request",
+        "username": user,
+        "session": uuid.uuid4().hex,
+        "version": "5.3",
+        "date": datetime.now(timezone.utc).isoformat(),
+    }
+    content = {"code": code, "silent": False, "store_history": False, "allow_stdin": False}
+    message = {"header": header, "parent_header": {}, "metadata": {}, "content": content}
+    await ws.write_message(json.dumps({**message, "channel": "shell", "buffers": []}))
+    try:
+        while True:
+            raw = await asyncio.wait_for(ws.read_message(), 30)
+            assert raw is not None, "the kernel's websocket closed"
+            reply = json.loads(raw)
+            if (
+                reply.get("msg_type") == "status"
+                and reply.get("parent_header", {}).get("msg_id") == msg_id
+                and reply["content"]["execution_state"] == "busy"
+            ):
+                return
+    finally:
+        ws.close()
+
+
+def running(hub: Hub, user: str) -> bool:
+    """Asked of the hub, never of the server: a request to the server is activity."""
+    model = hub.api("GET", f"users/{user}").json()
+    return bool(model.get("servers")) or bool(model.get("pending"))
+
+
+def wait_until_stopped(hub: Hub, user: str, timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    while running(hub, user):
+        assert time.monotonic() < deadline, f"{user}'s server was not culled:\n{hub.log_tail()}"
+        time.sleep(0.5)
+    return time.monotonic()
+
+
+def test_the_culler_stops_idle_servers_and_spares_busy_kernels(culling_hub: Hub) -> None:
+    hub = culling_hub
+    hub.start_server("alice")
+    reply = hub.server("alice", "api/kernels", method="POST", json={"name": "python3"})
+    assert reply.status_code == 201, reply.text
+    kernel_id = reply.json()["id"]
+    asyncio.run(
+        start_silent_computation(hub, "alice", kernel_id, f"import time; time.sleep({COMPUTATION})")
+    )
+    busy_since = time.monotonic()
+    hub.start_server("bob")
+
+    # bob's server has nothing going on: the culler stops it after the idle timeout.
+    bob_stopped = wait_until_stopped(hub, "bob", IDLE_TIMEOUT + 20)
+    # alice's kernel computes in silence, well past the idle timeout: her server stays.
+    while time.monotonic() < max(bob_stopped, busy_since + IDLE_TIMEOUT + 5):
+        assert running(hub, "alice"), "a server with a busy kernel was culled"
+        time.sleep(0.5)
+    assert running(hub, "alice"), "a server with a busy kernel was culled"
+    # Once the computation ends, her server is idle like any other, and goes.
+    stopped = wait_until_stopped(hub, "alice", COMPUTATION + IDLE_TIMEOUT + 20)
+    assert stopped - busy_since > COMPUTATION - 1
