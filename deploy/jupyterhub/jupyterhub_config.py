@@ -53,11 +53,12 @@ if singleuser.exists():
     c.LocalProcessSpawner.cmd = [str(singleuser)]
 c.Spawner.default_url = "/lab"
 
-# The server's own token (JUPYTERHUB_API_TOKEN) only reports activity, which is what the idle
-# culler reads. jupyter-nj never calls the hub with it: who is asking, and their groups (the
-# secrets pillar's sharing), come from the hub's model of the requester, read with the
-# requester's own token.
-c.Spawner.server_token_scopes = ["users:activity!user"]
+# The server's own token (JUPYTERHUB_API_TOKEN) reports activity, which is what the idle culler
+# reads, and manages its owner's shares: an edit link (docs/sharing.md) is a hub share code for
+# this server, which jupyter-nj's Authorizer then narrows to one notebook. Who is asking, and
+# their groups (the secrets pillar's sharing), come from the hub's model of the requester, read
+# with the requester's own token.
+c.Spawner.server_token_scopes = ["users:activity!user", "shares!user"]
 
 # Tokens the server's OAuth client hands to browsers: none beyond what JupyterHub always
 # includes, namely access to this one server and the identify scopes (`read:users:name!user`,

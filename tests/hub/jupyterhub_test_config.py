@@ -28,7 +28,12 @@ server_ports = range(*(int(p) for p in os.environ["NJ_HUB_TEST_SERVER_PORTS"].sp
 
 
 def free_server_port(spawner: Any) -> None:
-    """Each start gets a free port of the test's range (the spawner's own pick is any port)."""
+    """Each start gets a free port of the test's range (the spawner's own pick is any port).
+    alice's server lets users she shares it with reach all of it (`guest_access`), as a site
+    that shares whole servers for live co-editing sets; everyone else's narrows them to what
+    edit links grant, the default under a hub."""
+    if spawner.user.name == "alice":
+        spawner.args = [*spawner.args, "--NJApp.guest_access=everything"]
     for port in server_ports:
         with socket.socket() as probe:
             try:

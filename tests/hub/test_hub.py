@@ -207,3 +207,63 @@ def test_stopping_a_server_leaves_no_process(servers: Hub) -> None:
     assert not left, [p.cmdline() for p in left]
     # bob's server is untouched.
     assert servers.server("bob", "nj/api/status").status_code == 200
+
+
+def test_a_hub_share_reaches_only_what_an_edit_link_grants(servers: Hub) -> None:
+    """A bare hub share grants carol's whole server; jupyter-nj's Authorizer lets bob reach
+    only the notebook her edit link names, runs nothing, and ends at once when she revokes it.
+    The edit link itself is a hub share code that opens that notebook."""
+    servers.start_server("carol")
+    carol = servers.tokens["carol"]
+    notebook = {
+        "type": "notebook",
+        "format": "json",
+        "content": {
+            "cells": [],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        },
+    }
+    for name in ("shared.ipynb", "private.ipynb"):
+        reply = servers.server("carol", f"api/contents/{name}", method="PUT", json=notebook)
+        assert reply.status_code in (200, 201), reply.text
+    link = servers.server(
+        "carol", "nj/api/links", method="POST", json={"path": "shared.ipynb", "edit": True}
+    )
+    assert link.status_code == 201, link.text
+    made = link.json()
+    assert made["kind"] == "edit"
+    assert "/hub/accept-share?code=" in made["url"]
+    assert "next=%2Fuser%2Fcarol%2Flab%2Ftree%2Fshared.ipynb" in made["url"]
+    codes = servers.api("GET", "share-codes/carol/", token=carol)
+    assert codes.status_code == 200 and len(codes.json()["items"]) == 1, codes.text
+
+    reply = servers.api("POST", "shares/carol/", token=carol, json={"user": "bob"})
+    assert reply.status_code in (200, 201), reply.text
+    try:
+        shared = servers.server_once_cache_expired("carol", "api/contents/shared.ipynb", "bob", 200)
+        assert shared.status_code == 200, shared.text  # the hub lets bob in, and the link grants it
+        for path in (
+            "api/contents/private.ipynb",
+            "api/contents/",
+            "api/kernels",
+            "api/terminals",
+            "nj/api/secrets",
+            "nj/api/history/shared.ipynb",
+        ):
+            refused = servers.server("carol", path, as_user="bob")
+            assert refused.status_code == 403, (path, refused.status_code, refused.text[:200])
+        started = servers.server("carol", "api/kernels", as_user="bob", method="POST", json={})
+        assert started.status_code == 403, started.text
+        # carol herself is not narrowed.
+        assert servers.server("carol", "api/contents/").status_code == 200
+
+        gone = servers.server("carol", f"nj/api/links/{made['id']}", method="DELETE")
+        assert gone.status_code == 200, gone.text
+        after = servers.server("carol", "api/contents/shared.ipynb", as_user="bob")
+        assert after.status_code == 403, after.text  # at once, whatever the hub's share says
+        codes = servers.api("GET", "share-codes/carol/", token=carol)
+        assert codes.json()["items"] == [], codes.text  # and nobody new can accept it
+    finally:
+        servers.api("DELETE", "shares/carol/", token=carol)
