@@ -113,4 +113,46 @@ test.describe('jupyter-nj draft links', () => {
     await dialog.getByRole('button', { name: 'Done' }).click();
     await expect(dialog).toHaveCount(0);
   });
+
+  test('an edit link opens the notebook in JupyterLab for another user', async ({
+    page,
+    request,
+    tmpPath
+  }) => {
+    const file = `${tmpPath}/coedit.ipynb`;
+    await putNotebook(request, file, [
+      cellWithOutput('c1', 'print("together")', 'together\n')
+    ]);
+    await page.filebrowser.refresh();
+    await page.notebook.openByPath(file);
+    await page.notebook.activate('coedit.ipynb');
+    await page.menu.open('File');
+    await page
+      .locator('.lm-Menu-item', { hasText: 'Share Draft Link…' })
+      .click();
+    const dialog = page.locator('.jp-Dialog', {
+      hasText: 'Share coedit.ipynb'
+    });
+    await dialog.locator('.jp-nj-Share-access').selectOption('edit');
+    await dialog.getByRole('button', { name: 'Create link' }).click();
+    await expect(dialog.locator('.jp-nj-Share-created')).toContainText(
+      'The edit link'
+    );
+    // Off a hub, the link is the notebook's own JupyterLab URL (a hub's is its share code).
+    await expect(dialog.locator('.jp-nj-Share-url')).toHaveValue(
+      new RegExp(`/lab/tree/${tmpPath}/coedit\\.ipynb$`)
+    );
+    await expect(dialog.locator('.jp-nj-Share-link')).toContainText(
+      '(co-edit)'
+    );
+    const listed = await (
+      await request.get(`/nj/api/links?path=${encodeURIComponent(file)}`)
+    ).json();
+    expect(listed.links.map((l: any) => [l.kind, l.run])).toEqual([
+      ['edit', false]
+    ]);
+    await dialog.getByRole('button', { name: 'Revoke' }).click();
+    await expect(dialog.locator('.jp-nj-Share-none')).toBeVisible();
+    await dialog.getByRole('button', { name: 'Done' }).click();
+  });
 });

@@ -26,6 +26,10 @@ export interface IDraftLink {
   created: string;
   expires: string | null;
   state: 'active' | 'revoked' | 'expired';
+  /** "draft": a read-only page for anyone; "edit": co-editing for other users. */
+  kind?: 'draft' | 'edit';
+  /** An edit link's guests may run code. */
+  run?: boolean;
   /** Only in the answer that created the link: the page's URL (path under the server). */
   url?: string;
 }
@@ -46,10 +50,21 @@ export class DraftLinksClient {
     return reply.links;
   }
 
-  create(path: string, expires: number | null): Promise<IDraftLink> {
+  create(
+    path: string,
+    expires: number | null,
+    access: LinkAccess = 'read'
+  ): Promise<IDraftLink> {
+    const edit = access !== 'read';
+    const run = access === 'run';
     return requestAPI<IDraftLink>(
       'links',
-      { method: 'POST', body: JSON.stringify({ path, expires }) },
+      {
+        method: 'POST',
+        body: JSON.stringify(
+          edit ? { path, expires, edit, run } : { path, expires }
+        )
+      },
       this._settings
     );
   }
@@ -62,6 +77,15 @@ export class DraftLinksClient {
     );
   }
 }
+
+/** What a link gives: a read-only page for anyone, or co-editing (and running) for users. */
+export type LinkAccess = 'read' | 'edit' | 'run';
+
+const ACCESS: [LinkAccess, string][] = [
+  ['read', 'Read-only page, for anyone with the link (no login)'],
+  ['edit', 'Co-edit this notebook, for other users (they log in)'],
+  ['run', 'Co-edit and run code, for other users (they log in)']
+];
 
 /** Expiry choices, in seconds (null: never). */
 const EXPIRIES: [string, number | null][] = [
@@ -90,6 +114,11 @@ class ShareBody extends Widget {
         h('option', { value: String(index) }, trans.__(label))
       )
     );
+    this._access = h(
+      'select',
+      { className: 'jp-mod-styled jp-nj-Share-access' },
+      ...ACCESS.map(([value, label]) => h('option', { value }, trans.__(label)))
+    );
     this._created = h('div', { className: 'jp-nj-Share-created' });
     this._list = h('ul', { className: 'jp-nj-Share-links' });
     this.node.append(
@@ -98,12 +127,15 @@ class ShareBody extends Widget {
         {},
         trans.__(
           'Anyone with a draft link sees this notebook as last saved, read-only, without ' +
-            'logging in (secret values are never shown). Revoke it to end access.'
+            'logging in (secret values are never shown). An edit link lets other users ' +
+            'co-edit this notebook, and nothing else of this server. Revoke a link to end ' +
+            'access.'
         )
       ),
       h(
         'div',
         { className: 'jp-nj-Share-new' },
+        h('label', {}, h('span', {}, trans.__('Gives')), this._access),
         h('label', {}, h('span', {}, trans.__('Expires')), this._expiry),
         h(
           'button',
@@ -140,8 +172,13 @@ class ShareBody extends Widget {
                 'span',
                 {},
                 trans.__(
-                  '%1 · created %2 by %3 · %4',
+                  '%1%2 · created %3 by %4 · %5',
                   link.id,
+                  link.kind === 'edit'
+                    ? link.run
+                      ? trans.__(' (co-edit and run)')
+                      : trans.__(' (co-edit)')
+                    : '',
                   link.created.replace('T', ' ').slice(0, 16),
                   link.author,
                   link.expires
@@ -168,7 +205,11 @@ class ShareBody extends Widget {
     const [, expires] = EXPIRIES[Number(this._expiry.value)] ?? EXPIRIES[0];
     let link: IDraftLink;
     try {
-      link = await this._client.create(this._path, expires);
+      link = await this._client.create(
+        this._path,
+        expires,
+        this._access.value as LinkAccess
+      );
     } catch (error) {
       await showErrorMessage(trans.__('Cannot create a link'), error as Error);
       return;
@@ -178,7 +219,9 @@ class ShareBody extends Widget {
       h(
         'p',
         {},
-        trans.__('The new link (shown only now: copy it before closing):')
+        link.kind === 'edit'
+          ? trans.__('The edit link (send it to who may co-edit):')
+          : trans.__('The new link (shown only now: copy it before closing):')
       ),
       copyableUrl(url, trans)
     );
@@ -198,6 +241,7 @@ class ShareBody extends Widget {
   }
 
   private _expiry: HTMLSelectElement;
+  private _access: HTMLSelectElement;
   private _created: HTMLDivElement;
   private _list: HTMLUListElement;
 }
