@@ -111,6 +111,41 @@ c.JupyterHub.services = [
     },
 ]
 
+# --- publications: pages that outlive the users' servers --------------------------------------
+
+# The hub culls idle servers, and their pages at /user/<name>/nj/p/ go with them. Every user's
+# server publishes into one shared store, and the `nj-pages` service (one process, started and
+# stopped by the hub) serves it at /services/nj-pages/nj/p/<owner>/<slug>/<n>, for anyone with
+# the URL (the hub's proxy sends /services/nj-pages/ to it without a login; add
+# `--access authenticated` to the command for hub users only). The store must let each user's
+# server write (docs/jupyterhub.md says how to lay it out for system users).
+publications = Path(os.environ.get("NJ_HUB_PUBLICATIONS", str(state_dir / "publications")))
+publications.mkdir(parents=True, exist_ok=True)
+pages_port = int(os.environ.get("NJ_HUB_PAGES_PORT", "8950"))
+c.JupyterHub.services.append(
+    {
+        "name": "nj-pages",
+        "url": f"http://127.0.0.1:{pages_port}",
+        "command": [
+            sys.executable,
+            "-m",
+            "jupyter_nj.cli",
+            "pages-service",
+            "--publish-dir",
+            str(publications),
+        ],
+        "display": False,
+    }
+)
+c.Spawner.args.extend(
+    [
+        f"--NJApp.publish_dir={publications}",
+        "--NJApp.publish_base_url=/services/nj-pages/",
+        # A published page's Remix goes to the reader's own server.
+        "--NJApp.publish_remix_url=/hub/user-redirect/nj/p/{owner}/{slug}/{number}/remix",
+    ]
+)
+
 # Servers (and their kernels) stop with the hub, so none is left running without a hub to reach
 # it. False keeps them across a hub restart (an upgrade, say); the spawner then finds them again
 # from the hub's database, which the local process spawner does by their process ids.

@@ -180,7 +180,7 @@ def running_hub(base: Path, **settings: str) -> Iterator[Hub]:
     jupyterhub = require_hub_tools()
     homes = base / "home"
     homes.mkdir()
-    hub_port, proxy_port, proxy_api_port = free_ports(3, PORTS)
+    hub_port, proxy_port, proxy_api_port, pages_port = free_ports(4, PORTS)
     run_id = secrets.token_hex(8)
     admin_token = secrets.token_hex(32)
     password = secrets.token_hex(16)
@@ -196,6 +196,7 @@ def running_hub(base: Path, **settings: str) -> Iterator[Hub]:
         "NJ_HUB_TEST_PROXY_PORT": str(proxy_port),
         "NJ_HUB_TEST_PROXY_API_PORT": str(proxy_api_port),
         "NJ_HUB_TEST_SERVER_PORTS": f"{proxy_api_port + 1}-{PORTS.stop}",
+        "NJ_HUB_PAGES_PORT": str(pages_port),
         "NJ_HUB_TEST_HOMES": str(homes),
         "NJ_HUB_TEST_RUN": run_id,
         "PYTHONPATH": str(REPO),

@@ -267,3 +267,36 @@ def test_a_hub_share_reaches_only_what_an_edit_link_grants(servers: Hub) -> None
         assert codes.json()["items"] == [], codes.text  # and nobody new can accept it
     finally:
         servers.api("DELETE", "shares/carol/", token=carol)
+
+
+def test_a_published_page_answers_while_its_authors_server_is_stopped(servers: Hub) -> None:
+    """alice publishes from her server into the hub's shared store; the hub's nj-pages service
+    serves the page, logged out, before and after the hub stops her server. (Last in the
+    module: it stops alice's server, and starts it again for the teardown.)"""
+    servers.start_server("alice")  # an earlier test stops it
+    save_notebook(servers, "alice", "weather.ipynb", "rain-report")
+    reply = servers.server(
+        "alice", "nj/api/publish/weather.ipynb", method="POST", json={"slug": "weather"}
+    )
+    assert reply.status_code == 201, reply.text
+    edition = reply.json()
+    assert edition["owner"] == "alice"  # the hub's user name
+    assert edition["url"] == "/services/nj-pages/nj/p/alice/weather/1"
+    page = requests.get(servers.url + edition["url"], timeout=30)
+    assert page.status_code == 200, page.text[:300]
+    assert "rain-report" in page.text and "Published by <strong>alice</strong>" in page.text
+    assert "href='/hub/user-redirect/nj/p/alice/weather/1/remix'" in page.text
+
+    stopped = servers.api("DELETE", "users/alice/server")
+    assert stopped.status_code in (202, 204), stopped.text
+    deadline = time.monotonic() + 60
+    while servers.api("GET", "users/alice").json().get("servers"):
+        assert time.monotonic() < deadline, "alice's server did not stop"
+        time.sleep(0.5)
+    assert servers.server("alice", "api/status").status_code != 200  # her server is gone
+    again = requests.get(servers.url + edition["url"], timeout=30)
+    assert again.status_code == 200 and "rain-report" in again.text
+    latest = requests.get(servers.url + edition["latest"], allow_redirects=False, timeout=30)
+    assert latest.status_code == 302
+    assert latest.headers["Location"] == edition["url"]
+    servers.start_server("alice")
