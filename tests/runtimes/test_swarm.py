@@ -1,0 +1,275 @@
+"""Container runtimes as Docker Swarm services (`NJApp.runtime_engine = "swarm"`), on a real
+single-node swarm of this machine's engine.
+
+The swarm is made for the session (`docker swarm init --advertise-addr 127.0.0.1`) only when
+the engine is in none, and left again at the end, with the services and networks of the tests.
+Without a Docker engine these tests fail: they are the only proof that the swarm engine works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_nj.base import NJError
+from jupyter_nj.runtimes.engines.swarm import NETWORK_LABEL, RELAY_LABEL, gpu_resources
+from jupyter_nj.runtimes.provisioner import ENGINE_LABEL, SERVER_LABEL
+
+from ..services import docker_client_or_reason
+from .conftest import KernelSession, start_session_kernel, write_notebook
+
+pytestmark = pytest.mark.docker
+
+NETWORK = "nj-test-runtimes"
+
+
+def docker_cli(*args: str) -> str:
+    return subprocess.run(
+        ["docker", *args], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
+
+
+@pytest.fixture(scope="session")
+def swarm(nj_session_dir: Path) -> Iterator[Any]:
+    """A client of an engine that is a swarm manager; the swarm is this session's when the
+    engine was in none, and then always left at the end."""
+    client, reason = docker_client_or_reason()
+    if client is None:
+        pytest.fail(f"the swarm tests need a Docker engine: {reason}", pytrace=False)
+    had_gwbridge = bool(client.networks.list(names=["docker_gwbridge"]))
+    initialised = client.info()["Swarm"].get("LocalNodeState") != "active"
+    if initialised:
+        docker_cli("swarm", "init", "--advertise-addr", "127.0.0.1")
+    try:
+        yield client
+    finally:
+        try:
+            server = str(nj_session_dir / "data")
+            if not initialised:  # leaving removes everything; else only what the tests made
+                for service in client.services.list(filters={"label": f"{SERVER_LABEL}={server}"}):
+                    service.remove()
+                for network in client.networks.list(names=[NETWORK, NETWORK + "-internal"]):
+                    network.remove()
+        finally:
+            if initialised:
+                docker_cli("swarm", "leave", "--force")
+                if not had_gwbridge:
+                    # Made by `swarm init` for the tasks' outbound traffic; leaving keeps it.
+                    for network in client.networks.list(names=["docker_gwbridge"]):
+                        network.remove()
+            client.close()
+
+
+@pytest.fixture
+def runtime_backend() -> str:
+    return "docker"
+
+
+@pytest.fixture
+def nj_config(nj_config: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **nj_config,
+        "runtime_engine": "swarm",
+        "runtime_swarm_network": NETWORK,
+        "runtime_swarm_cpus": 0.25,
+        "runtime_swarm_memory": "128m",
+        "runtime_swarm_start_timeout": 60.0,
+    }
+
+
+def writable_folder(root: Path, name: str) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        os.chown(folder, 1000, 100)  # the kernel runs as 1000:100 when the server is root
+    return folder
+
+
+def kernel_services(kernel_id: str) -> list[str]:
+    """The services `docker service ls` shows for this kernel, found by the project's label."""
+    out = docker_cli(
+        "service", "ls", "--filter", f"label=org.jupyter-nj.kernel-id={kernel_id}", "-q"
+    )
+    return out.split()
+
+
+async def died(session: KernelSession, timeout: float = 30) -> int | None:
+    deadline = time.monotonic() + timeout
+    status = None
+    while status is None and time.monotonic() < deadline:
+        status = await session.km.provisioner.poll()
+        if status is None:
+            await asyncio.sleep(0.2)
+    return status
+
+
+async def test_swarm_kernel_is_a_confined_service_with_limits_that_writes_the_notebook_folder(
+    swarm: Any,
+    docker_mini: dict[str, Any],
+    jp_fetch: Any,
+    jp_serverapp: Any,
+    jp_root_dir: Path,
+) -> None:
+    work = writable_folder(jp_root_dir, "swarm")
+    write_notebook(jp_root_dir, "swarm/nb.ipynb")
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "swarm/nb.ipynb", "nj-mini")
+    kernel_id = session.kernel_id
+    try:
+        services = kernel_services(kernel_id)
+        assert len(services) == 1, "the kernel runs as exactly one swarm service"
+        spec = swarm.api.inspect_service(services[0])["Spec"]
+        labels = spec["Labels"]
+        assert labels[ENGINE_LABEL] == "swarm"
+        assert labels["org.jupyter-nj.environment"] == "mini"
+        assert labels["org.jupyter-nj.notebook"] == "swarm/nb.ipynb"
+
+        status, out, _ = await session.run(
+            "import os, json\n"
+            "open('from_swarm.txt', 'w').write('hi')\n"
+            "open('/results/r.txt', 'w').write('in results')\n"
+            "caps = [l for l in open('/proc/self/status') if l.startswith('CapEff')]\n"
+            "print(json.dumps({'uid': os.getuid(), 'gid': os.getgid(), 'cwd': os.getcwd(),"
+            " 'caps': caps[0].split()[1], 'sock': os.path.exists('/var/run/docker.sock')}))"
+        )
+        assert status == "ok", out
+        seen = json.loads(out)
+        assert (seen["uid"], seen["gid"]) == (1000, 100)
+        assert seen["caps"] == "0000000000000000"
+        assert seen["sock"] is False
+        assert seen["cwd"] == str(work.resolve())
+        assert (work / "from_swarm.txt").read_text() == "hi"  # the host sees the kernel's file
+        assert (work / "nb.results" / "r.txt").read_text() == "in results"
+
+        task = spec["TaskTemplate"]
+        resources = task["Resources"]
+        assert resources["Limits"]["NanoCPUs"] == 10**9  # runtime_cpu_limit
+        assert resources["Limits"]["MemoryBytes"] == 1024**3  # runtime_memory_limit
+        assert resources["Limits"]["Pids"] == 1024  # runtime_pids_limit
+        assert resources["Reservations"] == {"NanoCPUs": 25 * 10**7, "MemoryBytes": 128 * 2**20}
+        assert task["RestartPolicy"]["Condition"] == "none"
+        node_id = swarm.info()["Swarm"]["NodeID"]
+        assert task["Placement"]["Constraints"] == [f"node.id=={node_id}"]
+        container = task["ContainerSpec"]
+        assert container["User"] == "0:0" and container["Init"] is True  # only docker-init
+        assert container["CapabilityDrop"] == ["ALL"]
+        assert "SYS_ADMIN" not in container["CapabilityAdd"]
+        assert container["Args"][container["Args"].index("setpriv") + 1] == "--reuid=1000"
+        assert all("docker.sock" not in (m.get("Source") or "") for m in container["Mounts"])
+        assert {m["Type"] for m in container["Mounts"]} <= {"bind", "tmpfs"}
+        # No port on any node's interface: no virtual IP, nothing published by the service.
+        assert spec["EndpointSpec"] == {"Mode": "dnsrr"}
+        assert not swarm.api.inspect_service(services[0])["Endpoint"].get("Ports")
+
+        network = swarm.networks.get(NETWORK).attrs
+        assert network["Driver"] == "overlay" and network["Attachable"] is True
+        assert network["Options"].get("encrypted") == "true"
+        assert network["Labels"].get(NETWORK_LABEL)
+
+        # The server reaches the kernel through its relay, on loopback only, signed with the key.
+        relay = swarm.containers.list(filters={"label": f"{RELAY_LABEL}=nj-kernel-{kernel_id}"})
+        assert len(relay) == 1
+        bindings = [b for v in relay[0].attrs["NetworkSettings"]["Ports"].values() for b in v]
+        assert len(bindings) == 5 and {b["HostIp"] for b in bindings} == {"127.0.0.1"}
+        assert relay[0].attrs["Config"]["User"] == "1000:100"
+        assert relay[0].attrs["HostConfig"]["ReadonlyRootfs"] is True
+        connection = session.km.get_connection_info()
+        assert connection["transport"] == "tcp" and connection["ip"] == "127.0.0.1"
+        assert connection["signature_scheme"] == "hmac-sha256" and len(connection["key"]) >= 32
+        assert {int(b["HostPort"]) for b in bindings} == {
+            connection[p]
+            for p in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+        }
+        await refused_without_the_key(session, work)
+
+        info = json.loads((await jp_fetch("nj", "api", "runtimes", kernel_id)).body)
+        assert info["exit_reason"] == "" and info["backend"] == "docker"
+    finally:
+        await session.shutdown()
+    assert kernel_services(kernel_id) == []
+    relays = swarm.containers.list(
+        all=True, filters={"label": f"{RELAY_LABEL}=nj-kernel-{kernel_id}"}
+    )
+    assert relays == [], "the relay outlived the shutdown"
+    left = swarm.containers.list(
+        all=True, filters={"label": f"org.jupyter-nj.kernel-id={kernel_id}"}
+    )
+    assert left == [], "the task's container outlived the shutdown"
+
+
+async def refused_without_the_key(session: KernelSession, work: Path) -> None:
+    """A client that reaches the kernel's ports but signs with another key gets nothing done."""
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    intruder = AsyncKernelClient()
+    intruder.load_connection_info({**session.km.get_connection_info(), "key": b"not-the-key"})
+    intruder.start_channels()
+    try:
+        intruder.execute("open('intruder.txt', 'w').write('x')")
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(intruder.get_shell_msg(), timeout=3)
+    finally:
+        intruder.stop_channels()
+    assert not (work / "intruder.txt").exists()
+
+
+async def test_a_killed_task_marks_the_runtime_dead_with_the_task_error(
+    swarm: Any,
+    docker_mini: dict[str, Any],
+    jp_fetch: Any,
+    jp_serverapp: Any,
+    jp_root_dir: Path,
+) -> None:
+    writable_folder(jp_root_dir, "killed")
+    write_notebook(jp_root_dir, "killed/nb.ipynb")
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "killed/nb.ipynb", "nj-mini")
+    try:
+        task = swarm.containers.list(
+            filters={"label": f"org.jupyter-nj.kernel-id={session.kernel_id}"}
+        )
+        assert len(task) == 1
+        task[0].kill()
+        assert await died(session) is not None
+        reason = session.km.provisioner.exit_reason
+        assert "task failed" in reason and "137" in reason, reason
+    finally:
+        await session.shutdown()
+    assert kernel_services(session.kernel_id) == []
+
+
+async def test_a_service_removed_from_outside_marks_the_runtime_dead(
+    swarm: Any,
+    docker_mini: dict[str, Any],
+    jp_fetch: Any,
+    jp_serverapp: Any,
+    jp_root_dir: Path,
+) -> None:
+    writable_folder(jp_root_dir, "removed")
+    write_notebook(jp_root_dir, "removed/nb.ipynb")
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "removed/nb.ipynb", "nj-mini")
+    try:
+        (service,) = kernel_services(session.kernel_id)
+        docker_cli("service", "rm", service)
+        assert await died(session) is not None
+        assert "swarm service was removed" in session.km.provisioner.exit_reason
+    finally:
+        await session.shutdown()
+    assert kernel_services(session.kernel_id) == []
+    left = swarm.containers.list(all=True, filters={"label": f"{RELAY_LABEL}"})
+    assert [c.name for c in left if session.kernel_id in c.name] == []
+
+
+def test_gpus_are_asked_of_swarm_as_generic_resources_by_count() -> None:
+    assert gpu_resources(0, "NVIDIA-GPU") == {}
+    assert gpu_resources(2, "NVIDIA-GPU") == {"NVIDIA-GPU": 2}
+    for request in (("GPU-1234",), "all"):
+        with pytest.raises(NJError) as refused:
+            gpu_resources(request, "NVIDIA-GPU")
+        assert refused.value.status_code == 422 and "a count" in refused.value.message
