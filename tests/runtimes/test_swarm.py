@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tornado.httpclient import HTTPClientError
 
 from jupyter_nj.base import NJError
 from jupyter_nj.runtimes.engines.swarm import NETWORK_LABEL, RELAY_LABEL, gpu_resources
@@ -109,6 +110,25 @@ async def died(session: KernelSession, timeout: float = 30) -> int | None:
         if status is None:
             await asyncio.sleep(0.2)
     return status
+
+
+async def test_a_start_on_an_engine_that_is_no_swarm_manager_says_to_run_swarm_init(
+    docker_mini: dict[str, Any],
+    docker_client: Any,
+    jp_fetch: Any,
+    jp_serverapp: Any,
+    jp_root_dir: Path,
+) -> None:
+    # First in the module: the `swarm` fixture has not joined the engine to a swarm yet.
+    if docker_client.info()["Swarm"].get("LocalNodeState") == "active":
+        pytest.skip("the engine is in a swarm made outside these tests")
+    writable_folder(jp_root_dir, "noswarm")
+    write_notebook(jp_root_dir, "noswarm/nb.ipynb")
+    with pytest.raises(HTTPClientError) as err:
+        await start_session_kernel(jp_fetch, jp_serverapp, "noswarm/nb.ipynb", "nj-mini")
+    body = err.value.response.body.decode() if err.value.response else ""
+    assert "not a swarm manager" in body and "docker swarm init" in body, body
+    assert err.value.code == 500  # how jupyter_server answers any failed kernel start
 
 
 async def test_swarm_kernel_is_a_confined_service_with_limits_that_writes_the_notebook_folder(

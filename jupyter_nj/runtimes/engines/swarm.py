@@ -235,12 +235,12 @@ class SwarmRuntime:
     # -- start -------------------------------------------------------------------------------
 
     def start(self, request: ServiceRequest) -> None:
-        """Create the service, wait for its task to run, start the relay. On failure nothing is
-        left behind and the error says what Swarm answered."""
+        """Create the service, start the relay while Swarm schedules the task, wait for the
+        task to run. On failure nothing is left behind and the error says what Swarm answered."""
         try:
             self._create_service(request)
-            self._wait_running(request)
             self._start_relay(request)
+            self._wait_running(request)
         except BaseException:
             self.remove()
             raise
@@ -348,7 +348,9 @@ class SwarmRuntime:
         ports = list(request.kernel_ports.values())
         relay = self.client.containers.run(
             request.image,
-            ["python3", "-c", RELAY_SOURCE, self.task_address, *map(str, ports)],
+            # The service's name: with `dnsrr`, the overlay's DNS answers it with the task's
+            # own address (resolved at each connection, so before the task runs is fine).
+            ["python3", "-c", RELAY_SOURCE, request.name, *map(str, ports)],
             detach=True,
             name=f"{request.name}-relay",
             user=request.relay_user,
@@ -458,6 +460,10 @@ class SwarmRuntime:
                 self.client.api.remove_service(self.service_id)
             self.service_id = None
         if self.container_id is not None:
+            # On this engine the task's container is removed at once, rather than when the
+            # swarm agent gets to it (seconds later).
+            with contextlib.suppress(APIError):
+                self.client.api.remove_container(self.container_id, force=True)
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
                 try:
