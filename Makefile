@@ -54,7 +54,7 @@ $(STAMPS)/ui-tests: ui-tests/package.json
 	touch $@
 
 services:
-	bash scripts/ensure-services.sh docker chromium debootstrap r
+	bash scripts/ensure-services.sh docker chromium debootstrap r registry
 
 setup-test: setup services $(STAMPS)/ui-tests
 

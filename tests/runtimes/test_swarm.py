@@ -11,9 +11,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
+import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +78,71 @@ def runtime_backend() -> str:
     return "docker"
 
 
+@dataclass
+class Registry:
+    address: str
+    process: subprocess.Popen[bytes]
+
+
+@pytest.fixture(scope="module")
+def docker_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """Debian's `docker-registry` on 127.0.0.1, storing in a temporary folder."""
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        pytest.fail(
+            "the registry test needs Debian's docker-registry "
+            "(`bash scripts/ensure-services.sh registry`)",
+            pytrace=False,
+        )
+    folder = tmp_path_factory.mktemp("registry")
+    port = next(p for p in range(8971, 9000) if port_is_free(p))
+    address = f"127.0.0.1:{port}"
+    config = folder / "config.yml"
+    config.write_text(
+        "version: 0.1\nlog:\n  level: warn\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {folder / 'data'}\n"
+        f"http:\n  addr: {address}\n"
+    )
+    log = (folder / "registry.log").open("wb")
+    process = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"http://{address}/v2/", timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail(
+                        f"docker-registry did not start: {(folder / 'registry.log').read_text()}"
+                    )
+                time.sleep(0.1)
+        yield Registry(address, process)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
 @pytest.fixture
-def nj_config(nj_config: dict[str, Any]) -> dict[str, Any]:
+def swarm_registry(request: pytest.FixtureRequest) -> str:
+    """NJApp.runtime_swarm_registry: empty, or (parametrized with "registry") a live one."""
+    if getattr(request, "param", "") != "registry":
+        return ""
+    registry: Registry = request.getfixturevalue("docker_registry")
+    return registry.address
+
+
+@pytest.fixture
+def nj_config(nj_config: dict[str, Any], swarm_registry: str) -> dict[str, Any]:
     return {
         **nj_config,
+        "runtime_swarm_registry": swarm_registry,
         "runtime_engine": "swarm",
         "runtime_swarm_network": NETWORK,
         "runtime_swarm_cpus": 0.25,
@@ -284,6 +349,55 @@ async def test_a_service_removed_from_outside_marks_the_runtime_dead(
     assert kernel_services(session.kernel_id) == []
     left = swarm.containers.list(all=True, filters={"label": f"{RELAY_LABEL}"})
     assert [c.name for c in left if session.kernel_id in c.name] == []
+
+
+@pytest.mark.parametrize("swarm_registry", ["registry"], indirect=True)
+async def test_with_a_registry_the_image_is_pushed_and_the_service_runs_it_by_digest(
+    swarm: Any,
+    docker_mini: dict[str, Any],
+    swarm_registry: str,
+    jp_fetch: Any,
+    jp_serverapp: Any,
+    jp_root_dir: Path,
+) -> None:
+    writable_folder(jp_root_dir, "pushed")
+    write_notebook(jp_root_dir, "pushed/nb.ipynb")
+    repository = f"{swarm_registry}/nj-env/mini"
+    try:
+        # The first start of a version pushes its image (hundreds of MB here).
+        session = await start_session_kernel(
+            jp_fetch, jp_serverapp, "pushed/nb.ipynb", "nj-mini", request_timeout=240
+        )
+        try:
+            (service,) = kernel_services(session.kernel_id)
+            spec = swarm.api.inspect_service(service)["Spec"]
+            image = spec["TaskTemplate"]["ContainerSpec"]["Image"]
+            assert image.startswith(f"{repository}@sha256:"), image
+            status, out, _ = await session.run("print(1 + 1)")
+            assert (status, out.strip()) == ("ok", "2")
+        finally:
+            await session.shutdown()
+        catalog, manifest = await asyncio.to_thread(registry_has, swarm_registry, image)
+        assert "nj-env/mini" in catalog
+        assert manifest == 200  # the digest the service runs is the registry's own
+    finally:
+        for tag in swarm.images.get(docker_mini["version"]).tags:
+            if tag.startswith(repository + ":"):
+                swarm.images.remove(tag)  # only the registry's tag: the image stays
+
+
+def registry_has(address: str, image: str) -> tuple[list[str], int]:
+    """The registry's repositories, and its answer for the manifest `image` names by digest."""
+    with urllib.request.urlopen(f"http://{address}/v2/_catalog", timeout=5) as reply:
+        catalog = list(json.load(reply)["repositories"])
+    digest = image.split("@", 1)[1]
+    request = urllib.request.Request(
+        f"http://{address}/v2/nj-env/mini/manifests/{digest}",
+        method="HEAD",
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as reply:
+        return catalog, int(reply.status)
 
 
 def test_gpus_are_asked_of_swarm_as_generic_resources_by_count() -> None:
