@@ -139,7 +139,15 @@ def swarm_registry(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def nj_config(nj_config: dict[str, Any], swarm_registry: str) -> dict[str, Any]:
+def swarm_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """More NJApp traits for one test (parametrized indirectly)."""
+    return dict(getattr(request, "param", {}))
+
+
+@pytest.fixture
+def nj_config(
+    nj_config: dict[str, Any], swarm_registry: str, swarm_overrides: dict[str, Any]
+) -> dict[str, Any]:
     return {
         **nj_config,
         "runtime_swarm_registry": swarm_registry,
@@ -148,6 +156,7 @@ def nj_config(nj_config: dict[str, Any], swarm_registry: str) -> dict[str, Any]:
         "runtime_swarm_cpus": 0.25,
         "runtime_swarm_memory": "128m",
         "runtime_swarm_start_timeout": 60.0,
+        **swarm_overrides,
     }
 
 
@@ -349,6 +358,30 @@ async def test_a_service_removed_from_outside_marks_the_runtime_dead(
     assert kernel_services(session.kernel_id) == []
     left = swarm.containers.list(all=True, filters={"label": f"{RELAY_LABEL}"})
     assert [c.name for c in left if session.kernel_id in c.name] == []
+
+
+@pytest.mark.parametrize(
+    "swarm_overrides",
+    [{"runtime_swarm_cpus": 64.0, "runtime_swarm_start_timeout": 3.0}],
+    indirect=True,
+)
+async def test_a_runtime_no_node_can_take_fails_its_start_with_the_schedulers_reason(
+    swarm: Any,
+    docker_mini: dict[str, Any],
+    swarm_overrides: dict[str, Any],
+    jp_fetch: Any,
+    jp_serverapp: Any,
+    jp_root_dir: Path,
+) -> None:
+    writable_folder(jp_root_dir, "big")
+    write_notebook(jp_root_dir, "big/nb.ipynb")
+    with pytest.raises(HTTPClientError) as err:
+        await start_session_kernel(jp_fetch, jp_serverapp, "big/nb.ipynb", "nj-mini")
+    body = err.value.response.body.decode() if err.value.response else ""
+    assert "did not start within 3 s" in body and "task pending" in body, body
+    assert "insufficient resources" in body, body
+    server = jp_serverapp.web_app.settings["nj_app"].runtime_service.settings.server_data
+    assert not swarm.services.list(filters={"label": f"{SERVER_LABEL}={server}"})
 
 
 @pytest.mark.parametrize("swarm_registry", ["registry"], indirect=True)

@@ -491,7 +491,7 @@ def describe_task(task: dict[str, Any] | None) -> str:
     text = f"task {state}"
     if detail:
         text += f": {detail}"
-    if code:
+    if code and f"({code})" not in detail:
         text += f" (exit code {code})"
     return text
 
