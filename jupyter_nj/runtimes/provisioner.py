@@ -898,15 +898,19 @@ class NJDockerProvisioner(NJRuntimeMixin):
 
     def _use_tcp(self, km: Any) -> None:
         """Have the kernel listen on TCP in its task's own network namespace (a service's task
-        may run on another node, where no socket of this host reaches). A restart starts from
-        new ports and drops the previous files, which jupyter_client would otherwise keep."""
+        may run on another node, where no socket of this host reaches).
+
+        A restart keeps the kernel's ports and the relay, so the server's clients (the
+        websockets' channels) stay connected to the same loopback ports; the files are written
+        again, since jupyter_client would otherwise keep the server's view as the kernel's."""
         assert self.kernel_dir is not None
         for name in ("connection.json", SERVER_CONNECTION_FILE):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(self.kernel_dir, name))
         km._connection_file_written = False
+        kept = self.swarm.kernel_ports if self.swarm is not None and self.swarm.relay_id else {}
         for name in swarm_engine.PORT_NAMES:
-            setattr(km, name, 0)
+            setattr(km, name, kept.get(name, 0))
         km.transport = "tcp"
         # Inside the task's own network namespace: its overlay address, where the relay is.
         km.ip = "0.0.0.0"
@@ -955,7 +959,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
                 cap_add=tuple(ROOT_CAPABILITIES),
                 start_timeout=settings.swarm_start_timeout,
             )
-            runtime = swarm_engine.SwarmRuntime(client)
+            runtime = self.swarm or swarm_engine.SwarmRuntime(client)
             try:
                 runtime.start(request)
             except APIError as err:
@@ -1141,8 +1145,9 @@ class NJDockerProvisioner(NJRuntimeMixin):
         await self.send_signal(signal.SIGTERM)
 
     async def cleanup(self, restart: bool = False) -> None:
-        if self.container_id is not None:
-            await asyncio.to_thread(self._remove_container)
+        if self.container_id is not None or self.swarm is not None:
+            # A swarm runtime whose restart failed has no task but still its relay.
+            await asyncio.to_thread(self._remove_container, restart)
             self.container_id = None
         self.saved_state = frozenset()
         if not restart and self.apt_bridge is not None:
@@ -1182,10 +1187,11 @@ class NJDockerProvisioner(NJRuntimeMixin):
             if c["Path"].startswith((ENV_PREFIX + "/lib", "/var/lib/dpkg/info"))
         )
 
-    def _remove_container(self) -> None:
+    def _remove_container(self, restart: bool = False) -> None:
         if self.swarm is not None:
-            self.swarm.remove()
-            self.swarm = None
+            self.swarm.remove(keep_relay=restart)
+            if not restart:
+                self.swarm = None
             return
         remove_container_once(self._client(), self.container_id)
 

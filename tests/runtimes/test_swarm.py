@@ -29,7 +29,7 @@ from jupyter_nj.runtimes.engines.swarm import NETWORK_LABEL, RELAY_LABEL, gpu_re
 from jupyter_nj.runtimes.provisioner import ENGINE_LABEL, SERVER_LABEL
 
 from ..services import docker_client_or_reason
-from .conftest import KernelSession, start_session_kernel, write_notebook
+from .conftest import KernelSession, reply_to, start_session_kernel, write_notebook
 
 pytestmark = pytest.mark.docker
 
@@ -312,6 +312,44 @@ async def refused_without_the_key(session: KernelSession, work: Path) -> None:
     finally:
         intruder.stop_channels()
     assert not (work / "intruder.txt").exists()
+
+
+async def test_interrupt_and_restart_keep_the_clients_connection(
+    swarm: Any,
+    docker_mini: dict[str, Any],
+    jp_fetch: Any,
+    jp_serverapp: Any,
+    jp_root_dir: Path,
+) -> None:
+    writable_folder(jp_root_dir, "restart")
+    write_notebook(jp_root_dir, "restart/nb.ipynb")
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "restart/nb.ipynb", "nj-mini")
+    try:
+        msg_id = session.client.execute("import time; print('asleep', flush=True); time.sleep(60)")
+        while True:  # the cell runs: now interrupt it
+            msg = await session.client.get_iopub_msg(timeout=60)
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream":
+                break
+        await jp_serverapp.kernel_manager.interrupt_kernel(session.kernel_id)
+        assert (await reply_to(session, msg_id))["content"]["ename"] == "KeyboardInterrupt"
+
+        (before,) = kernel_services(session.kernel_id)
+        ports = session.km.get_connection_info()
+        await jp_serverapp.kernel_manager.restart_kernel(session.kernel_id)
+        (after,) = kernel_services(session.kernel_id)
+        assert after != before  # a new service of the same name
+        # The same loopback ports: the client connected before the restart carries on.
+        assert session.km.get_connection_info() == ports
+        await session.ready()
+        status, out, _ = await session.run("print('after restart')")
+        assert (status, out.strip()) == ("ok", "after restart")
+    finally:
+        await session.shutdown()
+    assert kernel_services(session.kernel_id) == []
+    relays = swarm.containers.list(
+        all=True, filters={"label": f"{RELAY_LABEL}=nj-kernel-{session.kernel_id}"}
+    )
+    assert relays == []
 
 
 async def test_a_killed_task_marks_the_runtime_dead_with_the_task_error(

@@ -230,19 +230,26 @@ class SwarmRuntime:
         self.relay_id: str | None = None
         self.container_id: str | None = None  # the task's container (on its node's engine)
         self.task_address: str = ""
+        # The relay's loopback ports (the server's view), and the kernel's own, which a
+        # restart keeps: the relay forwards to them.
         self.host_ports: dict[str, int] = {}
+        self.kernel_ports: dict[str, int] = {}
 
     # -- start -------------------------------------------------------------------------------
 
     def start(self, request: ServiceRequest) -> None:
         """Create the service, start the relay while Swarm schedules the task, wait for the
-        task to run. On failure nothing is left behind and the error says what Swarm answered."""
+        task to run. A restart keeps the relay (and so the ports the server's clients are
+        connected to) and makes a new service of the same name, which the relay finds again.
+        On failure nothing new is left behind and the error says what Swarm answered."""
+        had_relay = self.relay_id is not None
         try:
             self._create_service(request)
-            self._start_relay(request)
+            if not had_relay:
+                self._start_relay(request)
             self._wait_running(request)
         except BaseException:
-            self.remove()
+            self.remove(keep_relay=had_relay)
             raise
 
     def _create_service(self, request: ServiceRequest) -> None:
@@ -377,6 +384,7 @@ class SwarmRuntime:
             if not host:
                 raise NJError(503, "swarm-relay", "The kernel's relay published no port.")
             self.host_ports[name] = int(host[0]["HostPort"])
+        self.kernel_ports = dict(request.kernel_ports)
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -446,25 +454,30 @@ class SwarmRuntime:
         except APIError:
             pass  # already stopped
 
-    def remove(self, wait: float = 20.0) -> None:
-        """Remove the service and the relay, and wait until the task's container is gone on
-        this engine, so nothing of the runtime outlives its shutdown."""
+    def remove(self, keep_relay: bool = False, wait: float = 20.0) -> None:
+        """Remove the service (and the relay, unless a restart keeps it), and wait until the
+        service and the task's container are gone on this engine, so nothing of the runtime
+        outlives its shutdown and a restart can take the service's name again."""
         from docker.errors import APIError, NotFound
 
-        if self.relay_id is not None:
+        if self.relay_id is not None and not keep_relay:
             with contextlib.suppress(NotFound):
                 self.client.api.remove_container(self.relay_id, force=True)
             self.relay_id = None
+            self.host_ports, self.kernel_ports = {}, {}
+        deadline = time.monotonic() + wait
         if self.service_id is not None:
             with contextlib.suppress(NotFound):
                 self.client.api.remove_service(self.service_id)
+                while time.monotonic() < deadline:
+                    self.client.api.inspect_service(self.service_id)  # NotFound once it is gone
+                    time.sleep(0.1)
             self.service_id = None
         if self.container_id is not None:
             # On this engine the task's container is removed at once, rather than when the
             # swarm agent gets to it (seconds later).
             with contextlib.suppress(APIError):
                 self.client.api.remove_container(self.container_id, force=True)
-            deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
                 try:
                     self.client.api.inspect_container(self.container_id)
