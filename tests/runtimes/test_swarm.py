@@ -9,6 +9,7 @@ Without a Docker engine these tests fail: they are the only proof that the swarm
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -22,11 +23,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from docker.errors import NotFound
+from docker.types import RestartPolicy
 from tornado.httpclient import HTTPClientError
 
 from jupyter_nj.base import NJError
-from jupyter_nj.runtimes.engines.swarm import NETWORK_LABEL, RELAY_LABEL, gpu_resources
-from jupyter_nj.runtimes.provisioner import ENGINE_LABEL, SERVER_LABEL
+from jupyter_nj.runtimes.engines.swarm import (
+    NETWORK_LABEL,
+    RELAY_LABEL,
+    gpu_resources,
+    remove_orphan_services,
+)
+from jupyter_nj.runtimes.provisioner import ENGINE_LABEL, KERNEL_ROLE, ROLE_LABEL, SERVER_LABEL
 
 from ..services import docker_client_or_reason
 from .conftest import KernelSession, reply_to, start_session_kernel, write_notebook
@@ -469,6 +477,34 @@ def registry_has(address: str, image: str) -> tuple[list[str], int]:
     )
     with urllib.request.urlopen(request, timeout=5) as reply:
         return catalog, int(reply.status)
+
+
+def test_services_an_earlier_run_of_the_server_left_are_removed(
+    swarm: Any, docker_mini: dict[str, Any], nj_session_dir: Path
+) -> None:
+    server = str(nj_session_dir / "data")
+    labels = {ROLE_LABEL: KERNEL_ROLE}
+    ours = swarm.services.create(
+        "nj-runtime-base:bookworm",
+        ["sleep", "300"],
+        name="nj-test-orphan",
+        labels={**labels, SERVER_LABEL: server},
+        restart_policy=RestartPolicy(condition="none"),
+    )
+    theirs = swarm.services.create(
+        "nj-runtime-base:bookworm",
+        ["sleep", "300"],
+        name="nj-test-other-server",
+        labels={**labels, SERVER_LABEL: server + "-other"},
+        restart_policy=RestartPolicy(condition="none"),
+    )
+    try:
+        assert remove_orphan_services(swarm, ROLE_LABEL, SERVER_LABEL, server) == 1
+        assert [s.id for s in swarm.services.list(filters={"name": "nj-test-"})] == [theirs.id]
+    finally:
+        for service in (ours, theirs):
+            with contextlib.suppress(NotFound):
+                service.remove()
 
 
 def test_gpus_are_asked_of_swarm_as_generic_resources_by_count() -> None:
