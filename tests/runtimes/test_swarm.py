@@ -37,7 +37,13 @@ from jupyter_nj.runtimes.engines.swarm import (
 from jupyter_nj.runtimes.provisioner import ENGINE_LABEL, KERNEL_ROLE, ROLE_LABEL, SERVER_LABEL
 
 from ..services import docker_client_or_reason
-from .conftest import KernelSession, reply_to, start_session_kernel, write_notebook
+from .conftest import (
+    KernelSession,
+    make_wheel,
+    reply_to,
+    start_session_kernel,
+    write_notebook,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -477,6 +483,60 @@ def registry_has(address: str, image: str) -> tuple[list[str], int]:
     )
     with urllib.request.urlopen(request, timeout=5) as reply:
         return catalog, int(reply.status)
+
+
+class TestSecretsAndSaveEnvironment:
+    @pytest.fixture
+    def nj_config(self, nj_config: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+        return {**nj_config, "secrets_backend": "local", "secrets_local_dir": str(tmp_path / "s")}
+
+    async def test_a_swarm_runtime_gets_its_secrets_and_saves_its_installs(
+        self,
+        swarm: Any,
+        docker_mini: dict[str, Any],
+        jp_fetch: Any,
+        jp_serverapp: Any,
+        jp_root_dir: Path,
+    ) -> None:
+        from .test_secrets_reach_runtimes import (
+            CHECK,
+            SECRET_VALUE,
+            attach_secret,
+            start_like_jupyterlab,
+        )
+
+        work = writable_folder(jp_root_dir, "saved")
+        make_wheel(work / "wheels", "nj_probe_pkg")
+        write_notebook(jp_root_dir, "saved/nb.ipynb")
+        await attach_secret(jp_fetch, "saved/nb.ipynb")
+        session = await start_like_jupyterlab(jp_fetch, jp_serverapp, "saved/nb.ipynb", "nj-mini")
+        saved: dict[str, Any] = {}
+        try:
+            status, out, _ = await session.run(CHECK)
+            assert (status, out.strip()) == ("ok", "True True"), out
+            (service,) = kernel_services(session.kernel_id)
+            assert SECRET_VALUE not in json.dumps(swarm.api.inspect_service(service))
+
+            status, out, _ = await session.run(
+                "!pip install --no-index --find-links wheels nj_probe_pkg"
+            )
+            assert status == "ok", out
+            response = await jp_fetch(
+                "nj", "api", "runtimes", session.kernel_id, "snapshot", method="POST", body="{}"
+            )
+            saved = json.loads(response.body)["version"]
+            assert "+ nj-probe-pkg==1.0" in saved["changes"]
+            await jp_serverapp.kernel_manager.restart_kernel(session.kernel_id)
+            await session.ready()
+            status, out, _ = await session.run("import nj_probe_pkg; print(nj_probe_pkg.VALUE)")
+            assert (status, out.strip()) == ("ok", "1"), out
+            (service,) = kernel_services(session.kernel_id)
+            image = swarm.api.inspect_service(service)["Spec"]["TaskTemplate"]["ContainerSpec"]
+            assert image["Image"] == f"nj-env/mini:id-{saved['version'].split(':')[1][:16]}"
+        finally:
+            await session.shutdown()
+            if saved:
+                swarm.images.remove(saved["version"], force=True)  # a new one each run
 
 
 def test_services_an_earlier_run_of_the_server_left_are_removed(
