@@ -366,6 +366,30 @@ async def test_interrupt_and_restart_keep_the_clients_connection(
     assert relays == []
 
 
+@pytest.mark.parametrize("swarm_overrides", [{"runtime_network": "none"}], indirect=True)
+async def test_with_runtime_network_none_the_overlay_is_internal_and_the_kernel_reachable(
+    swarm: Any,
+    docker_mini: dict[str, Any],
+    swarm_overrides: dict[str, Any],
+    jp_fetch: Any,
+    jp_serverapp: Any,
+    jp_root_dir: Path,
+) -> None:
+    writable_folder(jp_root_dir, "cut")
+    write_notebook(jp_root_dir, "cut/nb.ipynb")
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "cut/nb.ipynb", "nj-mini")
+    try:
+        status, out, _ = await session.run("print('reached')")
+        assert (status, out.strip()) == ("ok", "reached")
+        (service,) = kernel_services(session.kernel_id)
+        spec = swarm.api.inspect_service(service)["Spec"]
+        [attached] = spec["TaskTemplate"]["Networks"]
+        network = swarm.networks.get(attached["Target"]).attrs
+        assert network["Name"] == NETWORK + "-internal" and network["Internal"] is True
+    finally:
+        await session.shutdown()
+
+
 async def test_a_killed_task_marks_the_runtime_dead_with_the_task_error(
     swarm: Any,
     docker_mini: dict[str, Any],

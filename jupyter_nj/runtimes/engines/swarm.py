@@ -42,6 +42,7 @@ PORT_NAMES = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port
 # Label on the overlay network jupyter-nj creates, so an operator can tell it from their own.
 NETWORK_LABEL = "org.jupyter-nj.network"
 RELAY_LABEL = "org.jupyter-nj.relay-for"
+RELAY_PUBLISH_NETWORK = "bridge"
 # The relay: a TCP forwarder in the standard library of the image's own Python (every runtime
 # image has python3), so no extra image is needed. argv: task address, then the ports.
 RELAY_SOURCE = """
@@ -361,7 +362,9 @@ class SwarmRuntime:
             detach=True,
             name=f"{request.name}-relay",
             user=request.relay_user,
-            network=request.network,
+            # Published through the engine's default bridge, then attached to the overlay: an
+            # internal overlay (runtime_network `none`) publishes no port.
+            network=RELAY_PUBLISH_NETWORK,
             # Loopback of the server's host only: never another interface.
             ports={f"{port}/tcp": ("127.0.0.1", None) for port in ports},
             init=True,
@@ -376,6 +379,7 @@ class SwarmRuntime:
             },
         )
         self.relay_id = str(relay.id)
+        self.client.api.connect_container_to_network(relay.id, request.network)
         relay.reload()
         published = relay.attrs["NetworkSettings"]["Ports"] or {}
         for name, port in request.kernel_ports.items():
