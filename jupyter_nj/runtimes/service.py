@@ -247,7 +247,7 @@ class RuntimeService:
                 from .provisioner import ROLE_LABEL, SERVER_LABEL
 
                 services = remove_orphan_services(
-                    client, ROLE_LABEL, SERVER_LABEL, self.settings.server_data
+                    client, ROLE_LABEL, SERVER_LABEL, self.settings.server_data, created_before
                 )
                 if services:
                     log.info("jupyter-nj: removed %d orphaned kernel service(s)", services)

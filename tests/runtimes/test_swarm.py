@@ -568,6 +568,7 @@ def test_services_an_earlier_run_of_the_server_left_are_removed(
 ) -> None:
     server = str(nj_session_dir / "data")
     labels = {ROLE_LABEL: KERNEL_ROLE}
+    started = time.time() - 1  # the engine's clock and ours are the same machine's
     ours = swarm.services.create(
         "nj-runtime-base:bookworm",
         ["sleep", "300"],
@@ -583,7 +584,9 @@ def test_services_an_earlier_run_of_the_server_left_are_removed(
         restart_policy=RestartPolicy(condition="none"),
     )
     try:
-        assert remove_orphan_services(swarm, ROLE_LABEL, SERVER_LABEL, server) == 1
+        # Services made after the server started are its own, never orphans.
+        assert remove_orphan_services(swarm, ROLE_LABEL, SERVER_LABEL, server, started) == 0
+        assert remove_orphan_services(swarm, ROLE_LABEL, SERVER_LABEL, server, time.time()) == 1
         assert [s.id for s in swarm.services.list(filters={"name": "nj-test-"})] == [theirs.id]
     finally:
         for service in (ours, theirs):

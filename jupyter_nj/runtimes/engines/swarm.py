@@ -521,9 +521,16 @@ def _address_on(task: dict[str, Any] | None, network: str) -> str:
     return ""
 
 
-def remove_orphan_services(client: Any, role_label: str, server_label: str, server: str) -> int:
+def remove_orphan_services(
+    client: Any,
+    role_label: str,
+    server_label: str,
+    server: str,
+    created_before: float | None = None,
+) -> int:
     """Remove the kernel services a crashed run of this server left (their relays are kernel
-    containers, which the container sweep removes)."""
+    containers, which the container sweep removes). The sweep runs beside the new server: with
+    `created_before` (a Unix time, the server's start), only services made earlier count."""
     from docker.errors import APIError, NotFound
 
     try:
@@ -532,7 +539,21 @@ def remove_orphan_services(client: Any, role_label: str, server_label: str, serv
         )
     except APIError:
         return 0  # not a swarm manager (any more): no services to sweep
+    if created_before is not None:
+        services = [s for s in services if _unix_time(s.get("CreatedAt", "")) < created_before]
     for service in services:
         with contextlib.suppress(NotFound):
             client.api.remove_service(service["ID"])
     return len(services)
+
+
+def _unix_time(stamp: str) -> float:
+    """An engine's RFC 3339 time in UTC with nanoseconds (`2026-12-03T13:45:17.123456789Z`)."""
+    from datetime import datetime, timezone
+
+    whole, _, fraction = stamp.rstrip("Z").partition(".")
+    try:
+        when = datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return 0.0  # unreadable: old enough to be an orphan
+    return when.timestamp() + float(f"0.{fraction or 0}")
