@@ -943,6 +943,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
                 mounts=mounts,
                 labels={**self._kernel_labels(), ENGINE_LABEL: "swarm"},
                 network=network,
+                internal=internal,
                 kernel_ports=kernel_ports,
                 relay_user=f"{settings.kernel_uid}:{settings.kernel_gid}",
                 cpu_limit=settings.cpu_limit,

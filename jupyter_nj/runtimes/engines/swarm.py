@@ -23,6 +23,7 @@ Blocking (docker SDK): call everything here from a thread.
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 import threading
 import time
@@ -43,6 +44,7 @@ PORT_NAMES = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port
 NETWORK_LABEL = "org.jupyter-nj.network"
 RELAY_LABEL = "org.jupyter-nj.relay-for"
 RELAY_PUBLISH_NETWORK = "bridge"
+RELAY_ATTEMPTS = 5
 # The relay: a TCP forwarder in the standard library of the image's own Python (every runtime
 # image has python3), so no extra image is needed. argv: task address, then the ports.
 RELAY_SOURCE = """
@@ -85,6 +87,7 @@ async def main():
 asyncio.run(main())
 """
 _network_lock = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def require_manager(client: Any) -> str:
@@ -220,6 +223,7 @@ class ServiceRequest:
     generic_resources: dict[str, int] | None = None
     cap_add: tuple[str, ...] = ()
     start_timeout: float = 60.0
+    internal: bool = False  # the overlay has no outbound access (and publishes no port)
 
 
 class SwarmRuntime:
@@ -352,19 +356,16 @@ class SwarmRuntime:
             "pending found no node with the resources, constraints or image it needs).",
         )
 
-    def _start_relay(self, request: ServiceRequest) -> None:
-        ports = list(request.kernel_ports.values())
-        relay = self.client.containers.run(
+    def _run_relay(self, request: ServiceRequest, name: str, ports: list[int]) -> Any:
+        return self.client.containers.run(
             request.image,
             # The service's name: with `dnsrr`, the overlay's DNS answers it with the task's
             # own address (resolved at each connection, so before the task runs is fine).
             ["python3", "-c", RELAY_SOURCE, request.name, *map(str, ports)],
             detach=True,
-            name=f"{request.name}-relay",
+            name=name,
             user=request.relay_user,
-            # Published through the engine's default bridge, then attached to the overlay: an
-            # internal overlay (runtime_network `none`) publishes no port.
-            network=RELAY_PUBLISH_NETWORK,
+            network=request.network,
             # Loopback of the server's host only: never another interface.
             ports={f"{port}/tcp": ("127.0.0.1", None) for port in ports},
             init=True,
@@ -378,16 +379,46 @@ class SwarmRuntime:
                 RELAY_LABEL: request.name,
             },
         )
+
+    def _start_relay(self, request: ServiceRequest) -> None:
+        from docker.errors import APIError, NotFound
+
+        ports = list(request.kernel_ports.values())
+        name = f"{request.name}-relay"
+        for attempt in range(RELAY_ATTEMPTS):
+            try:
+                relay = self._run_relay(request, name, ports)
+                break
+            except APIError as err:
+                # A relay the engine created and then could not start stays behind: it goes.
+                with contextlib.suppress(NotFound):
+                    self.client.api.remove_container(name, force=True)
+                # The engine sets an attachable overlay up on this node when a container joins
+                # it and tears it down when the last one leaves: a relay started just as the
+                # previous kernel's last container went is refused with "network ... not
+                # found". A new one tries again.
+                refused = str(err.explanation)
+                if not ("network" in refused and "not found" in refused):
+                    raise
+                if attempt == RELAY_ATTEMPTS - 1:
+                    raise
+                log.info("jupyter-nj: relay %s refused (%s); starting it again", name, refused)
+                time.sleep(0.2 * (attempt + 1))
         self.relay_id = str(relay.id)
-        self.client.api.connect_container_to_network(relay.id, request.network)
+        if request.internal:
+            # An internal overlay (runtime_network `none`) publishes no port: the engine's
+            # default bridge does. (Attached after the start; the overlay is attached at
+            # creation, since attaching a swarm network to a running container can race the
+            # network's set-up on this node.)
+            self.client.api.connect_container_to_network(relay.id, RELAY_PUBLISH_NETWORK)
         relay.reload()
         published = relay.attrs["NetworkSettings"]["Ports"] or {}
-        for name, port in request.kernel_ports.items():
+        for channel, port in request.kernel_ports.items():
             bindings = published.get(f"{port}/tcp") or []
             host = [b for b in bindings if b.get("HostIp") == "127.0.0.1"]
             if not host:
                 raise NJError(503, "swarm-relay", "The kernel's relay published no port.")
-            self.host_ports[name] = int(host[0]["HostPort"])
+            self.host_ports[channel] = int(host[0]["HostPort"])
         self.kernel_ports = dict(request.kernel_ports)
 
     # -- life cycle ----------------------------------------------------------------------------
