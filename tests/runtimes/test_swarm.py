@@ -414,6 +414,35 @@ async def test_a_killed_task_marks_the_runtime_dead_with_the_task_error(
     assert kernel_services(session.kernel_id) == []
 
 
+@pytest.mark.parametrize("swarm_overrides", [{"runtime_swarm_start_timeout": 5.0}], indirect=True)
+async def test_a_drained_node_marks_its_runtime_dead_with_the_reason(
+    swarm: Any,
+    docker_mini: dict[str, Any],
+    swarm_overrides: dict[str, Any],
+    jp_fetch: Any,
+    jp_serverapp: Any,
+    jp_root_dir: Path,
+) -> None:
+    # A node going away, as far as one machine can show it: its manager drains it.
+    node_id = swarm.info()["Swarm"]["NodeID"]
+    if len(swarm.nodes.list()) != 1:
+        pytest.skip("draining a node of a real swarm is not this test's to do")
+    writable_folder(jp_root_dir, "drained")
+    write_notebook(jp_root_dir, "drained/nb.ipynb")
+    session = await start_session_kernel(jp_fetch, jp_serverapp, "drained/nb.ipynb", "nj-mini")
+    node = swarm.nodes.get(node_id)
+    try:
+        node.update({**node.attrs["Spec"], "Availability": "drain"})
+        assert await died(session) is not None
+        reason = session.km.provisioner.exit_reason
+        assert "task shutdown" in reason and "was drained" in reason, reason
+    finally:
+        node.reload()
+        node.update({**node.attrs["Spec"], "Availability": "active"})
+        await session.shutdown()
+    assert kernel_services(session.kernel_id) == []
+
+
 async def test_a_service_removed_from_outside_marks_the_runtime_dead(
     swarm: Any,
     docker_mini: dict[str, Any],

@@ -440,20 +440,11 @@ class SwarmRuntime:
         except NotFound:
             return removed
         state = task_state(task)
+        node = self._node_problem(task)
         if state not in ALIVE_STATES:
-            return f"the runtime's {describe_task(task)}"
-        assert task is not None
-        node_id = task.get("NodeID")
-        if node_id:
-            try:
-                node = self.client.api.inspect_node(node_id)
-            except NotFound:
-                return f"the node {node_id} running the runtime left the swarm"
-            node_status = node.get("Status") or {}
-            if node_status.get("State") == "down":
-                host = (node.get("Description") or {}).get("Hostname", node_id)
-                why = node_status.get("Message") or "no heartbeat"
-                return f"the node {host} running the runtime is down ({why})"
+            return f"the runtime's {describe_task(task)}" + (f" ({node})" if node else "")
+        if node and "drained" not in node:  # a drained node's tasks are stopped by Swarm next
+            return node
         if self.relay_id is not None:
             try:
                 relay = self.client.api.inspect_container(self.relay_id)
@@ -461,6 +452,26 @@ class SwarmRuntime:
                 return "the relay between the server and the runtime was removed"
             if not relay["State"].get("Running"):
                 return "the relay between the server and the runtime stopped"
+        return ""
+
+    def _node_problem(self, task: dict[str, Any] | None) -> str:
+        """What is wrong with the node of `task`, if anything: gone, down, or drained."""
+        from docker.errors import NotFound
+
+        node_id = (task or {}).get("NodeID")
+        if not node_id:
+            return ""
+        try:
+            node = self.client.api.inspect_node(node_id)
+        except NotFound:
+            return f"the node {node_id} running the runtime left the swarm"
+        host = (node.get("Description") or {}).get("Hostname", node_id)
+        status = node.get("Status") or {}
+        if status.get("State") == "down":
+            why = status.get("Message") or "no heartbeat"
+            return f"the node {host} running the runtime is down ({why})"
+        if (node.get("Spec") or {}).get("Availability") == "drain":
+            return f"the node {host} running the runtime was drained"
         return ""
 
     def exit_code(self) -> int:
