@@ -54,7 +54,7 @@ $(STAMPS)/ui-tests: ui-tests/package.json
 	touch $@
 
 services:
-	bash scripts/ensure-services.sh docker chromium debootstrap r
+	bash scripts/ensure-services.sh docker chromium debootstrap r registry
 
 # The proxy of the JupyterHub tests (tests/hub), pinned by deploy/jupyterhub/package-lock.json and
 # installed next to the deploy config, where jupyterhub_config.py looks for it first.

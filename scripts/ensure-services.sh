@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make the services the tests need available: a running Docker engine, Chromium, debootstrap,
-# R with IRkernel (the built-in `r` environment on the local backend runs the machine's R).
-#   ensure-services.sh [--optional] docker|chromium|debootstrap|r ...
+# R with IRkernel (the built-in `r` environment on the local backend runs the machine's R),
+# Debian's docker-registry (the swarm runtimes' registry test runs one on 127.0.0.1).
+#   ensure-services.sh [--optional] docker|chromium|debootstrap|r|registry ...
 # Installs what is missing with apt (Debian/Ubuntu), starts dockerd when no engine answers, and
 # exits non-zero with the reason when a service cannot be had, unless --optional is given (then it
 # only warns: `make lab` runs on the embedded defaults without Docker).
@@ -91,12 +92,22 @@ ensure_r() {
   R --slave -e 'library(IRkernel)' >/dev/null 2>&1 || fail "R cannot load IRkernel after installing it"
 }
 
+ensure_registry() {
+  # Only the binary: the test starts its own on 127.0.0.1 (the package's service stays off).
+  if command -v docker-registry >/dev/null; then
+    return 0
+  fi
+  say "installing docker-registry"
+  apt_install docker-registry || fail "could not install docker-registry (needs root and apt)"
+}
+
 for service in "${wanted[@]}"; do
   case "$service" in
     docker) ensure_docker ;;
     chromium) ensure_chromium ;;
     debootstrap) ensure_debootstrap ;;
     r) ensure_r ;;
+    registry) ensure_registry ;;
     *) fail "unknown service '$service'" ;;
   esac
 done

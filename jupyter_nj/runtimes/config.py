@@ -132,6 +132,62 @@ class RuntimesConfig(Configurable):
         fixed list (locale, time zone, session name). The server's other variables never reach a
         container kernel.""",
     ).tag(runtime_setting="env_allowlist")
+    runtime_engine = Enum(
+        ["docker", "swarm"],
+        default_value="docker",
+        config=True,
+        help="""What a container runtime is: `docker`, a container on the engine; `swarm`, a
+        Docker Swarm service (one replica, never restarted by Swarm) on an encrypted overlay
+        network, reached over TCP through a relay published on 127.0.0.1 only (docs/scale.md).
+        `swarm` needs the engine to be a swarm manager (`docker swarm init`).""",
+    ).tag(runtime_setting="engine")
+    runtime_swarm_network = Unicode(
+        "nj-runtimes",
+        config=True,
+        help="""Overlay network of swarm runtimes (made attachable and encrypted when missing;
+        internal, without outbound access, when NJApp.runtime_network is `none`).""",
+    ).tag(runtime_setting="swarm_network")
+    runtime_swarm_cpus = Float(
+        0.5,
+        config=True,
+        help="""CPUs the swarm scheduler reserves for each swarm runtime (it places a runtime
+        only on a node with that much unreserved); the limit is NJApp.runtime_cpu_limit.
+        0: no reservation.""",
+    ).tag(runtime_setting="swarm_cpu_reservation")
+    runtime_swarm_memory = Unicode(
+        "256m",
+        config=True,
+        help="""Memory the swarm scheduler reserves for each swarm runtime, in Docker's
+        notation (`256m`, `1g`); the limit is NJApp.runtime_memory_limit. Empty: none.""",
+    ).tag(runtime_setting="swarm_memory_reservation")
+    runtime_swarm_constraints = List(
+        Unicode(),
+        config=True,
+        help="""Placement constraints of swarm runtimes (`node.labels.gpu==true`,
+        `node.role==worker`). Empty: this server's own node, because the notebook folders are
+        bind-mounted from it and, without NJApp.runtime_swarm_registry, only its engine has the
+        images. Set constraints only when every eligible node has the server's folders at the
+        same paths (NFS, docs/scale.md) and a registry is set.""",
+    ).tag(runtime_setting="swarm_constraints")
+    runtime_swarm_registry = Unicode(
+        "",
+        config=True,
+        help="""Image registry (`host:port`) that swarm runtimes' images are pushed to before
+        they start, tagged `<registry>/nj-env/<name>:id-<image id>` and run by digest, so other
+        nodes can pull them. Empty: the local image (single-node swarms).""",
+    ).tag(runtime_setting="swarm_registry")
+    runtime_swarm_gpu_resource = Unicode(
+        "NVIDIA-GPU",
+        config=True,
+        help="""Swarm generic resource that GPUs are advertised as on the nodes
+        (`node-generic-resources` in daemon.json); a runtime asking for N GPUs reserves N.""",
+    ).tag(runtime_setting="swarm_gpu_resource")
+    runtime_swarm_start_timeout = Float(
+        60.0,
+        config=True,
+        help="""Seconds a swarm runtime's task may take to run (scheduling, image pull, start)
+        before the start fails with the task's state.""",
+    ).tag(runtime_setting="swarm_start_timeout")
 
     def runtime_settings(
         self, root_dir: str, data_path: Path, docker_host: str, catalog: Path | None = None

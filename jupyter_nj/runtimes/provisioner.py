@@ -44,6 +44,7 @@ from .boundary import (
 from .builds.docker import ENV_PREFIX, bind_mount
 from .builds.local import venv_python
 from .catalog import EnvironmentCatalog
+from .engines import swarm as swarm_engine
 from .gpus.allocator import GPUS_LABEL, GpuRequest, parse_gpu_request
 from .model import EnvironmentVersion, local_version_id
 from .pins import notebook_pin, notebook_pin_gpus, pin_notebook
@@ -57,6 +58,10 @@ SERVER_LABEL = "org.jupyter-nj.server"
 KERNEL_DIR_LABEL = "org.jupyter-nj.kernel-dir"
 KERNEL_DIR_PREFIX = "/tmp/njk-"
 RUNTIME_LABEL = "org.jupyter-nj.runtime"
+ENGINE_LABEL = "org.jupyter-nj.engine"
+# A swarm runtime's connection as the server sees it (the relay's loopback ports); the kernel's
+# own file is `connection.json`.
+SERVER_CONNECTION_FILE = "server-connection.json"
 USER_LABEL = "org.jupyter-nj.user"
 # What the engine answers when a container asks for GPUs and it has no NVIDIA runtime.
 NO_GPU_DRIVER = "could not select device driver"
@@ -498,6 +503,9 @@ class NJDockerProvisioner(NJRuntimeMixin):
     pooled: PooledRuntime | None = None
     secrets_folder: str = ""
     secret_env: dict[str, str] = {}  # noqa: RUF012  replaced per launch, never mutated
+    # With NJApp.runtime_engine = "swarm": the kernel's service, task and relay
+    # (engines/swarm.py); `container_id` is then the task's container.
+    swarm: swarm_engine.SwarmRuntime | None = None
 
     @property
     def has_process(self) -> bool:
@@ -555,9 +563,12 @@ class NJDockerProvisioner(NJRuntimeMixin):
         if self.kernel_dir is None:
             self.kernel_dir = self._make_kernel_dir()
         await asyncio.to_thread(self._link_results)
-        km.transport = "ipc"
-        km.ip = os.path.join(self.kernel_dir, SOCKETS_SUBDIR, "k")
-        km.connection_file = os.path.join(self.kernel_dir, "connection.json")
+        if self.on_swarm:
+            self._use_tcp(km)
+        else:
+            km.transport = "ipc"
+            km.ip = os.path.join(self.kernel_dir, SOCKETS_SUBDIR, "k")
+            km.connection_file = os.path.join(self.kernel_dir, "connection.json")
         km.write_connection_file(jupyter_session=env.get("JPY_SESSION_NAME", ""))
         _give_to(km.connection_file, self.settings.kernel_uid, self.settings.kernel_gid)
         self.connection_info = km.get_connection_info()
@@ -601,9 +612,15 @@ class NJDockerProvisioner(NJRuntimeMixin):
                 for warning in plan.warnings:
                     self.log.warning("nj: kernel %s: %s", self.kernel_id, warning)
                 self.warnings = (*self.warnings, *plan.warnings)
-                self.container_id = await asyncio.to_thread(
-                    self._run_container, cmd, cwd, plan.mounts
-                )
+                run = self._run_service if self.on_swarm else self._run_container
+                self.container_id = await asyncio.to_thread(run, cmd, cwd, plan.mounts)
+                if self.on_swarm:
+                    # The server's view (relay ports on loopback) goes to its own file: the
+                    # kernel's connection file must stay as the kernel reads it.
+                    assert self.parent is not None
+                    self.parent.connection_file = os.path.join(
+                        self.kernel_dir, SERVER_CONNECTION_FILE
+                    )
         except (NJError, RuntimeStartError) as err:
             # Nothing runs: drop the private folder now (no cleanup() follows a failed launch),
             # unless this was a restart: the kernel's clients keep its socket paths, so the
@@ -803,30 +820,11 @@ class NJDockerProvisioner(NJRuntimeMixin):
             # and the container it created must not be left behind.
             container = client.containers.create(
                 self.record.version,
-                self._with_results_link(
-                    self.kernel_dir,
-                    [
-                        *self._drop_to_kernel_user(),
-                        "/bin/sh",
-                        "-c",
-                        f'. {env_file} && {self._source_secrets()}exec "$@"',
-                        "nj-kernel",
-                        *cmd,
-                    ],
-                ),
+                self._kernel_command(env_file, cmd),
                 name=f"nj-kernel-{self.kernel_id}",
                 working_dir=cwd,
                 mounts=mounts,
-                labels={
-                    ROLE_LABEL: KERNEL_ROLE,
-                    SERVER_LABEL: self.settings.server_data,
-                    "org.jupyter-nj.kernel-id": str(self.kernel_id),
-                    "org.jupyter-nj.environment": self.record.name,
-                    "org.jupyter-nj.version": self.record.version,
-                    "org.jupyter-nj.notebook": self.session_name,
-                    KERNEL_DIR_LABEL: self.kernel_dir,
-                    **self._gpu_labels(),
-                },
+                labels=self._kernel_labels(),
                 device_requests=self._device_requests(),
                 **self._run_options(),
             )
@@ -838,12 +836,151 @@ class NJDockerProvisioner(NJRuntimeMixin):
                 raise RuntimeStartError(self._start_refused(err)) from None
             return str(container.id)
         except ImageNotFound:
-            raise RuntimeStartError(
-                f"The image of {self.record.name}@{self.record.short} is missing from the Docker "
-                f"engine: rebuild it with `jupyter nj env build {self.record.name} --backend "
-                "docker` (same definition, same version) or import it "
-                "(`jupyter nj env import`)."
-            ) from None
+            raise self._image_missing() from None
+
+    def _image_missing(self) -> RuntimeStartError:
+        assert self.record is not None
+        return RuntimeStartError(
+            f"The image of {self.record.name}@{self.record.short} is missing from the Docker "
+            f"engine: rebuild it with `jupyter nj env build {self.record.name} --backend "
+            "docker` (same definition, same version) or import it "
+            "(`jupyter nj env import`)."
+        )
+
+    def _kernel_command(self, env_file: str, cmd: list[str]) -> list[str]:
+        """The container's command: `/results` made, the kernel user taken, its variables (and
+        secrets) read, then the kernel."""
+        assert self.kernel_dir is not None
+        return self._with_results_link(
+            self.kernel_dir,
+            [
+                *self._drop_to_kernel_user(),
+                "/bin/sh",
+                "-c",
+                f'. {env_file} && {self._source_secrets()}exec "$@"',
+                "nj-kernel",
+                *cmd,
+            ],
+        )
+
+    def _kernel_labels(self) -> dict[str, str]:
+        assert self.record is not None and self.kernel_dir is not None
+        return {
+            ROLE_LABEL: KERNEL_ROLE,
+            SERVER_LABEL: self.settings.server_data,
+            "org.jupyter-nj.kernel-id": str(self.kernel_id),
+            "org.jupyter-nj.environment": self.record.name,
+            "org.jupyter-nj.version": self.record.version,
+            "org.jupyter-nj.notebook": self.session_name,
+            KERNEL_DIR_LABEL: self.kernel_dir,
+            **self._gpu_labels(),
+        }
+
+    # -- Docker Swarm (NJApp.runtime_engine = "swarm") ---------------------------------------
+
+    @property
+    def on_swarm(self) -> bool:
+        return self.settings.engine == "swarm"
+
+    async def allocate_gpus(self) -> None:
+        if not self.on_swarm:
+            await super().allocate_gpus()
+            return
+        # The swarm scheduler picks the node and its devices (generic resources): this
+        # server's own inventory has no say, and holds nothing for the runtime.
+        raw = await notebook_pin_gpus(self.service.documents, self.session_name, self.runtime_name)
+        try:
+            self.gpu_request = parse_gpu_request(raw)
+            swarm_engine.gpu_resources(self.gpu_request, self.settings.swarm_gpu_resource)
+        except NJError as err:
+            raise self._failed(err.message) from None
+        self.gpus = ()
+
+    def _use_tcp(self, km: Any) -> None:
+        """Have the kernel listen on TCP in its task's own network namespace (a service's task
+        may run on another node, where no socket of this host reaches).
+
+        A restart keeps the kernel's ports and the relay, so the server's clients (the
+        websockets' channels) stay connected to the same loopback ports; the files are written
+        again, since jupyter_client would otherwise keep the server's view as the kernel's."""
+        assert self.kernel_dir is not None
+        for name in ("connection.json", SERVER_CONNECTION_FILE):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(self.kernel_dir, name))
+        km._connection_file_written = False
+        kept = self.swarm.kernel_ports if self.swarm is not None and self.swarm.relay_id else {}
+        for name in swarm_engine.PORT_NAMES:
+            setattr(km, name, kept.get(name, 0))
+        km.transport = "tcp"
+        # Inside the task's own network namespace: its overlay address, where the relay is.
+        km.ip = "0.0.0.0"
+        km.connection_file = os.path.join(self.kernel_dir, "connection.json")
+
+    def _run_service(self, cmd: list[str], cwd: str, mounts: list[Any]) -> str:
+        """Blocking: the kernel as a swarm service with its relay; the task's container ID."""
+        from docker.errors import APIError, ImageNotFound
+
+        assert self.record is not None and self.kernel_dir is not None
+        settings = self.settings
+        with self.service.engine_calls() as client:
+            node_id = swarm_engine.require_manager(client)
+            internal = settings.network == "none"
+            network = settings.swarm_network + ("-internal" if internal else "")
+            swarm_engine.ensure_network(client, network, internal=internal)
+            try:
+                image = swarm_engine.image_for_swarm(
+                    client, self.record.name, self.record.version, settings.swarm_registry
+                )
+            except ImageNotFound:
+                raise self._image_missing() from None
+            kernel_view: dict[str, Any] = dict(self.connection_info)
+            kernel_ports = {name: int(kernel_view[name]) for name in swarm_engine.PORT_NAMES}
+            request = swarm_engine.ServiceRequest(
+                name=f"nj-kernel-{self.kernel_id}",
+                image=image,
+                args=self._kernel_command(os.path.join(self.kernel_dir, "env.sh"), cmd),
+                workdir=cwd,
+                mounts=mounts,
+                labels={**self._kernel_labels(), ENGINE_LABEL: "swarm"},
+                network=network,
+                internal=internal,
+                kernel_ports=kernel_ports,
+                relay_user=f"{settings.kernel_uid}:{settings.kernel_gid}",
+                cpu_limit=settings.cpu_limit,
+                memory_limit=settings.memory_limit,
+                cpu_reservation=settings.swarm_cpu_reservation,
+                memory_reservation=settings.swarm_memory_reservation,
+                pids_limit=settings.pids_limit,
+                # The folders are bind-mounted from this node and, without a registry, only its
+                # engine has the image: this node, unless the site says otherwise.
+                constraints=settings.swarm_constraints or (f"node.id=={node_id}",),
+                generic_resources=swarm_engine.gpu_resources(
+                    self.gpu_request, settings.swarm_gpu_resource
+                ),
+                cap_add=tuple(ROOT_CAPABILITIES),
+                start_timeout=settings.swarm_start_timeout,
+            )
+            runtime = self.swarm or swarm_engine.SwarmRuntime(client)
+            try:
+                runtime.start(request)
+            except APIError as err:
+                raise NJError(
+                    503,
+                    "swarm-refused",
+                    f"The Docker engine refused the runtime's relay or image: "
+                    f"{err.explanation or err}",
+                ) from None
+        self.swarm = runtime
+        server_view: dict[str, Any] = {**kernel_view, "ip": "127.0.0.1", **runtime.host_ports}
+        self.connection_info = server_view  # type: ignore[assignment]
+        assert runtime.container_id is not None
+        return runtime.container_id
+
+    def _service_state(self) -> tuple[str, int]:
+        assert self.swarm is not None
+        with self.service.engine_calls():
+            reason = self.swarm.dead_reason()
+            return reason, (self.swarm.exit_code() if reason else 0)
 
     # -- warm pool -------------------------------------------------------------------------
 
@@ -853,6 +990,8 @@ class NJDockerProvisioner(NJRuntimeMixin):
         return (self.record.version, self.settings)
 
     def _poolable(self, cwd: str) -> bool:
+        if self.on_swarm:
+            return False  # a service cannot be handed a claim on another node's disk
         argv = list(self.kernel_spec.argv) if self.kernel_spec else []
         if (
             self.settings.pool_size <= 0
@@ -942,6 +1081,8 @@ class NJDockerProvisioner(NJRuntimeMixin):
     async def poll(self) -> int | None:
         if self.container_id is None:
             return 0
+        if self.swarm is not None:
+            return await self._poll_service()
         try:
             state = await asyncio.to_thread(self._state)
         except NJError:
@@ -960,6 +1101,19 @@ class NJDockerProvisioner(NJRuntimeMixin):
         self.log.warning("nj: kernel %s container %s", self.kernel_id, self.exit_reason)
         return int(state.get("ExitCode") or -1)
 
+    async def _poll_service(self) -> int | None:
+        from docker.errors import APIError
+
+        try:
+            reason, code = await asyncio.to_thread(self._service_state)
+        except (NJError, APIError):
+            return None  # the engine or the swarm briefly did not answer: not a dead kernel
+        if not reason:
+            return None
+        self.exit_reason = reason
+        self.log.warning("nj: kernel %s: %s", self.kernel_id, reason)
+        return code
+
     async def wait(self) -> int | None:
         while True:
             status = await self.poll()
@@ -971,6 +1125,9 @@ class NJDockerProvisioner(NJRuntimeMixin):
         if self.container_id is None:
             return
         # docker-init (PID 1) forwards the signal to the kernel.
+        if self.swarm is not None:
+            await asyncio.to_thread(self.swarm.send_signal, signum)
+            return
         await asyncio.to_thread(self._kill_container, signum)
 
     def _kill_container(self, signum: int) -> None:
@@ -989,8 +1146,9 @@ class NJDockerProvisioner(NJRuntimeMixin):
         await self.send_signal(signal.SIGTERM)
 
     async def cleanup(self, restart: bool = False) -> None:
-        if self.container_id is not None:
-            await asyncio.to_thread(self._remove_container)
+        if self.container_id is not None or self.swarm is not None:
+            # A swarm runtime whose restart failed has no task but still its relay.
+            await asyncio.to_thread(self._remove_container, restart)
             self.container_id = None
         self.saved_state = frozenset()
         if not restart and self.apt_bridge is not None:
@@ -1030,7 +1188,12 @@ class NJDockerProvisioner(NJRuntimeMixin):
             if c["Path"].startswith((ENV_PREFIX + "/lib", "/var/lib/dpkg/info"))
         )
 
-    def _remove_container(self) -> None:
+    def _remove_container(self, restart: bool = False) -> None:
+        if self.swarm is not None:
+            self.swarm.remove(keep_relay=restart)
+            if not restart:
+                self.swarm = None
+            return
         remove_container_once(self._client(), self.container_id)
 
     def get_stable_start_time(self, recommended: float = 10.0) -> float:

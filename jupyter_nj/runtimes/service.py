@@ -59,6 +59,15 @@ class RuntimeSettings:
     wheelhouse: str = ""
     pool_size: int = 0
     pin_on_first_start: bool = True
+    # Docker Swarm (engines/swarm.py): what `runtime_engine = "swarm"` needs.
+    engine: str = "docker"
+    swarm_network: str = "nj-runtimes"
+    swarm_cpu_reservation: float = 0.0
+    swarm_memory_reservation: str = ""
+    swarm_constraints: tuple[str, ...] = ()
+    swarm_registry: str = ""
+    swarm_gpu_resource: str = "NVIDIA-GPU"
+    swarm_start_timeout: float = 60.0
 
 
 class RuntimeService:
@@ -233,6 +242,15 @@ class RuntimeService:
         except NJError:
             return
         try:
+            if self.settings.engine == "swarm":
+                from .engines.swarm import remove_orphan_services
+                from .provisioner import ROLE_LABEL, SERVER_LABEL
+
+                services = remove_orphan_services(
+                    client, ROLE_LABEL, SERVER_LABEL, self.settings.server_data, created_before
+                )
+                if services:
+                    log.info("jupyter-nj: removed %d orphaned kernel service(s)", services)
             removed = remove_orphan_kernels(client, self.settings.server_data, created_before)
             if removed:
                 log.info("jupyter-nj: removed %d orphaned kernel container(s)", removed)
@@ -247,7 +265,17 @@ class RuntimeService:
             await asyncio.to_thread(self.orphan_sweep.join)
         if self.pool.ready:
             await asyncio.to_thread(self._drain_pool)
+        if self.settings.engine == "swarm" and self._docker is not None:
+            await asyncio.to_thread(self._remove_swarm_network)
         await asyncio.to_thread(self.close)
+
+    def _remove_swarm_network(self) -> None:
+        """The overlay network goes with the server when no runtime uses it any more (one of
+        another server on the same swarm keeps it)."""
+        from .engines.swarm import remove_network
+
+        for name in (self.settings.swarm_network, self.settings.swarm_network + "-internal"):
+            remove_network(self._docker, name)
 
     def _drain_pool(self) -> None:
         try:

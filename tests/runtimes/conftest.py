@@ -134,7 +134,9 @@ class KernelSession:
             await self.serverapp.kernel_manager.shutdown_kernel(self.kernel_id)
 
 
-async def start_session_kernel(jp_fetch: Any, serverapp: Any, path: str, kernel: str) -> Any:
+async def start_session_kernel(
+    jp_fetch: Any, serverapp: Any, path: str, kernel: str, request_timeout: float = 20
+) -> Any:
     """Start a kernel the way JupyterLab does (POST /api/sessions), so the pin is honoured."""
     import json
 
@@ -143,6 +145,7 @@ async def start_session_kernel(jp_fetch: Any, serverapp: Any, path: str, kernel:
         "sessions",
         method="POST",
         body=json.dumps({"path": path, "type": "notebook", "kernel": {"name": kernel}}),
+        request_timeout=request_timeout,
     )
     kernel_id = json.loads(response.body)["kernel"]["id"]
     session = KernelSession(serverapp, kernel_id)
