@@ -200,6 +200,13 @@ async def died(session: KernelSession, timeout: float = 30) -> int | None:
     return status
 
 
+async def swarm_kernel(jp_fetch: Any, jp_serverapp: Any, root: Path, folder: str) -> Any:
+    """A kernel of `mini` for the notebook `<folder>/nb.ipynb`, in a folder runtimes may write."""
+    writable_folder(root, folder)
+    write_notebook(root, f"{folder}/nb.ipynb")
+    return await start_session_kernel(jp_fetch, jp_serverapp, f"{folder}/nb.ipynb", "nj-mini")
+
+
 async def test_a_start_on_an_engine_that_is_no_swarm_manager_says_to_run_swarm_init(
     docker_mini: dict[str, Any],
     docker_client: Any,
@@ -335,9 +342,7 @@ async def test_interrupt_and_restart_keep_the_clients_connection(
     jp_serverapp: Any,
     jp_root_dir: Path,
 ) -> None:
-    writable_folder(jp_root_dir, "restart")
-    write_notebook(jp_root_dir, "restart/nb.ipynb")
-    session = await start_session_kernel(jp_fetch, jp_serverapp, "restart/nb.ipynb", "nj-mini")
+    session = await swarm_kernel(jp_fetch, jp_serverapp, jp_root_dir, "restart")
     try:
         msg_id = session.client.execute("import time; print('asleep', flush=True); time.sleep(60)")
         while True:  # the cell runs: now interrupt it
@@ -375,9 +380,7 @@ async def test_with_runtime_network_none_the_overlay_is_internal_and_the_kernel_
     jp_serverapp: Any,
     jp_root_dir: Path,
 ) -> None:
-    writable_folder(jp_root_dir, "cut")
-    write_notebook(jp_root_dir, "cut/nb.ipynb")
-    session = await start_session_kernel(jp_fetch, jp_serverapp, "cut/nb.ipynb", "nj-mini")
+    session = await swarm_kernel(jp_fetch, jp_serverapp, jp_root_dir, "cut")
     try:
         status, out, _ = await session.run("print('reached')")
         assert (status, out.strip()) == ("ok", "reached")
@@ -397,9 +400,7 @@ async def test_a_killed_task_marks_the_runtime_dead_with_the_task_error(
     jp_serverapp: Any,
     jp_root_dir: Path,
 ) -> None:
-    writable_folder(jp_root_dir, "killed")
-    write_notebook(jp_root_dir, "killed/nb.ipynb")
-    session = await start_session_kernel(jp_fetch, jp_serverapp, "killed/nb.ipynb", "nj-mini")
+    session = await swarm_kernel(jp_fetch, jp_serverapp, jp_root_dir, "killed")
     try:
         task = swarm.containers.list(
             filters={"label": f"org.jupyter-nj.kernel-id={session.kernel_id}"}
@@ -427,9 +428,7 @@ async def test_a_drained_node_marks_its_runtime_dead_with_the_reason(
     node_id = swarm.info()["Swarm"]["NodeID"]
     if len(swarm.nodes.list()) != 1:
         pytest.skip("draining a node of a real swarm is not this test's to do")
-    writable_folder(jp_root_dir, "drained")
-    write_notebook(jp_root_dir, "drained/nb.ipynb")
-    session = await start_session_kernel(jp_fetch, jp_serverapp, "drained/nb.ipynb", "nj-mini")
+    session = await swarm_kernel(jp_fetch, jp_serverapp, jp_root_dir, "drained")
     node = swarm.nodes.get(node_id)
     try:
         node.update({**node.attrs["Spec"], "Availability": "drain"})
@@ -450,9 +449,7 @@ async def test_a_service_removed_from_outside_marks_the_runtime_dead(
     jp_serverapp: Any,
     jp_root_dir: Path,
 ) -> None:
-    writable_folder(jp_root_dir, "removed")
-    write_notebook(jp_root_dir, "removed/nb.ipynb")
-    session = await start_session_kernel(jp_fetch, jp_serverapp, "removed/nb.ipynb", "nj-mini")
+    session = await swarm_kernel(jp_fetch, jp_serverapp, jp_root_dir, "removed")
     try:
         (service,) = kernel_services(session.kernel_id)
         docker_cli("service", "rm", service)

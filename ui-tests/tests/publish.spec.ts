@@ -65,6 +65,9 @@ test.describe('jupyter-nj publishing', () => {
     await page.filebrowser.refresh();
     await page.notebook.openByPath(file);
     await page.notebook.activate('weather.ipynb');
+    // The author works with a side panel open; the layout is saved on the server, and the reader's
+    // JupyterLab below starts from it.
+    await page.sidebar.open('right');
 
     await page.menu.open('File');
     await page.locator('.lm-Menu-item', { hasText: 'Publish…' }).click();
@@ -91,7 +94,7 @@ test.describe('jupyter-nj publishing', () => {
     // Wide enough that the notebook toolbar shows the runtime control, not its overflow menu.
     const reader = await browser.newContext({
       acceptDownloads: true,
-      viewport: { width: 1600, height: 900 }
+      viewport: { width: 1920, height: 1000 }
     });
     try {
       const view = await reader.newPage();
@@ -134,6 +137,20 @@ test.describe('jupyter-nj publishing', () => {
       await view.locator('input[name="to"]').fill(copy);
       await view.getByRole('button', { name: 'Remix' }).click();
       await view.waitForURL(/\/lab\/tree\//, { timeout: 60000 });
+      // This browser gets the server's saved layout (other tests may have left a side panel
+      // open there): collapse the side panels, so the notebook toolbar shows the runtime control
+      // rather than its overflow menu.
+      await expect(view.locator('.jp-NotebookPanel')).toBeVisible({
+        timeout: 60000
+      });
+      for (const side of ['left', 'right']) {
+        const open = view.locator(
+          `.jp-SideBar.jp-mod-${side} .lm-TabBar-tab.lm-mod-current`
+        );
+        if ((await open.count()) > 0) {
+          await open.first().click();
+        }
+      }
       const cell = view
         .locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell')
         .first();

@@ -304,21 +304,35 @@ class SwarmRuntime:
             placement=Placement(constraints=list(request.constraints)),
             networks=[NetworkAttachmentConfig(request.network)],
         )
-        try:
-            created = self.client.api.create_service(
-                template,
-                name=request.name,
-                labels=request.labels,
-                # No virtual IP: the relay reaches the task's own address, and no port is
-                # published on any node.
-                endpoint_spec=EndpointSpec(mode="dnsrr"),
-            )
-        except APIError as err:
-            raise NJError(
-                503,
-                "swarm-refused",
-                f"Docker Swarm refused the runtime's service: {err.explanation or err}",
-            ) from None
+        for attempt in range(RELAY_ATTEMPTS):
+            try:
+                created = self.client.api.create_service(
+                    template,
+                    name=request.name,
+                    labels=request.labels,
+                    # No virtual IP: the relay reaches the task's own address, and no port is
+                    # published on any node.
+                    endpoint_spec=EndpointSpec(mode="dnsrr"),
+                )
+                break
+            except APIError as err:
+                refused = str(err.explanation or err)
+                # The overlay went between its check and this call (the last runtime on it was
+                # just removed, or someone removed it): made again, the service is asked again.
+                if (
+                    "network" in refused
+                    and "not found" in refused
+                    and (attempt < RELAY_ATTEMPTS - 1)
+                ):
+                    log.info("jupyter-nj: %s (%s); making the network again", request.name, refused)
+                    ensure_network(self.client, request.network, request.internal)
+                    time.sleep(0.2 * (attempt + 1))
+                    continue
+                raise NJError(
+                    503,
+                    "swarm-refused",
+                    f"Docker Swarm refused the runtime's service: {refused}",
+                ) from None
         self.service_id = str(created["ID"])
 
     def latest_task(self) -> dict[str, Any] | None:
