@@ -49,14 +49,14 @@ class GuestAuthorizer(Authorizer):
         nj = handler.settings.get("nj_app")
         if nj is None or nj.sharing_manager is None or not nj.narrows_guests():
             return True  # nothing to narrow: jupyter_server's own rule
-        if nj.user_name(user) == nj.server_owner():
+        if requester(nj, user) == nj.server_owner():
             return True
         grants = nj.sharing_manager.links.edit_grants() if nj.sharing_manager.links else []
         allowed = self._guest_may(handler, action, resource, grants)
         if not allowed:
             log.info(
                 "jupyter-nj: guest %s refused %s on %s (%s %s)",
-                nj.user_name(user),
+                requester(nj, user),
                 action,
                 resource,
                 handler.request.method,
@@ -83,6 +83,16 @@ class GuestAuthorizer(Authorizer):
         if path == "JupyterLab:globalAwareness":
             return action == "read"
         return any(path == granted for granted, _run in grants)
+
+
+def requester(nj: Any, user: Any) -> str:
+    """Who is asking: the hub's user name whenever the hub says (never the server owner's
+    name that `NJApp.secrets_identity = "server-owner"` gives secrets), else jupyter-nj's
+    identity rule."""
+    hub_user = getattr(user, "hub_user", None)
+    if isinstance(hub_user, dict) and hub_user.get("name"):
+        return str(hub_user["name"])
+    return str(nj.user_name(user))
 
 
 def document_path(handler: Any) -> str | None:
