@@ -32,20 +32,11 @@ from typing import Any
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 
+from benchmarks.runtimes.bench_runtimes import summary
 from jupyter_nj.runtimes.config import RuntimesConfig
 from jupyter_nj.runtimes.service import RuntimeService
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "median": statistics.median(ordered),
-        "min": ordered[0],
-        "p90": ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))],
-        "max": ordered[-1],
-    }
 
 
 async def start_and_stop(

@@ -323,7 +323,6 @@ class HistoryStore:
                         self._annotate(history_id, str(parent.id), checkpoint=True)
                     return None
             display = _author_names(authors)
-            names = list(display)
             first_line = message or f"Save {path}"
             commit_oid = self._write_commit(
                 history_id,
@@ -342,20 +341,18 @@ class HistoryStore:
                 ],
             )
             parent_seq = tip_row[2] if tip_row is not None else None
-            version = Version(
-                id=str(commit_oid),
-                history_id=history_id,
-                created=created,
-                authors=names,
-                author_names=[_one_line(display[name]) for name in names],
-                message=_one_line(first_line),
-                label=None,
+            version = _new_version(
+                str(commit_oid),
+                history_id,
+                created,
+                display,
+                first_line,
+                len(content),
+                path,
+                kind,
+                (parent_seq or 0) + 1,
                 checkpoint=checkpoint,
-                size=len(content),
-                path=path,
-                kind=kind,
                 restored_from=restored_from,
-                seq=(parent_seq or 0) + 1,
             )
             if parent is not None and parent_seq is None:
                 # The index missed earlier versions (a crash): rebuild this chain from git.
@@ -444,7 +441,6 @@ class HistoryStore:
                 entries.append((RESULTS_TREE, TREE_MODE, parent.tree[RESULTS_TREE].id))
             tree_oid = self.objects.tree(entries)
             display = _author_names(authors)
-            names = list(display)
             first_line = message or f"Remix of {source.path} at {source.id[:12]}"
             content_oid = git_blob_id(content)
             commit_oid = self._write_commit(
@@ -460,19 +456,16 @@ class HistoryStore:
                 content_oid,
                 [f"Nj-Remix-Of: {source.history_id} {source.id}"],
             )
-            version = Version(
-                id=str(commit_oid),
-                history_id=history_id,
-                created=created,
-                authors=names,
-                author_names=[_one_line(display[name]) for name in names],
-                message=_one_line(first_line),
-                label=None,
-                checkpoint=False,
-                size=len(content),
-                path=path,
-                kind=kind,
-                seq=source.seq + 1,
+            version = _new_version(
+                str(commit_oid),
+                history_id,
+                created,
+                display,
+                first_line,
+                len(content),
+                path,
+                kind,
+                source.seq + 1,
             )
             self.index.add_version(version, content_oid)
             self.index.set_origin(history_id, source.history_id, source.id, source.seq)
@@ -830,3 +823,36 @@ def _parse_trailers(message: str) -> dict[str, list[str]]:
         if match:
             found.setdefault(match.group(1), []).append(match.group(2))
     return found
+
+
+def _new_version(
+    commit_id: str,
+    history_id: str,
+    created: float,
+    display: Mapping[str, str],
+    first_line: str,
+    size: int,
+    path: str,
+    kind: str,
+    seq: int,
+    *,
+    checkpoint: bool = False,
+    restored_from: str | None = None,
+) -> Version:
+    """The index row of a commit just written (a save's or a remix's first version)."""
+    names = list(display)
+    return Version(
+        id=commit_id,
+        history_id=history_id,
+        created=created,
+        authors=names,
+        author_names=[_one_line(display[name]) for name in names],
+        message=_one_line(first_line),
+        label=None,
+        checkpoint=checkpoint,
+        size=size,
+        path=path,
+        kind=kind,
+        restored_from=restored_from,
+        seq=seq,
+    )

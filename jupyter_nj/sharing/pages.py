@@ -65,7 +65,7 @@ async def page(
 ) -> None:
     """The edition's page, from memory once served (one stat for the tombstone)."""
     try:
-        body, etag = service.page(owner, slug, edition_number(number))
+        body, etag = await service.page(owner, slug, edition_number(number))
     except NJError as err:
         refused(handler, err)
         return

@@ -289,22 +289,22 @@ class PublishingService:
         check_slug(slug)
         return await asyncio.to_thread(self.store.latest, owner, slug)
 
-    def page(self, owner: str, slug: str, number: int) -> tuple[bytes, str]:
+    async def page(self, owner: str, slug: str, number: int) -> tuple[bytes, str]:
         """(page, ETag) of an edition: from memory when served before (the page never
-        changes), 404 unknown, 410 unpublished. Cheap enough for the event loop: one stat
-        once cached."""
+        changes; one stat for the tombstone, on the event loop), else read in a thread;
+        404 unknown, 410 unpublished."""
         check_slug(slug)
         key = (owner, slug, number)
         cached = self.pages.get(key)
-        if cached is not None:
-            if self.store.is_tombstoned(owner, slug, number):
-                raise NJError(410, "unpublished", gone_message(self.store.edition(*key)))
+        if cached is not None and not self.store.is_tombstoned(owner, slug, number):
             return cached
-        edition = self.store.edition(owner, slug, number)
+        return await asyncio.to_thread(self._load_page, key)
+
+    def _load_page(self, key: tuple[str, str, int]) -> tuple[bytes, str]:
+        edition = self.store.edition(*key)
         if edition.unpublished is not None:
             raise NJError(410, "unpublished", gone_message(edition))
-        page = self.store.file(edition, PAGE_FILE).read_bytes()
-        return self.pages.put(key, page)
+        return self.pages.put(key, self.store.file(edition, PAGE_FILE).read_bytes())
 
     def download(self, owner: str, slug: str, number: int, name: str) -> tuple[Path, Edition]:
         """The file `name` of an edition (notebook, results, an environment lock)."""

@@ -192,3 +192,29 @@ async def test_edit_link_requests_with_bad_input_get_clear_errors(jp_fetch: Any)
             )
         )
         assert status == code, body
+
+
+def test_an_edit_link_says_so_when_the_hub_does_not_answer() -> None:
+    """Under a hub that is down, making an edit link is a 503 naming the hub, and revoking
+    one only logs (the link ends at once: the Authorizer reads jupyter-nj's store)."""
+    import socket
+
+    from jupyter_nj.base import NJError
+    from jupyter_nj.sharing.guests import HubShares
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    hub = HubShares(
+        {
+            "JUPYTERHUB_API_URL": f"http://127.0.0.1:{port}/hub/api",
+            "JUPYTERHUB_API_TOKEN": "not-a-real-token",
+            "JUPYTERHUB_USER": "ann",
+        }
+    )
+    assert hub.available
+    with pytest.raises(NJError) as info:
+        hub.create("shared.ipynb", None)
+    assert info.value.status_code == 503 and info.value.reason == "hub-unreachable"
+    assert "not-a-real-token" not in info.value.message
+    hub.revoke("123")  # logged, not raised

@@ -423,3 +423,20 @@ async def test_the_pages_service_serves_the_store_on_its_own(
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+async def test_an_oversized_version_is_refused_and_nothing_is_published(
+    jp_fetch: Any, jp_serverapp: Any
+) -> None:
+    await save_notebook(jp_fetch, "big.ipynb", titled_notebook("x" * 4000))
+    await flush(jp_serverapp)
+    nj = jp_serverapp.web_app.settings["nj_app"]
+    nj.sharing_manager.publishing.max_size = 1000  # as NJApp.publish_max_size = 1000 sets it
+    body = await expect_error(
+        jp_fetch(
+            "nj", "api", "publish", "big.ipynb", method="POST", body="{}", headers=as_user("ann")
+        ),
+        413,
+    )
+    assert body["reason"] == "too-large" and "publish_max_size" in body["message"]
+    assert not any(p.name == "edition.json" for p in Path(nj.publications_path).rglob("*"))
