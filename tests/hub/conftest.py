@@ -30,7 +30,9 @@ REPO = Path(__file__).resolve().parents[2]
 TEST_CONFIG = Path(__file__).with_name("jupyterhub_test_config.py")
 PROXY = REPO / "deploy" / "jupyterhub" / "node_modules" / ".bin" / "configurable-http-proxy"
 # Loopback ports this suite may use: hub, proxy, proxy API, then the users' servers.
-PORTS = range(8940, 8970)
+# NJ_HUB_TEST_PORTS=9000-9030 moves them, so that two checkouts can run this suite side by side.
+_first, _stop = os.environ.get("NJ_HUB_TEST_PORTS", "8940-8970").split("-")
+PORTS = range(int(_first), int(_stop))
 AUTH_CACHE_SECONDS = 1
 
 
