@@ -3,7 +3,9 @@ authentication off so Playwright can drive the page (the pytest suite covers aut
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from typing import Any, cast
 
@@ -18,6 +20,8 @@ c.ServerApp.jpserver_extensions = {"jupyter_nj": True}
 # run saved is never the newest version of the next run (nor of another run beside it).
 # The same for publications: a run publishes into a store of its own.
 run_data = tempfile.mkdtemp(prefix="nj-ui-catalog-")
+# Removed when the server exits (Playwright stops it with SIGTERM, a normal shutdown).
+atexit.register(shutil.rmtree, run_data, ignore_errors=True)
 c.NJApp.environment_catalog_dir = os.path.join(run_data, "environments")
 c.NJApp.publish_dir = os.path.join(run_data, "publications")
 # CI machines run everything as root; the server refuses that unless told it is intended.

@@ -33,6 +33,9 @@ module.exports = {
     command: 'npm start',
     url: `http://localhost:${port}/lab`,
     timeout: 120 * 1000,
-    reuseExistingServer: !process.env.CI
+    reuseExistingServer: !process.env.CI,
+    // A normal shutdown, so the server removes the run's temporary catalog and store
+    // (jupyter_server_test_config.py) instead of leaving them in /tmp.
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 15000 }
   }
 };
