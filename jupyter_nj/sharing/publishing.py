@@ -17,6 +17,7 @@ import re
 import shutil
 import tempfile
 import time
+import zipfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,20 @@ class PublishingService:
                         "it is not published. Clear the outputs that show it, save, and publish "
                         "the new version.",
                     )
+            results = snap.get("results", []) if include_results else []
+            results_zip = zip_path if results and zip_path.exists() else None
+            if (
+                results_zip is not None
+                and self.contains_secret is not None
+                and await asyncio.to_thread(_archive_holds, results_zip, self.contains_secret)
+            ):
+                raise NJError(
+                    409,
+                    "results-hold-secret",
+                    "A file in this version's results folder holds the value of a secret a "
+                    "runtime received, so it is not published. Remove the value from the "
+                    "results and save, or publish without the results.",
+                )
             title = title_of(notebook, snap["path"])
             chosen = slug or slugify(title)
             environments = await asyncio.to_thread(self._environments, notebook)
@@ -137,7 +152,6 @@ class PublishingService:
                 assert self.rerun is not None
                 rendered_source, rerun_report = await self._rerun(snap["path"], notebook)
             source = {"path": snap["path"], "file_id": snap.get("file_id")}
-            results = snap.get("results", []) if include_results else []
             edition = await asyncio.to_thread(
                 self._write,
                 owner,
@@ -150,7 +164,7 @@ class PublishingService:
                 results,
                 rerun_report,
                 data,
-                zip_path if results and zip_path.exists() else None,
+                results_zip,
                 rendered_source,
             )
         finally:
@@ -373,3 +387,26 @@ def _joined(value: Any) -> Any:
 
 def _safe(slot: str) -> str:
     return re.sub(r"[^a-z0-9_-]", "-", slot.lower())[:40]
+
+
+# Results are read in pieces this large, each overlapping the last by one largest secret value
+# (NJApp.secrets_max_value_bytes' default), so a value split across two pieces is still found.
+_SCAN_PIECE = 1 << 20
+_SCAN_OVERLAP = 65536
+
+
+def _archive_holds(archive: Path, contains_secret: Callable[[Any], bool]) -> bool:
+    """Blocking: whether any file of the results zip holds a live secret value as UTF-8 text
+    (what a kernel writes with `print` or `open(..., "w")`; other encodings are not read)."""
+    with zipfile.ZipFile(archive) as zipped:
+        for member in zipped.infolist():
+            if member.is_dir():
+                continue
+            with zipped.open(member) as stream:
+                tail = b""
+                while piece := stream.read(_SCAN_PIECE):
+                    window = tail + piece
+                    if contains_secret(window.decode("utf-8", errors="ignore")):
+                        return True
+                    tail = window[-_SCAN_OVERLAP:]
+    return False

@@ -207,6 +207,41 @@ async def test_publishing_fails_closed_on_a_live_secret_value(
     assert not any(p.name == "notebook.ipynb" for p in store.rglob("*"))
 
 
+async def test_publishing_fails_closed_on_a_live_secret_value_in_the_results(
+    jp_fetch: Any, jp_serverapp: Any, jp_root_dir: Path
+) -> None:
+    """A kernel that wrote a secret into a results file: the results are scanned too, a value
+    split across two of the scan's pieces included, and nothing is published."""
+    value = "pw-0a1b2c3d4e5f"
+    results = jp_root_dir / "export.results"
+    results.mkdir()
+    (results / "clean.csv").write_text("a,b\n1,2\n")
+    # Straddling the first 1 MiB piece's end.
+    (results / "dump.log").write_bytes(b"x" * ((1 << 20) - 6) + f"{value}\n".encode())
+    await save_notebook(jp_fetch, "export.ipynb", titled_notebook("clean-notebook"))
+    await flush(jp_serverapp)
+    nj = jp_serverapp.web_app.settings["nj_app"]
+    assert nj.secrets_manager.redactor.register("EXPORT_PASSWORD", value)
+    body = await expect_error(
+        jp_fetch(
+            "nj",
+            "api",
+            "publish",
+            "export.ipynb",
+            method="POST",
+            body=json.dumps({}),
+            headers=as_user("ann"),
+        ),
+        409,
+    )
+    assert body["reason"] == "results-hold-secret" and value not in json.dumps(body)
+    store = Path(nj.publications_path)
+    assert not any(p.name == "notebook.ipynb" for p in store.rglob("*"))
+    # Without the results the notebook itself is clean and is published.
+    edition = await publish(jp_fetch, "export.ipynb", {"results": False})
+    assert edition["results"] == 0
+
+
 async def test_the_page_names_the_environment_and_offers_the_results(
     jp_fetch: Any, jp_serverapp: Any, jp_root_dir: Path, http_server_client: Any
 ) -> None:
