@@ -201,6 +201,9 @@ class RuntimeService:
             if self._docker is not None:
                 self._docker.close()
                 self._docker = None
+            if self._kubernetes is not None:
+                self._kubernetes.api_client.close()  # its connection pool and worker threads
+                self._kubernetes = None
 
     # -- server start and stop -----------------------------------------------------------------
 
