@@ -961,7 +961,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
 
     def _run_service(self, cmd: list[str], cwd: str, mounts: list[Any]) -> str:
         """Blocking: the kernel as a swarm service with its relay; the task's container ID."""
-        from docker.errors import APIError, ImageNotFound
+        from docker.errors import APIError
 
         assert self.record is not None and self.kernel_dir is not None
         settings = self.settings
@@ -970,12 +970,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
             internal = settings.network == "none"
             network = settings.swarm_network + ("-internal" if internal else "")
             swarm_engine.ensure_network(client, network, internal=internal)
-            try:
-                image = swarm_engine.image_for_swarm(
-                    client, self.record.name, self.record.version, settings.swarm_registry
-                )
-            except ImageNotFound:
-                raise self._image_missing() from None
+            image = self._cluster_image(client, settings.swarm_registry)
             kernel_view: dict[str, Any] = dict(self.connection_info)
             kernel_ports = {name: int(kernel_view[name]) for name in swarm_engine.PORT_NAMES}
             request = swarm_engine.ServiceRequest(
@@ -1017,6 +1012,25 @@ class NJDockerProvisioner(NJRuntimeMixin):
                     f"The Docker engine refused the runtime's relay or image: "
                     f"{err.explanation or err}",
                 ) from None
+        self._connect_through(runtime, kernel_view)
+        assert runtime.container_id is not None
+        return runtime.container_id
+
+    def _cluster_image(self, client: Any, registry: str) -> str:
+        """The version's image as a cluster's nodes run it (pushed, by digest, with a registry:
+        engines/swarm.py image_for_swarm)."""
+        from docker.errors import ImageNotFound
+
+        assert self.record is not None
+        try:
+            return swarm_engine.image_for_swarm(
+                client, self.record.name, self.record.version, registry
+            )
+        except ImageNotFound:
+            raise self._image_missing() from None
+
+    def _connect_through(self, runtime: ClusterRuntime, kernel_view: dict[str, Any]) -> None:
+        """Keep `runtime`, and have the server connect where it says (its relay, its Service)."""
         self.cluster = runtime
         server_view: dict[str, Any] = {
             **kernel_view,
@@ -1024,15 +1038,11 @@ class NJDockerProvisioner(NJRuntimeMixin):
             **runtime.host_ports,
         }
         self.connection_info = server_view  # type: ignore[assignment]
-        assert runtime.container_id is not None
-        return runtime.container_id
 
     # -- Kubernetes (NJApp.runtime_engine = "kubernetes"; not run against a cluster) --------
 
     def _run_pod(self, cmd: list[str], cwd: str, mounts: list[Any]) -> str:
         """Blocking: the kernel as a pod behind its Service; the pod's UID."""
-        from docker.errors import ImageNotFound
-
         assert self.record is not None and self.kernel_dir is not None and self.parent is not None
         settings = self.settings
         api = self.service.kubernetes()  # first: "no cluster" says what to set, before a push
@@ -1043,13 +1053,8 @@ class NJDockerProvisioner(NJRuntimeMixin):
                 "A Kubernetes runtime's image must come from a registry every node can pull "
                 "from: set NJApp.runtime_kubernetes_registry (`host:port`).",
             )
-        try:
-            with self.service.engine_calls() as client:
-                image = swarm_engine.image_for_swarm(
-                    client, self.record.name, self.record.version, settings.kubernetes_registry
-                )
-        except ImageNotFound:
-            raise self._image_missing() from None
+        with self.service.engine_calls() as client:
+            image = self._cluster_image(client, settings.kubernetes_registry)
         kernel_view: dict[str, Any] = dict(self.connection_info)
         kernel_ports = {name: int(kernel_view[name]) for name in swarm_engine.PORT_NAMES}
         request = self._pod_request(cmd, cwd, mounts, image, kernel_ports)
@@ -1061,13 +1066,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
             )
         )
         runtime.start(request)
-        self.cluster = runtime
-        server_view: dict[str, Any] = {
-            **kernel_view,
-            "ip": runtime.server_address,
-            **runtime.host_ports,
-        }
-        self.connection_info = server_view  # type: ignore[assignment]
+        self._connect_through(runtime, kernel_view)
         return runtime.container_id or ""
 
     def _pod_request(
