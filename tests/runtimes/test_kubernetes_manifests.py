@@ -31,6 +31,7 @@ from jupyter_nj.runtimes.provisioner import SERVER_LABEL
 
 from ..services import service_missing
 from .conftest import start_session_kernel, write_notebook
+from .test_docker_runtime import writable_folder
 
 pytestmark = pytest.mark.docker
 
@@ -82,14 +83,6 @@ def nj_config(nj_config: dict[str, Any], jp_root_dir: Path, kubeconfig: Path) ->
             {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
         ],
     }
-
-
-def writable_folder(root: Path, name: str) -> Path:
-    folder = root / name
-    folder.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0:
-        os.chown(folder, 1000, 100)  # the kernel runs as 1000:100 when the server is root
-    return folder
 
 
 def assert_read_back_and_valid(manifest: dict[str, Any], kube_models: Any) -> Any:
@@ -395,6 +388,7 @@ async def test_without_a_kubeconfig_a_start_and_the_status_say_what_to_set(
         await start_session_kernel(jp_fetch, jp_serverapp, "nocluster/nb.ipynb", "nj-mini")
     body = err.value.response.body.decode() if err.value.response else ""
     assert "no cluster is configured" in body and "runtime_kubernetes_config" in body, body
+    assert "Traceback" not in body and 'File "' not in body, body
     assert err.value.code == 500  # how jupyter_server answers any failed kernel start
     response = await jp_fetch("nj", "api", "status")
     assert response.code == 200

@@ -27,10 +27,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -81,6 +83,7 @@ NODE_REASONS = {
     "Terminated": "the node running the runtime terminated it",
     "UnexpectedAdmissionError": "the node refused the runtime",
 }
+log = logging.getLogger(__name__)
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
@@ -163,6 +166,7 @@ def probe(kubeconfig: str, context: str, namespace: str, timeout: float) -> Any:
     try:
         api.list_namespaced_pod(where, limit=1, _request_timeout=max(timeout, 1))
     except Exception as err:  # noqa: BLE001  a probe reports, it never fails
+        api.api_client.close()
         return BackendStatus(
             name="kubernetes",
             label=label,
@@ -172,6 +176,7 @@ def probe(kubeconfig: str, context: str, namespace: str, timeout: float) -> Any:
             "services, secrets, events in that namespace).",
         )
     host = str(getattr(api.api_client.configuration, "host", ""))
+    api.api_client.close()  # a probe's own client: its pool goes with it
     return BackendStatus(
         name="kubernetes",
         label=label,
@@ -711,18 +716,28 @@ class KubernetesRuntime:
         wait until the pod is gone, so a restart can take its name again."""
         if self.name is None:
             return
-        with contextlib.suppress(Exception):
-            self._delete("pod")
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline and self._read_pod() is not None:
-                time.sleep(0.2)
-        with contextlib.suppress(Exception):
-            self._delete("secret")
+        self._quietly(lambda: self._delete_pod(wait))
+        self._quietly(lambda: self._delete("secret"))
         self.container_id = None
         if not keep_relay:
-            with contextlib.suppress(Exception):
-                self._delete("service")
+            self._quietly(lambda: self._delete("service"))
             self.kernel_ports, self.host_ports, self.service_ip = {}, {}, ""
+
+    def _delete_pod(self, wait: float) -> None:
+        self._delete("pod")
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and self._read_pod() is not None:
+            time.sleep(0.2)
+
+    def _quietly(self, step: Callable[[], None]) -> None:
+        """One clean-up step: the API server's refusal or silence is logged, not raised, so
+        the other steps still run (the next server start's sweep deletes what is left)."""
+        try:
+            step()
+        except Exception as err:
+            if not is_api_error(err):
+                raise
+            log.warning("jupyter-nj: clean-up of %s: %s", self.name, refusal(err))
 
 
 def is_api_error(err: BaseException) -> bool:
@@ -765,7 +780,11 @@ def remove_orphans(
             created = item.metadata.creation_timestamp
             if created_before is not None and created and created.timestamp() >= created_before:
                 continue
-            with contextlib.suppress(Exception):
+            try:
                 getattr(api, f"delete_namespaced_{kind}")(item.metadata.name, namespace)
-                removed += kind == "pod"
+            except Exception as err:
+                if not is_api_error(err):
+                    raise
+                continue  # gone meanwhile, or refused: the next start tries again
+            removed += kind == "pod"
     return removed
