@@ -85,6 +85,10 @@ def nj_config(nj_config: dict[str, Any], jp_root_dir: Path, kubeconfig: Path) ->
     }
 
 
+def spec_selector(pod: Any) -> dict[str, str]:
+    return dict(pod.spec.node_selector or {})
+
+
 def assert_read_back_and_valid(manifest: dict[str, Any], kube_models: Any) -> Any:
     """The client's model of `manifest`, which must serialize back to it; and the schema's OK."""
     kubernetes, kubernetes_validate = kube_models
@@ -130,6 +134,9 @@ async def test_a_gpu_pin_becomes_a_confined_pod_with_limits_on_the_users_volume(
     finally:
         await provisioner.cleanup(restart=False)
 
+    # The settings hold the node selector and tolerations frozen: the warm pool hashes them.
+    settings = nj_app.runtime_service.settings
+    assert hash(settings) and dict(settings.kubernetes_node_selector) == spec_selector(model)
     assert model.metadata.namespace == "jupyter-alice"
     assert model.metadata.name == f"nj-kernel-{kernel_id}"
     spec, container = model.spec, model.spec.containers[0]
