@@ -302,11 +302,9 @@ class RuntimeService:
         except NJError as err:
             log.warning("jupyter-nj: %s", err.message)
             return
-        labels = kube.kube_metadata(
-            {ROLE_LABEL: KERNEL_ROLE, SERVER_LABEL: self.settings.server_data},
-            hashed=(SERVER_LABEL,),
-        )["labels"]
-        selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        selector = kube.label_selector(
+            {ROLE_LABEL: KERNEL_ROLE, SERVER_LABEL: self.settings.server_data}
+        )
         namespace = kube.namespace_of(self.settings.kubernetes_namespace)
         removed = kube.remove_orphans(api, namespace, selector, created_before)
         if removed:

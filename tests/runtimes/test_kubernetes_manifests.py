@@ -27,7 +27,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from jupyter_nj.runtimes.engines import kubernetes as kube
-from jupyter_nj.runtimes.provisioner import SERVER_LABEL
+from jupyter_nj.runtimes.provisioner import KERNEL_ROLE, ROLE_LABEL, SERVER_LABEL
 
 from ..services import service_missing
 from .conftest import start_session_kernel, write_notebook
@@ -187,6 +187,13 @@ async def test_a_gpu_pin_becomes_a_confined_pod_with_limits_on_the_users_volume(
     server_key = kube.LABEL_PREFIX + SERVER_LABEL.removeprefix(kube.DOCKER_PREFIX)
     assert model.metadata.labels[server_key] == kube.label_hash(nj_app.nj_data_path.as_posix())
     assert model.metadata.annotations["jupyter-nj.org/notebook"] == "gpu/work/nb.ipynb"
+    # What a later start of this server deletes as orphans selects this pod.
+    orphans = kube.label_selector(
+        {ROLE_LABEL: KERNEL_ROLE, SERVER_LABEL: nj_app.runtime_service.settings.server_data}
+    )
+    assert dict(pair.split("=") for pair in orphans.split(",")).items() <= (
+        model.metadata.labels.items()
+    )
     assert service.spec.selector == {kube.KERNEL_ID_KEY: kernel_id}
     assert model.metadata.labels[kube.KERNEL_ID_KEY] == kernel_id
     assert sorted(p.target_port for p in service.spec.ports) == sorted(ports.values())

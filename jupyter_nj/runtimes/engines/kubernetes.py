@@ -250,6 +250,13 @@ def kube_metadata(labels: dict[str, str], hashed: tuple[str, ...] = ()) -> dict[
     return {"labels": out_labels, "annotations": annotations}
 
 
+def label_selector(labels: dict[str, str]) -> str:
+    """The selector (`k=v,...`) of what carries these Docker-style labels, as kube_metadata
+    writes them (the server's data folder hashed)."""
+    written = kube_metadata(labels, hashed=_server_keys(labels))
+    return ",".join(f"{k}={v}" for k, v in sorted(written["labels"].items()))
+
+
 def label_hash(value: str) -> str:
     """A label value standing for `value` (40 hex characters of its SHA-256)."""
     return hashlib.sha256(value.encode()).hexdigest()[:40]
@@ -446,7 +453,12 @@ def pod_manifest(request: PodRequest) -> dict[str, Any]:
 
 
 def _hashed(request: PodRequest) -> tuple[str, ...]:
-    return tuple(k for k in request.labels if k.endswith(".server"))
+    return _server_keys(request.labels)
+
+
+def _server_keys(labels: dict[str, str]) -> tuple[str, ...]:
+    """The label naming the server's data folder (a path), which selectors find by hash."""
+    return tuple(k for k in labels if k.endswith(".server"))
 
 
 def folder_mounts(docker_mounts: list[Any], volume_root: str) -> list[FolderMount]:
