@@ -248,6 +248,16 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
             # The runtimes pillar is built after the status manager: read it at each probe.
             "gpus": self._probe_gpus,
         }
+        if self.runtime_engine == "kubernetes":
+            from .runtimes.engines.kubernetes import probe as probe_kubernetes
+
+            probes["kubernetes"] = partial(
+                probe_kubernetes,
+                self.runtime_kubernetes_config,
+                self.runtime_kubernetes_context,
+                self.runtime_kubernetes_namespace,
+                timeout,
+            )
         return StatusManager(__version__, probes, timeout=timeout + 1)
 
     def _probe_gpus(self) -> BackendStatus:

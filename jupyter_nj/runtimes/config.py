@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Enum, Float, Int, List, Unicode
+from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode
 from traitlets.config import Configurable
 
 from ..base import NJError
@@ -133,13 +133,17 @@ class RuntimesConfig(Configurable):
         container kernel.""",
     ).tag(runtime_setting="env_allowlist")
     runtime_engine = Enum(
-        ["docker", "swarm"],
+        ["docker", "swarm", "kubernetes"],
         default_value="docker",
         config=True,
         help="""What a container runtime is: `docker`, a container on the engine; `swarm`, a
         Docker Swarm service (one replica, never restarted by Swarm) on an encrypted overlay
         network, reached over TCP through a relay published on 127.0.0.1 only (docs/scale.md).
-        `swarm` needs the engine to be a swarm manager (`docker swarm init`).""",
+        `swarm` needs the engine to be a swarm manager (`docker swarm init`). `kubernetes`, a
+        pod in NJApp.runtime_kubernetes_namespace, reached over TCP through a ClusterIP Service;
+        it needs `pip install 'jupyter-nj[kubernetes]'`, a cluster (the server's pod service
+        account, or a kubeconfig) and a registry. Written and checked against the client's
+        models, not run against a cluster (docs/scale.md).""",
     ).tag(runtime_setting="engine")
     runtime_swarm_network = Unicode(
         "nj-runtimes",
@@ -188,6 +192,85 @@ class RuntimesConfig(Configurable):
         help="""Seconds a swarm runtime's task may take to run (scheduling, image pull, start)
         before the start fails with the task's state.""",
     ).tag(runtime_setting="swarm_start_timeout")
+
+    runtime_kubernetes_namespace = Unicode(
+        "",
+        config=True,
+        help="""Namespace of kubernetes runtimes' pods, Services and Secrets. Empty: the
+        server pod's own namespace (its service account's), else `default`.""",
+    ).tag(runtime_setting="kubernetes_namespace")
+    runtime_kubernetes_config = Unicode(
+        "",
+        config=True,
+        help="""Kubeconfig file for kubernetes runtimes. Empty: the service account of the
+        server's pod when it runs in one, else $KUBECONFIG or ~/.kube/config.""",
+    ).tag(runtime_setting="kubernetes_config")
+    runtime_kubernetes_context = Unicode(
+        "",
+        config=True,
+        help="""Context of the kubeconfig to use (empty: its current context).""",
+    ).tag(runtime_setting="kubernetes_context")
+    runtime_kubernetes_registry = Unicode(
+        "",
+        config=True,
+        help="""Image registry (`host:port`) that kubernetes runtimes' images are pushed to by
+        the server's Docker engine (as for NJApp.runtime_swarm_registry) and pulled from by the
+        kubelets, by digest. Required with runtime_engine `kubernetes`.""",
+    ).tag(runtime_setting="kubernetes_registry")
+    runtime_kubernetes_image_pull_secrets = List(
+        Unicode(),
+        config=True,
+        help="""Names of Secrets (type kubernetes.io/dockerconfigjson) in the namespace that
+        the kubelet pulls runtime images with; empty for a registry that needs none.""",
+    ).tag(runtime_setting="kubernetes_image_pull_secrets")
+    runtime_kubernetes_cpus = Float(
+        0.5,
+        config=True,
+        help="""CPUs each kubernetes runtime requests (what the scheduler places it by); the
+        limit is NJApp.runtime_cpu_limit. 0: no request.""",
+    ).tag(runtime_setting="kubernetes_cpu_request")
+    runtime_kubernetes_memory = Unicode(
+        "256m",
+        config=True,
+        help="""Memory each kubernetes runtime requests, in Docker's notation (`256m` is
+        256 MiB, `1g`); the limit is NJApp.runtime_memory_limit. Empty: no request.""",
+    ).tag(runtime_setting="kubernetes_memory_request")
+    runtime_kubernetes_gpu_resource = Unicode(
+        "nvidia.com/gpu",
+        config=True,
+        help="""Extended resource that a runtime asking for N GPUs gets as its limit (the
+        NVIDIA device plugin's `nvidia.com/gpu`).""",
+    ).tag(runtime_setting="kubernetes_gpu_resource")
+    runtime_kubernetes_node_selector = Dict(
+        value_trait=Unicode(),
+        config=True,
+        help="""Node labels every kubernetes runtime's node must have
+        (`{"nvidia.com/gpu.present": "true"}`).""",
+    ).tag(runtime_setting="kubernetes_node_selector")
+    runtime_kubernetes_tolerations = List(
+        Dict(),
+        config=True,
+        help="""Tolerations of kubernetes runtimes' pods, as in a pod spec
+        (`[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]`).""",
+    ).tag(runtime_setting="kubernetes_tolerations")
+    runtime_kubernetes_volume_claim = Unicode(
+        "",
+        config=True,
+        help="""PersistentVolumeClaim holding the server's root (KubeSpawner's per-user
+        claim): a runtime mounts its notebook's folder from it, at the same path.""",
+    ).tag(runtime_setting="kubernetes_volume_claim")
+    runtime_kubernetes_volume_root = Unicode(
+        "",
+        config=True,
+        help="""Where the server's pod mounts that claim (for example `/home/jovyan`); a
+        folder's sub-path on the claim is its path below this. Empty: the server's root.""",
+    ).tag(runtime_setting="kubernetes_volume_root")
+    runtime_kubernetes_start_timeout = Float(
+        120.0,
+        config=True,
+        help="""Seconds a kubernetes runtime's pod may take to run (scheduling, image pull,
+        start) before the start fails with the scheduler's or the kubelet's reason.""",
+    ).tag(runtime_setting="kubernetes_start_timeout")
 
     def runtime_settings(
         self, root_dir: str, data_path: Path, docker_host: str, catalog: Path | None = None
@@ -260,7 +343,10 @@ class RuntimesConfig(Configurable):
 
 
 def _frozen(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
+    # Hashable all the way down: the warm pool keys its containers by the settings.
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    return tuple(_frozen(v) for v in value) if isinstance(value, list) else value
 
 
 def _uv() -> str:

@@ -44,7 +44,9 @@ from .boundary import (
 from .builds.docker import ENV_PREFIX, bind_mount
 from .builds.local import venv_python
 from .catalog import EnvironmentCatalog
+from .engines import kubernetes as kube_engine
 from .engines import swarm as swarm_engine
+from .engines.base import ClusterRuntime
 from .gpus.allocator import GPUS_LABEL, GpuRequest, parse_gpu_request
 from .model import EnvironmentVersion, local_version_id
 from .pins import notebook_pin, notebook_pin_gpus, pin_notebook
@@ -503,9 +505,10 @@ class NJDockerProvisioner(NJRuntimeMixin):
     pooled: PooledRuntime | None = None
     secrets_folder: str = ""
     secret_env: dict[str, str] = {}  # noqa: RUF012  replaced per launch, never mutated
-    # With NJApp.runtime_engine = "swarm": the kernel's service, task and relay
-    # (engines/swarm.py); `container_id` is then the task's container.
-    swarm: swarm_engine.SwarmRuntime | None = None
+    # With NJApp.runtime_engine = "swarm" or "kubernetes": the kernel's service, task and relay
+    # (engines/swarm.py), or its pod and Service (engines/kubernetes.py); `container_id` is
+    # then the task's container, or the pod's UID.
+    cluster: ClusterRuntime | None = None
 
     @property
     def has_process(self) -> bool:
@@ -563,7 +566,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
         if self.kernel_dir is None:
             self.kernel_dir = self._make_kernel_dir()
         await asyncio.to_thread(self._link_results)
-        if self.on_swarm:
+        if self.on_cluster:
             self._use_tcp(km)
         else:
             km.transport = "ipc"
@@ -579,18 +582,19 @@ class NJDockerProvisioner(NJRuntimeMixin):
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
         assert self.record is not None and self.kernel_dir is not None
-        env = self._allowed_env(kwargs.get("env") or {})
-        env_file = Path(self.kernel_dir) / "env.sh"
-        env_file.write_text(
-            "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(env.items())),
-            encoding="utf-8",
-        )
-        env_file.chmod(0o600)
-        _give_to(str(env_file), self.settings.kernel_uid, self.settings.kernel_gid)
-        if self.secret_env:
+        env = self.write_env_file(kwargs.get("env") or {})
+        if self.secret_env and not self.on_kubernetes:
             self._offer_secrets_once(self.secret_env)
         cwd = str(Path(kwargs.get("cwd") or self.settings.root_dir or os.getcwd()).resolve())
         self.warnings = ()
+        if self.secret_env and self.on_kubernetes:
+            # The secrets pipe and socket are on the server's host; a pod cannot open them.
+            self.warnings = (
+                (
+                    "This notebook's attached secrets do not reach Kubernetes runtimes yet "
+                    "(docs/scale.md): the runtime starts without them."
+                ),
+            )
         uid, gid = self.settings.kernel_uid, self.settings.kernel_gid
         if not await asyncio.to_thread(_writable_by, cwd, uid, gid):
             # Typical when the server runs as root over a root-owned folder: the kernel (never
@@ -602,7 +606,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
                 "set NJApp.runtime_kernel_uid, or run the server as a regular user."
             )
             self.log.warning("nj: kernel %s: %s", self.kernel_id, warning)
-            self.warnings = (warning,)
+            self.warnings = (*self.warnings, warning)
         try:
             if self.pooled is not None:
                 await asyncio.to_thread(self._claim, cmd, env, cwd)
@@ -612,11 +616,18 @@ class NJDockerProvisioner(NJRuntimeMixin):
                 for warning in plan.warnings:
                     self.log.warning("nj: kernel %s: %s", self.kernel_id, warning)
                 self.warnings = (*self.warnings, *plan.warnings)
-                run = self._run_service if self.on_swarm else self._run_container
+                run = (
+                    self._run_pod
+                    if self.on_kubernetes
+                    else self._run_service
+                    if self.on_swarm
+                    else self._run_container
+                )
                 self.container_id = await asyncio.to_thread(run, cmd, cwd, plan.mounts)
-                if self.on_swarm:
-                    # The server's view (relay ports on loopback) goes to its own file: the
-                    # kernel's connection file must stay as the kernel reads it.
+                if self.on_cluster:
+                    # The server's view (relay ports on loopback, or the kernel's Service) goes
+                    # to its own file: the kernel's connection file must stay as the kernel
+                    # reads it.
                     assert self.parent is not None
                     self.parent.connection_file = os.path.join(
                         self.kernel_dir, SERVER_CONNECTION_FILE
@@ -631,6 +642,8 @@ class NJDockerProvisioner(NJRuntimeMixin):
             raise self._failed(message) from None
         if self._poolable(cwd):
             self.service.pool.fill(self._pool_key(), self.settings.pool_size, self._start_pooled)
+        if self.on_kubernetes:
+            return self.connection_info  # no `docker exec` into a pod: no apt from a cell
         if self.apt_bridge is None:
             self.apt_bridge = AptBridge(
                 self.kernel_dir,
@@ -644,6 +657,20 @@ class NJDockerProvisioner(NJRuntimeMixin):
             )
         await self.apt_bridge.start()
         return self.connection_info
+
+    def write_env_file(self, env: dict[str, str]) -> dict[str, str]:
+        """The kernel's allowed variables as `env.sh` in its private folder (a pod's Secret
+        carries the same file), never in the container's config; returns them."""
+        assert self.kernel_dir is not None
+        allowed = self._allowed_env(env)
+        env_file = Path(self.kernel_dir) / "env.sh"
+        env_file.write_text(
+            "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(allowed.items())),
+            encoding="utf-8",
+        )
+        env_file.chmod(0o600)
+        _give_to(str(env_file), self.settings.kernel_uid, self.settings.kernel_gid)
+        return allowed
 
     def _drop_to_kernel_user(self) -> list[str]:
         """The prefix that starts the kernel unprivileged: its UID/GID, no supplementary groups,
@@ -728,6 +755,8 @@ class NJDockerProvisioner(NJRuntimeMixin):
             plan = plan_folder_mounts(work, self.boundary())
         except BoundaryError as err:
             raise RuntimeStartError(str(err)) from None
+        if self.on_kubernetes:
+            return plan  # a pod gets the kernel's files through its Secret (_pod_request)
         sockets = os.path.join(kernel_dir, SOCKETS_SUBDIR)
         plan.mounts[:0] = [
             bind_mount(kernel_dir, kernel_dir, read_only=True),
@@ -882,16 +911,29 @@ class NJDockerProvisioner(NJRuntimeMixin):
     def on_swarm(self) -> bool:
         return self.settings.engine == "swarm"
 
+    @property
+    def on_kubernetes(self) -> bool:
+        return self.settings.engine == "kubernetes"
+
+    @property
+    def on_cluster(self) -> bool:
+        """Whether a cluster's scheduler places the runtime (engines/base.py)."""
+        return self.on_swarm or self.on_kubernetes
+
     async def allocate_gpus(self) -> None:
-        if not self.on_swarm:
+        if not self.on_cluster:
             await super().allocate_gpus()
             return
-        # The swarm scheduler picks the node and its devices (generic resources): this
-        # server's own inventory has no say, and holds nothing for the runtime.
+        # The cluster's scheduler picks the node and its devices (swarm's generic resources,
+        # a device plugin's extended resource): this server's own inventory has no say, and
+        # holds nothing for the runtime.
         raw = await notebook_pin_gpus(self.service.documents, self.session_name, self.runtime_name)
         try:
             self.gpu_request = parse_gpu_request(raw)
-            swarm_engine.gpu_resources(self.gpu_request, self.settings.swarm_gpu_resource)
+            if self.on_kubernetes:
+                kube_engine.gpu_limits(self.gpu_request, self.settings.kubernetes_gpu_resource)
+            else:
+                swarm_engine.gpu_resources(self.gpu_request, self.settings.swarm_gpu_resource)
         except NJError as err:
             raise self._failed(err.message) from None
         self.gpus = ()
@@ -908,17 +950,18 @@ class NJDockerProvisioner(NJRuntimeMixin):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(self.kernel_dir, name))
         km._connection_file_written = False
-        kept = self.swarm.kernel_ports if self.swarm is not None and self.swarm.relay_id else {}
+        kept = self.cluster.kernel_ports if self.cluster is not None else {}
         for name in swarm_engine.PORT_NAMES:
             setattr(km, name, kept.get(name, 0))
         km.transport = "tcp"
-        # Inside the task's own network namespace: its overlay address, where the relay is.
+        # Inside the task's (pod's) own network namespace: its overlay address, where the relay
+        # is (the pod's address, behind its Service).
         km.ip = "0.0.0.0"
         km.connection_file = os.path.join(self.kernel_dir, "connection.json")
 
     def _run_service(self, cmd: list[str], cwd: str, mounts: list[Any]) -> str:
         """Blocking: the kernel as a swarm service with its relay; the task's container ID."""
-        from docker.errors import APIError, ImageNotFound
+        from docker.errors import APIError
 
         assert self.record is not None and self.kernel_dir is not None
         settings = self.settings
@@ -927,12 +970,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
             internal = settings.network == "none"
             network = settings.swarm_network + ("-internal" if internal else "")
             swarm_engine.ensure_network(client, network, internal=internal)
-            try:
-                image = swarm_engine.image_for_swarm(
-                    client, self.record.name, self.record.version, settings.swarm_registry
-                )
-            except ImageNotFound:
-                raise self._image_missing() from None
+            image = self._cluster_image(client, settings.swarm_registry)
             kernel_view: dict[str, Any] = dict(self.connection_info)
             kernel_ports = {name: int(kernel_view[name]) for name in swarm_engine.PORT_NAMES}
             request = swarm_engine.ServiceRequest(
@@ -960,7 +998,11 @@ class NJDockerProvisioner(NJRuntimeMixin):
                 cap_add=tuple(ROOT_CAPABILITIES),
                 start_timeout=settings.swarm_start_timeout,
             )
-            runtime = self.swarm or swarm_engine.SwarmRuntime(client)
+            runtime = (
+                self.cluster
+                if isinstance(self.cluster, swarm_engine.SwarmRuntime)
+                else swarm_engine.SwarmRuntime(client)
+            )
             try:
                 runtime.start(request)
             except APIError as err:
@@ -970,17 +1012,126 @@ class NJDockerProvisioner(NJRuntimeMixin):
                     f"The Docker engine refused the runtime's relay or image: "
                     f"{err.explanation or err}",
                 ) from None
-        self.swarm = runtime
-        server_view: dict[str, Any] = {**kernel_view, "ip": "127.0.0.1", **runtime.host_ports}
-        self.connection_info = server_view  # type: ignore[assignment]
+        self._connect_through(runtime, kernel_view)
         assert runtime.container_id is not None
         return runtime.container_id
 
+    def _cluster_image(self, client: Any, registry: str) -> str:
+        """The version's image as a cluster's nodes run it (pushed, by digest, with a registry:
+        engines/swarm.py image_for_swarm)."""
+        from docker.errors import ImageNotFound
+
+        assert self.record is not None
+        try:
+            return swarm_engine.image_for_swarm(
+                client, self.record.name, self.record.version, registry
+            )
+        except ImageNotFound:
+            raise self._image_missing() from None
+
+    def _connect_through(self, runtime: ClusterRuntime, kernel_view: dict[str, Any]) -> None:
+        """Keep `runtime`, and have the server connect where it says (its relay, its Service)."""
+        self.cluster = runtime
+        server_view: dict[str, Any] = {
+            **kernel_view,
+            "ip": runtime.server_address,
+            **runtime.host_ports,
+        }
+        self.connection_info = server_view  # type: ignore[assignment]
+
+    # -- Kubernetes (NJApp.runtime_engine = "kubernetes"; not run against a cluster) --------
+
+    def _run_pod(self, cmd: list[str], cwd: str, mounts: list[Any]) -> str:
+        """Blocking: the kernel as a pod behind its Service; the pod's UID."""
+        assert self.record is not None and self.kernel_dir is not None and self.parent is not None
+        settings = self.settings
+        api = self.service.kubernetes()  # first: "no cluster" says what to set, before a push
+        if not settings.kubernetes_registry:
+            raise NJError(
+                409,
+                "kubernetes-registry",
+                "A Kubernetes runtime's image must come from a registry every node can pull "
+                "from: set NJApp.runtime_kubernetes_registry (`host:port`).",
+            )
+        with self.service.engine_calls() as client:
+            image = self._cluster_image(client, settings.kubernetes_registry)
+        kernel_view: dict[str, Any] = dict(self.connection_info)
+        kernel_ports = {name: int(kernel_view[name]) for name in swarm_engine.PORT_NAMES}
+        request = self._pod_request(cmd, cwd, mounts, image, kernel_ports)
+        runtime = (
+            self.cluster
+            if isinstance(self.cluster, kube_engine.KubernetesRuntime)
+            else kube_engine.KubernetesRuntime(
+                api, kube_engine.namespace_of(settings.kubernetes_namespace)
+            )
+        )
+        runtime.start(request)
+        self._connect_through(runtime, kernel_view)
+        return runtime.container_id or ""
+
+    def _pod_request(
+        self,
+        cmd: list[str],
+        cwd: str,
+        mounts: list[Any],
+        image: str,
+        kernel_ports: dict[str, int],
+    ) -> kube_engine.PodRequest:
+        """What the kernel's pod is made of: the folders on the user's volume, the kernel's
+        files (connection file, variables) in its Secret, and its command reading them there."""
+        assert self.kernel_dir is not None and self.parent is not None
+        settings = self.settings
+        connection_file = str(self.parent.connection_file)
+        files = {
+            kube_engine.CONNECTION_KEY: Path(connection_file).read_text(encoding="utf-8"),
+            kube_engine.ENV_KEY: Path(self.kernel_dir, "env.sh").read_text(encoding="utf-8"),
+        }
+        if settings.ca_bundle:
+            files[kube_engine.CA_KEY] = Path(settings.ca_bundle).read_text(encoding="utf-8")
+        in_pod = f"{kube_engine.FILES_IN_POD}/{kube_engine.CONNECTION_KEY}"
+        command = [
+            "/bin/sh",
+            "-c",
+            f'. {kube_engine.FILES_IN_POD}/{kube_engine.ENV_KEY} && exec "$@"',
+            "nj-kernel",
+            *(in_pod if arg == connection_file else arg for arg in cmd),
+        ]
+        return kube_engine.PodRequest(
+            name=f"nj-kernel-{self.kernel_id}",
+            namespace=kube_engine.namespace_of(settings.kubernetes_namespace),
+            image=image,
+            command=command,
+            workdir=cwd,
+            labels={**self._kernel_labels(), ENGINE_LABEL: "kubernetes"},
+            kernel_ports=kernel_ports,
+            files=files,
+            uid=settings.kernel_uid,
+            gid=settings.kernel_gid,
+            volume_claim=settings.kubernetes_volume_claim,
+            mounts=kube_engine.folder_mounts(
+                mounts, settings.kubernetes_volume_root or settings.root_dir
+            ),
+            ca_target=CA_IN_CONTAINER if settings.ca_bundle else "",
+            cpu_limit=settings.cpu_limit,
+            memory_limit=settings.memory_limit,
+            cpu_request=settings.kubernetes_cpu_request,
+            memory_request=settings.kubernetes_memory_request,
+            gpus=self.gpu_request if isinstance(self.gpu_request, int) else 0,
+            gpu_resource=settings.kubernetes_gpu_resource,
+            node_selector=dict(settings.kubernetes_node_selector),
+            tolerations=[dict(t) for t in settings.kubernetes_tolerations],
+            image_pull_secrets=settings.kubernetes_image_pull_secrets,
+            start_timeout=settings.kubernetes_start_timeout,
+        )
+
     def _service_state(self) -> tuple[str, int]:
-        assert self.swarm is not None
+        assert self.cluster is not None
+        if self.on_kubernetes:
+            reason = self.cluster.dead_reason()
+            return reason, (self.cluster.exit_code() if reason else 0)
         with self.service.engine_calls():
-            reason = self.swarm.dead_reason()
-            return reason, (self.swarm.exit_code() if reason else 0)
+            reason = self.cluster.dead_reason()
+            return reason, (self.cluster.exit_code() if reason else 0)
 
     # -- warm pool -------------------------------------------------------------------------
 
@@ -990,8 +1141,8 @@ class NJDockerProvisioner(NJRuntimeMixin):
         return (self.record.version, self.settings)
 
     def _poolable(self, cwd: str) -> bool:
-        if self.on_swarm:
-            return False  # a service cannot be handed a claim on another node's disk
+        if self.on_cluster:
+            return False  # a service or pod cannot be handed a claim on another node's disk
         argv = list(self.kernel_spec.argv) if self.kernel_spec else []
         if (
             self.settings.pool_size <= 0
@@ -1081,7 +1232,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
     async def poll(self) -> int | None:
         if self.container_id is None:
             return 0
-        if self.swarm is not None:
+        if self.cluster is not None:
             return await self._poll_service()
         try:
             state = await asyncio.to_thread(self._state)
@@ -1106,8 +1257,14 @@ class NJDockerProvisioner(NJRuntimeMixin):
 
         try:
             reason, code = await asyncio.to_thread(self._service_state)
-        except (NJError, APIError):
+        except (NJError, APIError, OSError):
             return None  # the engine or the swarm briefly did not answer: not a dead kernel
+        except Exception as err:
+            # The API server's refusals (kubernetes' ApiException, urllib3's errors) are not
+            # importable without the optional client: judged by is_api_error.
+            if not kube_engine.is_api_error(err):
+                raise
+            return None  # the API server briefly did not answer: not a dead kernel
         if not reason:
             return None
         self.exit_reason = reason
@@ -1125,8 +1282,8 @@ class NJDockerProvisioner(NJRuntimeMixin):
         if self.container_id is None:
             return
         # docker-init (PID 1) forwards the signal to the kernel.
-        if self.swarm is not None:
-            await asyncio.to_thread(self.swarm.send_signal, signum)
+        if self.cluster is not None:
+            await asyncio.to_thread(self.cluster.send_signal, signum)
             return
         await asyncio.to_thread(self._kill_container, signum)
 
@@ -1146,7 +1303,7 @@ class NJDockerProvisioner(NJRuntimeMixin):
         await self.send_signal(signal.SIGTERM)
 
     async def cleanup(self, restart: bool = False) -> None:
-        if self.container_id is not None or self.swarm is not None:
+        if self.container_id is not None or self.cluster is not None:
             # A swarm runtime whose restart failed has no task but still its relay.
             await asyncio.to_thread(self._remove_container, restart)
             self.container_id = None
@@ -1161,11 +1318,19 @@ class NJDockerProvisioner(NJRuntimeMixin):
             self.release_gpus()
 
     async def installed_state(self) -> frozenset[str]:
-        if self.container_id is None:
-            return frozenset()
+        if self.container_id is None or self.on_kubernetes:
+            return frozenset()  # a pod's changes are on its node, out of the server's reach
         return await asyncio.to_thread(self._install_changes)
 
     def _save_version(self, parent: EnvironmentVersion, commands: list[str]) -> EnvironmentVersion:
+        if self.on_kubernetes:
+            raise NJError(
+                409,
+                "kubernetes-snapshot",
+                "Save environment is not available for Kubernetes runtimes (the pod's "
+                "container is on its node, out of the server's Docker engine's reach): add the "
+                "packages to the environment's definition and build it instead.",
+            )
         if not self.container_id:
             return super()._save_version(parent, commands)
         return self.service.manager.snapshot_docker(parent, self.container_id, commands)
@@ -1189,10 +1354,10 @@ class NJDockerProvisioner(NJRuntimeMixin):
         )
 
     def _remove_container(self, restart: bool = False) -> None:
-        if self.swarm is not None:
-            self.swarm.remove(keep_relay=restart)
+        if self.cluster is not None:
+            self.cluster.remove(keep_relay=restart)
             if not restart:
-                self.swarm = None
+                self.cluster = None
             return
         remove_container_once(self._client(), self.container_id)
 

@@ -68,6 +68,21 @@ class RuntimeSettings:
     swarm_registry: str = ""
     swarm_gpu_resource: str = "NVIDIA-GPU"
     swarm_start_timeout: float = 60.0
+    # Kubernetes (engines/kubernetes.py): what `runtime_engine = "kubernetes"` needs. Mappings
+    # are tuples of (key, value) pairs: the settings are frozen.
+    kubernetes_namespace: str = ""
+    kubernetes_config: str = ""
+    kubernetes_context: str = ""
+    kubernetes_registry: str = ""
+    kubernetes_image_pull_secrets: tuple[str, ...] = ()
+    kubernetes_cpu_request: float = 0.5
+    kubernetes_memory_request: str = "256m"
+    kubernetes_gpu_resource: str = "nvidia.com/gpu"
+    kubernetes_node_selector: tuple[tuple[str, str], ...] = ()
+    kubernetes_tolerations: tuple[tuple[tuple[str, Any], ...], ...] = ()
+    kubernetes_volume_claim: str = ""
+    kubernetes_volume_root: str = ""
+    kubernetes_start_timeout: float = 120.0
 
 
 class RuntimeService:
@@ -94,6 +109,7 @@ class RuntimeService:
         self.pool = WarmPool()
         self.orphan_sweep: threading.Thread | None = None
         self._docker: Any = None
+        self._kubernetes: Any = None
         self._docker_lock = threading.Lock()
 
     @property
@@ -166,11 +182,28 @@ class RuntimeService:
                 503, "docker-unavailable", f"The Docker engine stopped answering ({err})."
             ) from None
 
+    def kubernetes(self) -> Any:
+        """The cluster's CoreV1Api for kubernetes runtimes, made on first use, then kept.
+
+        Blocking. A 503 `NJError` that says what to do when the client is not installed or no
+        cluster is configured (engines/kubernetes.py); the next call tries again."""
+        from .engines.kubernetes import load_api
+
+        with self._docker_lock:
+            if self._kubernetes is None:
+                self._kubernetes = load_api(
+                    self.settings.kubernetes_config, self.settings.kubernetes_context
+                )
+            return self._kubernetes
+
     def close(self) -> None:
         with self._docker_lock:
             if self._docker is not None:
                 self._docker.close()
                 self._docker = None
+            if self._kubernetes is not None:
+                self._kubernetes.api_client.close()  # its connection pool and worker threads
+                self._kubernetes = None
 
     # -- server start and stop -----------------------------------------------------------------
 
@@ -251,11 +284,31 @@ class RuntimeService:
                 )
                 if services:
                     log.info("jupyter-nj: removed %d orphaned kernel service(s)", services)
+            if self.settings.engine == "kubernetes":
+                self._remove_orphan_pods(created_before)
             removed = remove_orphan_kernels(client, self.settings.server_data, created_before)
             if removed:
                 log.info("jupyter-nj: removed %d orphaned kernel container(s)", removed)
         except Exception as err:  # noqa: BLE001  clean-up must never take the server down
             log.warning("jupyter-nj: orphan clean-up failed: %s", err)
+
+    def _remove_orphan_pods(self, created_before: float) -> None:
+        """The pods (with their Services and Secrets) a crashed run of this server left."""
+        from .engines import kubernetes as kube
+        from .provisioner import KERNEL_ROLE, ROLE_LABEL, SERVER_LABEL
+
+        try:
+            api = self.kubernetes()
+        except NJError as err:
+            log.warning("jupyter-nj: %s", err.message)
+            return
+        selector = kube.label_selector(
+            {ROLE_LABEL: KERNEL_ROLE, SERVER_LABEL: self.settings.server_data}
+        )
+        namespace = kube.namespace_of(self.settings.kubernetes_namespace)
+        removed = kube.remove_orphans(api, namespace, selector, created_before)
+        if removed:
+            log.info("jupyter-nj: removed %d orphaned kernel pod(s)", removed)
 
     async def stop(self) -> None:
         """Remove the warm pool's waiting containers (running kernels are the kernel manager's)."""

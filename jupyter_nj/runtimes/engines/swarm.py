@@ -227,7 +227,7 @@ class ServiceRequest:
 
 
 class SwarmRuntime:
-    """One kernel's service, its task and its relay."""
+    """One kernel's service, its task and its relay (follows engines/base.py ClusterRuntime)."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
@@ -239,6 +239,10 @@ class SwarmRuntime:
         # restart keeps: the relay forwards to them.
         self.host_ports: dict[str, int] = {}
         self.kernel_ports: dict[str, int] = {}
+
+    @property
+    def server_address(self) -> str:
+        return "127.0.0.1"  # the relay publishes the kernel's ports on loopback only
 
     # -- start -------------------------------------------------------------------------------
 
