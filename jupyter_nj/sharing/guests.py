@@ -49,9 +49,11 @@ class GuestAuthorizer(Authorizer):
         nj = handler.settings.get("nj_app")
         if nj is None or nj.sharing_manager is None or not nj.narrows_guests():
             return True  # nothing to narrow: jupyter_server's own rule
-        if requester(nj, user) == nj.server_owner():
+        name = requester(nj, user)
+        if name == nj.server_owner():
             return True
-        grants = nj.sharing_manager.links.edit_grants() if nj.sharing_manager.links else []
+        links = nj.sharing_manager.links
+        grants = links.edit_grants(name, requester_groups(user)) if links else []
         allowed = self._guest_may(handler, action, resource, grants)
         if not allowed:
             log.info(
@@ -93,6 +95,16 @@ def requester(nj: Any, user: Any) -> str:
     if isinstance(hub_user, dict) and hub_user.get("name"):
         return str(hub_user["name"])
     return str(nj.user_name(user))
+
+
+def requester_groups(user: Any) -> frozenset[str]:
+    """The requester's hub groups, as the hub's model of their token says (empty off a hub):
+    what a notebook shared with a hub group is granted by."""
+    hub_user = getattr(user, "hub_user", None)
+    groups = hub_user.get("groups") if isinstance(hub_user, dict) else None
+    if not isinstance(groups, list):
+        return frozenset()
+    return frozenset(g for g in groups if isinstance(g, str))
 
 
 def document_path(handler: Any) -> str | None:
@@ -201,3 +213,111 @@ class HubShares:
             )
         except requests.RequestException as err:
             log.warning("jupyter-nj: could not delete the hub share code %s: %s", code_id, err)
+
+    # -- shares by name and the names a user can share with ------------------------------------
+
+    def _call(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
+        """One hub API call with the server's token; the hub's refusals as NJErrors. Blocking."""
+        import requests
+
+        try:
+            response = requests.request(
+                method,
+                f"{self.api_url}/{path}",
+                headers={"Authorization": f"token {self.token}"},
+                timeout=10,
+                **kwargs,
+            )
+        except requests.RequestException as err:
+            raise NJError(503, "hub-unreachable", f"JupyterHub did not answer: {err}") from None
+        if response.status_code == 403:
+            raise NJError(
+                403,
+                "hub-refused",
+                f"JupyterHub refused {what}: the server's token needs the scopes "
+                "docs/jupyterhub.md lists (`Spawner.server_token_scopes`).",
+            )
+        if response.status_code == 400:
+            raise NJError(
+                400, "hub-bad-request", f"JupyterHub refused {what}: {_hub_message(response)}"
+            )
+        if not response.ok:
+            raise NJError(
+                502, "hub-error", f"JupyterHub answered {response.status_code} to {what}."
+            )
+        return response.json() if response.content else {}
+
+    def _shares_path(self) -> str:
+        return f"shares/{quote(self.user, safe='')}/{quote(self.server_name)}"
+
+    def share(self, kind: str, name: str) -> None:
+        """Let the hub user or group `name` into this server (`kind` is "user" or "group"):
+        JupyterHub's named share, which jupyter-nj's Authorizer narrows. Blocking."""
+        self._call("POST", self._shares_path(), f"a share with {kind} {name!r}", json={kind: name})
+
+    def unshare(self, kind: str, name: str) -> None:
+        """Take a user's or group's hub share of this server back. Blocking; a hub that does
+        not answer is logged (the Authorizer refuses them anyway once no grant names them)."""
+        try:
+            self._call("PATCH", self._shares_path(), f"revoking {kind} {name!r}", json={kind: name})
+        except NJError as err:
+            log.warning("jupyter-nj: could not revoke the hub share of %s %s: %s", kind, name, err)
+
+    def names(self, collection: str) -> list[str]:
+        """Every user's or group's name (`collection` is "users" or "groups"), page by page
+        (the hub answers at most its page size at a time). Needs `list:users` / `list:groups`
+        on the server's token. Blocking."""
+        found: list[str] = []
+        offset = 0
+        while True:
+            page = self._page(collection, offset)
+            items = page.get("items", []) if isinstance(page, dict) else page
+            found.extend(str(item["name"]) for item in items if item.get("name"))
+            following = (
+                (page.get("_pagination") or {}).get("next") if isinstance(page, dict) else None
+            )
+            if not following or not items or len(found) >= MAX_PRINCIPALS:
+                return sorted(set(found))[:MAX_PRINCIPALS]
+            offset = int(following.get("offset", offset + len(items)))
+
+    def _page(self, collection: str, offset: int) -> Any:
+        import requests
+
+        try:
+            response = requests.get(
+                f"{self.api_url}/{collection}",
+                params={"offset": offset, "limit": 200},
+                headers={
+                    "Authorization": f"token {self.token}",
+                    # The paginated form: the items and where the next page starts.
+                    "Accept": "application/jupyterhub-pagination+json",
+                },
+                timeout=10,
+            )
+        except requests.RequestException as err:
+            raise NJError(503, "hub-unreachable", f"JupyterHub did not answer: {err}") from None
+        if response.status_code == 403:
+            raise NJError(
+                503,
+                "hub-refused",
+                f"JupyterHub refused to list {collection}: the server's token needs "
+                f"`list:{collection}` (docs/jupyterhub.md, `Spawner.server_token_scopes`).",
+            )
+        if not response.ok:
+            raise NJError(
+                503,
+                "hub-error",
+                f"JupyterHub answered {response.status_code} listing {collection}.",
+            )
+        return response.json()
+
+
+# The most names one listing returns: the dialog offers choices, it is no directory browser.
+MAX_PRINCIPALS = 5000
+
+
+def _hub_message(response: Any) -> str:
+    try:
+        return str(response.json().get("message") or response.text)[:300]
+    except ValueError:
+        return str(response.text)[:300]

@@ -31,8 +31,10 @@ def free_server_port(spawner: Any) -> None:
     """Each start gets a free port of the test's range (the spawner's own pick is any port).
     alice's server lets users she shares it with reach all of it (`guest_access`), as a site
     that shares whole servers for live co-editing sets; everyone else's narrows them to what
-    edit links grant, the default under a hub."""
-    if spawner.user.name == "alice":
+    edit links grant, the default under a hub. (NJ_HUB_TEST_OPEN_SERVERS names such users,
+    comma-separated; a suite that sets it empty narrows everyone's.)"""
+    open_servers = os.environ.get("NJ_HUB_TEST_OPEN_SERVERS", "alice").split(",")
+    if spawner.user.name in open_servers:
         spawner.args = [*spawner.args, "--NJApp.guest_access=everything"]
     for port in server_ports:
         with socket.socket() as probe:
