@@ -20,7 +20,6 @@ the notebook's own JupyterLab URL.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import posixpath
@@ -162,37 +161,63 @@ class HubShares:
     def available(self) -> bool:
         return bool(self.api_url and self.token and self.user)
 
-    def _url(self) -> str:
-        return f"{self.api_url}/share-codes/{quote(self.user, safe='')}/{quote(self.server_name)}"
+    def _owner_path(self, collection: str) -> str:
+        """`share-codes/<owner>/<server>` or `shares/<owner>/<server>`: this server's."""
+        return f"{collection}/{quote(self.user, safe='')}/{quote(self.server_name)}"
 
-    def create(self, path: str, expires_in: int | None) -> dict[str, Any]:
-        """A share code for this server; its accept URL opens `path` in JupyterLab. Blocking."""
+    def _call(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        refused_status: int = 403,
+        failed_status: int = 502,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """One call of the hub's API (`<api>/<path>`) with the server's token, its JSON answer
+        back; what the hub refuses becomes an NJError that says what to do (listing passes 503
+        for both statuses: the caller's own input is not at fault there). The token never
+        appears in a message. Blocking."""
         import requests
 
-        body: dict[str, Any] = {}
-        if expires_in:
-            body["expires_in"] = int(expires_in)
         try:
-            response = requests.post(
-                self._url(),
-                data=json.dumps(body),
-                headers={"Authorization": f"token {self.token}"},
+            response = requests.request(
+                method,
+                f"{self.api_url}/{path}",
+                headers={"Authorization": f"token {self.token}", **(headers or {})},
                 timeout=10,
+                **kwargs,
             )
         except requests.RequestException as err:
             raise NJError(503, "hub-unreachable", f"JupyterHub did not answer: {err}") from None
         if response.status_code == 403:
             raise NJError(
-                403,
+                refused_status,
                 "hub-refused",
-                "JupyterHub refused a share code: the server's role needs the `shares!user` "
-                "scope (docs/jupyterhub.md).",
+                f"JupyterHub refused {what}: the server's token needs the scopes "
+                "docs/jupyterhub.md lists (`Spawner.server_token_scopes`, and the same scopes "
+                "in the owner's role).",
+            )
+        if response.status_code == 400:
+            raise NJError(
+                400, "hub-bad-request", f"JupyterHub refused {what}: {_hub_message(response)}"
             )
         if not response.ok:
             raise NJError(
-                502, "hub-error", f"JupyterHub answered {response.status_code} to a share code."
+                failed_status,
+                "hub-error",
+                f"JupyterHub answered {response.status_code} to {what}.",
             )
-        code = response.json()
+        return response.json() if response.content else {}
+
+    def create(self, path: str, expires_in: int | None) -> dict[str, Any]:
+        """A share code for this server; its accept URL opens `path` in JupyterLab. Blocking."""
+        body: dict[str, Any] = {}
+        if expires_in:
+            body["expires_in"] = int(expires_in)
+        code = self._call("POST", self._owner_path("share-codes"), "a share code", json=body)
         lab = posixpath.join(self.base_url, "lab", "tree", quote(path))
         accept = code.get("accept_url") or ""
         joiner = "&" if "?" in accept else "?"
@@ -202,64 +227,30 @@ class HubShares:
     def revoke(self, code_id: str) -> None:
         """Delete a share code (who accepted it keeps the hub's share: the Authorizer refuses
         them from now on). Blocking; a hub that does not answer is logged, not raised."""
-        import requests
-
         try:
-            requests.delete(
-                self._url(),
+            self._call(
+                "DELETE",
+                self._owner_path("share-codes"),
+                "deleting a share code",
                 params={"id": code_id},
-                headers={"Authorization": f"token {self.token}"},
-                timeout=10,
             )
-        except requests.RequestException as err:
+        except NJError as err:
             log.warning("jupyter-nj: could not delete the hub share code %s: %s", code_id, err)
 
     # -- shares by name and the names a user can share with ------------------------------------
 
-    def _call(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
-        """One hub API call with the server's token; the hub's refusals as NJErrors. Blocking."""
-        import requests
-
-        try:
-            response = requests.request(
-                method,
-                f"{self.api_url}/{path}",
-                headers={"Authorization": f"token {self.token}"},
-                timeout=10,
-                **kwargs,
-            )
-        except requests.RequestException as err:
-            raise NJError(503, "hub-unreachable", f"JupyterHub did not answer: {err}") from None
-        if response.status_code == 403:
-            raise NJError(
-                403,
-                "hub-refused",
-                f"JupyterHub refused {what}: the server's token needs the scopes "
-                "docs/jupyterhub.md lists (`Spawner.server_token_scopes`).",
-            )
-        if response.status_code == 400:
-            raise NJError(
-                400, "hub-bad-request", f"JupyterHub refused {what}: {_hub_message(response)}"
-            )
-        if not response.ok:
-            raise NJError(
-                502, "hub-error", f"JupyterHub answered {response.status_code} to {what}."
-            )
-        return response.json() if response.content else {}
-
-    def _shares_path(self) -> str:
-        return f"shares/{quote(self.user, safe='')}/{quote(self.server_name)}"
-
     def share(self, kind: str, name: str) -> None:
         """Let the hub user or group `name` into this server (`kind` is "user" or "group"):
         JupyterHub's named share, which jupyter-nj's Authorizer narrows. Blocking."""
-        self._call("POST", self._shares_path(), f"a share with {kind} {name!r}", json={kind: name})
+        what = f"a share with {kind} {name!r}"
+        self._call("POST", self._owner_path("shares"), what, json={kind: name})
 
     def unshare(self, kind: str, name: str) -> None:
         """Take a user's or group's hub share of this server back. Blocking; a hub that does
         not answer is logged (the Authorizer refuses them anyway once no grant names them)."""
+        what = f"revoking {kind} {name!r}"
         try:
-            self._call("PATCH", self._shares_path(), f"revoking {kind} {name!r}", json={kind: name})
+            self._call("PATCH", self._owner_path("shares"), what, json={kind: name})
         except NJError as err:
             log.warning("jupyter-nj: could not revoke the hub share of %s %s: %s", kind, name, err)
 
@@ -270,46 +261,22 @@ class HubShares:
         found: list[str] = []
         offset = 0
         while True:
-            page = self._page(collection, offset)
+            page = self._call(
+                "GET",
+                collection,
+                f"listing {collection}",
+                refused_status=503,
+                failed_status=503,
+                # The paginated form: the items and where the next page starts.
+                headers={"Accept": "application/jupyterhub-pagination+json"},
+                params={"offset": offset, "limit": 200},
+            )
             items = page.get("items", []) if isinstance(page, dict) else page
             found.extend(str(item["name"]) for item in items if item.get("name"))
-            following = (
-                (page.get("_pagination") or {}).get("next") if isinstance(page, dict) else None
-            )
-            if not following or not items or len(found) >= MAX_PRINCIPALS:
+            more = (page.get("_pagination") or {}).get("next") if isinstance(page, dict) else None
+            if not more or not items or len(found) >= MAX_PRINCIPALS:
                 return sorted(set(found))[:MAX_PRINCIPALS]
-            offset = int(following.get("offset", offset + len(items)))
-
-    def _page(self, collection: str, offset: int) -> Any:
-        import requests
-
-        try:
-            response = requests.get(
-                f"{self.api_url}/{collection}",
-                params={"offset": offset, "limit": 200},
-                headers={
-                    "Authorization": f"token {self.token}",
-                    # The paginated form: the items and where the next page starts.
-                    "Accept": "application/jupyterhub-pagination+json",
-                },
-                timeout=10,
-            )
-        except requests.RequestException as err:
-            raise NJError(503, "hub-unreachable", f"JupyterHub did not answer: {err}") from None
-        if response.status_code == 403:
-            raise NJError(
-                503,
-                "hub-refused",
-                f"JupyterHub refused to list {collection}: the server's token needs "
-                f"`list:{collection}` (docs/jupyterhub.md, `Spawner.server_token_scopes`).",
-            )
-        if not response.ok:
-            raise NJError(
-                503,
-                "hub-error",
-                f"JupyterHub answered {response.status_code} listing {collection}.",
-            )
-        return response.json()
+            offset = int(more.get("offset", offset + len(items)))
 
 
 # The most names one listing returns: the dialog offers choices, it is no directory browser.
