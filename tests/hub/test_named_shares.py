@@ -35,6 +35,13 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         yield hub
 
 
+def share_by_name(hub: Hub, path: str, **share_with: str) -> Any:
+    """alice shares `path` with one hub user or group (`user="bob"`, `group="lab"`)."""
+    return hub.server(
+        "alice", "nj/api/links", method="POST", json={"path": path, "share_with": share_with}
+    )
+
+
 def refused_everywhere_but(hub: Hub, granted: str, as_user: str) -> dict[str, int]:
     """What `as_user` gets, in alice's server, for everything but `granted`."""
     answers = {}
@@ -102,12 +109,7 @@ def test_the_names_are_the_hubs_users_and_groups(servers: Hub) -> None:
 
 def test_a_notebook_shared_with_bob_by_name_is_all_he_reaches(servers: Hub) -> None:
     assert servers.server("alice", "api/contents/x.ipynb", as_user="bob").status_code == 403
-    reply = servers.server(
-        "alice",
-        "nj/api/links",
-        method="POST",
-        json={"path": "x.ipynb", "share_with": {"user": "bob"}},
-    )
+    reply = share_by_name(servers, "x.ipynb", user="bob")
     assert reply.status_code == 201, reply.text
     share = reply.json()
     assert share["kind"] == "edit" and share["shared_with"] == {"user": "bob"}
@@ -139,27 +141,10 @@ def test_a_notebook_shared_with_bob_by_name_is_all_he_reaches(servers: Hub) -> N
 
 
 def test_a_share_with_an_unknown_name_is_a_clear_400(servers: Hub) -> None:
-    reply = servers.server(
-        "alice",
-        "nj/api/links",
-        method="POST",
-        json={"path": "x.ipynb", "share_with": {"user": "nobody-here"}},
-    )
+    reply = share_by_name(servers, "x.ipynb", user="nobody-here")
     assert reply.status_code == 400, reply.text
     assert "nobody-here" in reply.json()["message"]
     assert servers.server("alice", "nj/api/links?path=x.ipynb").json()["links"] == []
-
-
-def browser_of(hub: Hub, user: str) -> requests.Session:
-    browser = requests.Session()
-    browser.get(f"{hub.url}/hub/login", timeout=30)
-    login = browser.post(
-        f"{hub.url}/hub/login",
-        data={"username": user, "password": hub.password, "_xsrf": browser.cookies["_xsrf"]},
-        timeout=30,
-    )
-    assert login.status_code == 200, login.status_code
-    return browser
 
 
 def authorized_visit(browser: requests.Session, url: str) -> requests.Response:
@@ -175,16 +160,11 @@ def authorized_visit(browser: requests.Session, url: str) -> requests.Response:
 def test_a_notebook_shared_with_bob_opens_in_his_browser(servers: Hub) -> None:
     """The path JupyterLab takes: bob logs in at the hub, opens alice's notebook, confirms the
     hub's authorize page, and his browser session reaches that notebook and nothing else."""
-    reply = servers.server(
-        "alice",
-        "nj/api/links",
-        method="POST",
-        json={"path": "x.ipynb", "share_with": {"user": "bob"}},
-    )
+    reply = share_by_name(servers, "x.ipynb", user="bob")
     assert reply.status_code == 201, reply.text
     share = reply.json()
     try:
-        browser = browser_of(servers, "bob")
+        browser = servers.browser_login("bob")
         lab = authorized_visit(browser, f"{servers.url}/user/alice/lab/tree/x.ipynb")
         assert lab.status_code == 200 and "/user/alice/lab" in lab.url, lab.url
         x = browser.get(f"{servers.url}/user/alice/api/contents/x.ipynb", timeout=30)
@@ -198,12 +178,7 @@ def test_a_notebook_shared_with_bob_opens_in_his_browser(servers: Hub) -> None:
 
 
 def share_y_with_lab(hub: Hub) -> dict[str, Any]:
-    reply = hub.server(
-        "alice",
-        "nj/api/links",
-        method="POST",
-        json={"path": "y.ipynb", "share_with": {"group": "lab"}},
-    )
+    reply = share_by_name(hub, "y.ipynb", group="lab")
     assert reply.status_code == 201, reply.text
     return dict(reply.json())
 
@@ -229,7 +204,7 @@ def test_revoking_a_group_share_takes_the_hubs_share_back(servers: Hub) -> None:
 def test_a_notebook_shared_with_a_group_opens_in_a_members_browser(servers: Hub) -> None:
     share = share_y_with_lab(servers)
     try:
-        browser = browser_of(servers, "bob")
+        browser = servers.browser_login("bob")
         lab = authorized_visit(browser, f"{servers.url}/user/alice/lab/tree/y.ipynb")
         y = browser.get(f"{servers.url}/user/alice/api/contents/y.ipynb", timeout=30)
         assert y.status_code == 200, (lab.status_code, lab.url, y.status_code)

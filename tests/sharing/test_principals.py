@@ -14,25 +14,14 @@ from typing import Any
 
 import pytest
 
-from ..conftest import collaborative_server_config
 from ..history.conftest import make_notebook, save_notebook
-from .test_guests import status_of
-from .test_remix import TwoUsers, as_user
+from .test_guests import guests_server_config, status_of
+from .test_remix import as_user
 
 
 @pytest.fixture
 def jp_server_config(jp_root_dir: Any) -> dict[str, Any]:
-    config = collaborative_server_config(
-        {
-            "history_quiet_period": 0.0,
-            "history_diff_executor": "thread",
-            "guest_access": "edit-links",
-            "secrets_user": "ann",
-            "secrets_groups": {"lab": ["ann", "bob"], "analysts": ["carol"]},
-        }
-    )
-    config["ServerApp"]["identity_provider_class"] = TwoUsers
-    return config
+    return guests_server_config(secrets_groups={"lab": ["ann", "bob"], "analysts": ["carol"]})
 
 
 async def test_the_owner_gets_the_configured_groups_and_their_members(jp_fetch: Any) -> None:
