@@ -59,6 +59,10 @@ c.Spawner.environment = {
     "NJ_HUB_TEST_RUN": os.environ["NJ_HUB_TEST_RUN"],
     "NJ_HUB_TEST_USER": lambda spawner: spawner.user.name,
 }
+# The lab extension under test, where the run names one (scripts/hub-ui-tests.py: this
+# checkout's build, ahead of the one the environment has installed).
+if os.environ.get("JUPYTER_PATH"):
+    c.Spawner.environment["JUPYTER_PATH"] = os.environ["JUPYTER_PATH"]
 if os.getuid() == 0:  # CI runs as root; the simple spawner does not change users
     c.Spawner.args.append("--allow-root")
 # How often a server tells the hub its last activity (the hub's default is 300 s) and looks for

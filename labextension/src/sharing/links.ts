@@ -317,14 +317,7 @@ class ShareBody extends Widget {
                 trans.__(
                   '%1%2 · created %3 by %4 · %5',
                   link.id,
-                  (link.kind === 'edit'
-                    ? link.run
-                      ? trans.__(' (co-edit and run)')
-                      : trans.__(' (co-edit)')
-                    : '') +
-                    (link.shared_with
-                      ? ' ' + describeShareTarget(link.shared_with, trans)
-                      : ''),
+                  Private.access(link, trans),
                   link.created.replace('T', ' ').slice(0, 16),
                   link.author,
                   link.expires
@@ -395,6 +388,20 @@ class ShareBody extends Widget {
 
 namespace Private {
   let ids = 0;
+
+  /** What a listed link gives, in words: '', ' (co-edit)', ' (co-edit and run with user bob)'. */
+  export function access(link: IDraftLink, trans: ITrans): string {
+    if (link.kind !== 'edit') {
+      return '';
+    }
+    const target = describeShareTarget(link.shared_with, trans);
+    if (link.run) {
+      return target
+        ? trans.__(' (co-edit and run %1)', target)
+        : trans.__(' (co-edit and run)');
+    }
+    return target ? trans.__(' (co-edit %1)', target) : trans.__(' (co-edit)');
+  }
 
   /** A new id for a dialog's name list, unique in the page. */
   export function nextId(): string {
