@@ -123,11 +123,29 @@ def test_a_notebook_shared_with_bob_by_name_is_all_he_reaches(servers: Hub) -> N
     assert not room_opens(servers, "alice", "y.ipynb", "bob")
     answers = refused_everywhere_but(servers, "x.ipynb", "bob")
     assert set(answers.values()) == {403}, answers
-    # carol was not named: the hub does not even let her into alice's server.
+    # carol was not named: the hub does not even let her into alice's server...
     assert servers.server("alice", "api/contents/x.ipynb", as_user="carol").status_code in (
         302,
         403,
     )
+    # ...and once the hub does (a share of the whole server) and an edit link of y.ipynb
+    # grants every guest that notebook, bob's named grant is still not hers.
+    alice = servers.tokens["alice"]
+    open_link = servers.server(
+        "alice", "nj/api/links", method="POST", json={"path": "y.ipynb", "edit": True}
+    )
+    assert open_link.status_code == 201, open_link.text
+    reply = servers.api("POST", "shares/alice/", token=alice, json={"user": "carol"})
+    assert reply.status_code in (200, 201), reply.text
+    try:
+        y = servers.server_once_cache_expired("alice", "api/contents/y.ipynb", "carol", 200)
+        assert y.status_code == 200, y.text
+        carol = servers.server("alice", "api/contents/x.ipynb", as_user="carol")
+        assert carol.status_code == 403, carol.text
+        assert not room_opens(servers, "alice", "x.ipynb", "carol")
+    finally:
+        servers.server("alice", f"nj/api/links/{open_link.json()['id']}", method="DELETE")
+        servers.api("PATCH", "shares/alice/", token=alice, json={"user": "carol"})
     # alice's Share dialog lists it by name (bob cannot list links at all, above).
     listed = servers.server("alice", "nj/api/links?path=x.ipynb").json()["links"]
     assert [link["shared_with"] for link in listed] == [{"user": "bob"}]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -113,3 +114,24 @@ async def test_the_names_under_a_hub_that_does_not_answer_are_a_clear_503() -> N
     assert info.value.status_code == 503 and info.value.reason == "hub-unreachable"
     assert "Type the names" in info.value.message
     assert "not-a-real-token" not in info.value.message
+
+
+def test_a_named_grant_lets_in_only_whom_it_names(tmp_path: Path) -> None:
+    """What the Authorizer reads (DraftLinkService.edit_grants): an edit link with a share code
+    grants every guest; one shared with a user, that user; with a group, its members."""
+    from jupyter_nj.sharing.links import DraftLinks, DraftLinkService
+
+    links = DraftLinks(tmp_path / "links.json")
+    links.create("open.ipynb", "ann", kind="edit")
+    links.create("bob.ipynb", "ann", kind="edit", shared_with={"user": "bob"})
+    links.create("lab.ipynb", "ann", kind="edit", run=True, shared_with={"group": "lab"})
+    ended, _ = links.create("gone.ipynb", "ann", kind="edit", shared_with={"user": "bob"})
+    links.revoke(ended.id)
+    links.create("draft.ipynb", "ann")  # a draft link grants no guest anything
+    service = DraftLinkService(links, documents=None)
+    assert sorted(service.edit_grants("bob")) == [("bob.ipynb", False), ("open.ipynb", False)]
+    assert sorted(service.edit_grants("carol", frozenset({"lab"}))) == [
+        ("lab.ipynb", True),
+        ("open.ipynb", False),
+    ]
+    assert service.edit_grants("dave") == [("open.ipynb", False)]
