@@ -60,6 +60,7 @@ from .sharing.handlers import default_handlers as sharing_handlers
 from .sharing.handlers import page_handlers as sharing_pages
 from .sharing.links import DraftLinks, DraftLinkService
 from .sharing.manager import SharingManager
+from .sharing.principals import PrincipalDirectory
 from .sharing.publications import Publications
 from .sharing.publishing import PublishingService
 from .status import BackendStatus, StatusManager
@@ -506,13 +507,16 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
         """Import and export, reading versions through `read_notebook_version`; draft links,
         kept in this server's data folder and redacted by the secrets pillar."""
         secrets = self.secrets_manager
+        # One client of the hub's API (with this server's token) for share codes, named shares
+        # and the names they offer; None off a hub.
+        hub = HubShares() if os.environ.get("JUPYTERHUB_API_URL") else None
         links = DraftLinkService(
             DraftLinks(self.nj_data_path / "links.json"),
             documents,
             redact=secrets.redact if secrets is not None else None,
             render_timeout=self.sharing_render_timeout,
             refresh_seconds=self.sharing_draft_refresh,
-            hub=HubShares() if os.environ.get("JUPYTERHUB_API_URL") else None,
+            hub=hub,
             lab_url=url_path_join(
                 self.serverapp.base_url if self.serverapp is not None else "/", "lab", "tree"
             ),
@@ -535,6 +539,7 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
             max_import_size=self.sharing_max_import_size,
             links=links,
             publishing=publishing,
+            principals=PrincipalDirectory(lambda: self.secrets_groups, self.server_owner, hub=hub),
             results_folder=self.history_results_folder if self.history_enabled else "",
             owner_of=self.user_name,
         )

@@ -24,5 +24,8 @@ run_data = tempfile.mkdtemp(prefix="nj-ui-catalog-")
 atexit.register(shutil.rmtree, run_data, ignore_errors=True)
 c.NJApp.environment_catalog_dir = os.path.join(run_data, "environments")
 c.NJApp.publish_dir = os.path.join(run_data, "publications")
+# Groups for sharing without a hub, which the Secrets form offers (principals.spec.ts). The
+# server's owner is in none, so the panel's "You are ..." line is as the other tests expect.
+c.NJApp.secrets_groups = {"lab": ["bob"], "analysts": ["carol"]}
 # CI machines run everything as root; the server refuses that unless told it is intended.
 c.ServerApp.allow_root = True

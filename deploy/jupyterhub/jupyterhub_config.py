@@ -57,8 +57,12 @@ c.Spawner.default_url = "/lab"
 # reads, and manages its owner's shares: an edit link (docs/sharing.md) is a hub share code for
 # this server, which jupyter-nj's Authorizer then narrows to one notebook. Who is asking, and
 # their groups (the secrets pillar's sharing), come from the hub's model of the requester, read
-# with the requester's own token.
-c.Spawner.server_token_scopes = ["users:activity!user", "shares!user"]
+# with the requester's own token. Listing user and group names (`list:users`, `list:groups`,
+# which include `read:users:name` and `read:groups:name`) is what the lab's Secrets panel and
+# Share dialog offer as choices, and what a share with a user or group by name needs (the hub
+# checks `read:users:name` / `read:groups:name` on the token that shares). A server's token gets
+# only the scopes its owner holds: the `user` role below grants these.
+c.Spawner.server_token_scopes = ["users:activity!user", "shares!user", "list:users", "list:groups"]
 
 # Tokens the server's OAuth client hands to browsers: none beyond what JupyterHub always
 # includes, namely access to this one server and the identify scopes (`read:users:name!user`,
@@ -77,10 +81,18 @@ c.Spawner.args = [f"--HubOAuth.cache_max_age={hub_auth_cache_seconds}"]
 c.JupyterHub.load_roles = [
     {
         # Users may share their own servers with other users and groups (JupyterHub's sharing:
-        # access to the whole server, for live co-editing). Reading user and group names is what
-        # sharing with a name needs; it lets users see which names exist.
+        # access to the whole server, for live co-editing). Reading and listing user and group
+        # names is what sharing with a name needs (and what the lab offers as choices); it lets
+        # users see which names exist, nothing more of another user.
         "name": "user",
-        "scopes": ["self", "shares!user", "read:users:name", "read:groups:name"],
+        "scopes": [
+            "self",
+            "shares!user",
+            "read:users:name",
+            "read:groups:name",
+            "list:users",
+            "list:groups",
+        ],
     },
     {
         # What jupyterhub-idle-culler needs to find idle servers and stop them, and nothing to

@@ -20,7 +20,6 @@ the notebook's own JupyterLab URL.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import posixpath
@@ -49,9 +48,11 @@ class GuestAuthorizer(Authorizer):
         nj = handler.settings.get("nj_app")
         if nj is None or nj.sharing_manager is None or not nj.narrows_guests():
             return True  # nothing to narrow: jupyter_server's own rule
-        if requester(nj, user) == nj.server_owner():
+        name = requester(nj, user)
+        if name == nj.server_owner():
             return True
-        grants = nj.sharing_manager.links.edit_grants() if nj.sharing_manager.links else []
+        links = nj.sharing_manager.links
+        grants = links.edit_grants(name, requester_groups(user)) if links else []
         allowed = self._guest_may(handler, action, resource, grants)
         if not allowed:
             log.info(
@@ -93,6 +94,16 @@ def requester(nj: Any, user: Any) -> str:
     if isinstance(hub_user, dict) and hub_user.get("name"):
         return str(hub_user["name"])
     return str(nj.user_name(user))
+
+
+def requester_groups(user: Any) -> frozenset[str]:
+    """The requester's hub groups, as the hub's model of their token says (empty off a hub):
+    what a notebook shared with a hub group is granted by."""
+    hub_user = getattr(user, "hub_user", None)
+    groups = hub_user.get("groups") if isinstance(hub_user, dict) else None
+    if not isinstance(groups, list):
+        return frozenset()
+    return frozenset(g for g in groups if isinstance(g, str))
 
 
 def document_path(handler: Any) -> str | None:
@@ -150,37 +161,63 @@ class HubShares:
     def available(self) -> bool:
         return bool(self.api_url and self.token and self.user)
 
-    def _url(self) -> str:
-        return f"{self.api_url}/share-codes/{quote(self.user, safe='')}/{quote(self.server_name)}"
+    def _owner_path(self, collection: str) -> str:
+        """`share-codes/<owner>/<server>` or `shares/<owner>/<server>`: this server's."""
+        return f"{collection}/{quote(self.user, safe='')}/{quote(self.server_name)}"
 
-    def create(self, path: str, expires_in: int | None) -> dict[str, Any]:
-        """A share code for this server; its accept URL opens `path` in JupyterLab. Blocking."""
+    def _call(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        refused_status: int = 403,
+        failed_status: int = 502,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """One call of the hub's API (`<api>/<path>`) with the server's token, its JSON answer
+        back; what the hub refuses becomes an NJError that says what to do (listing passes 503
+        for both statuses: the caller's own input is not at fault there). The token never
+        appears in a message. Blocking."""
         import requests
 
-        body: dict[str, Any] = {}
-        if expires_in:
-            body["expires_in"] = int(expires_in)
         try:
-            response = requests.post(
-                self._url(),
-                data=json.dumps(body),
-                headers={"Authorization": f"token {self.token}"},
+            response = requests.request(
+                method,
+                f"{self.api_url}/{path}",
+                headers={"Authorization": f"token {self.token}", **(headers or {})},
                 timeout=10,
+                **kwargs,
             )
         except requests.RequestException as err:
             raise NJError(503, "hub-unreachable", f"JupyterHub did not answer: {err}") from None
         if response.status_code == 403:
             raise NJError(
-                403,
+                refused_status,
                 "hub-refused",
-                "JupyterHub refused a share code: the server's role needs the `shares!user` "
-                "scope (docs/jupyterhub.md).",
+                f"JupyterHub refused {what}: the server's token needs the scopes "
+                "docs/jupyterhub.md lists (`Spawner.server_token_scopes`, and the same scopes "
+                "in the owner's role).",
+            )
+        if response.status_code == 400:
+            raise NJError(
+                400, "hub-bad-request", f"JupyterHub refused {what}: {_hub_message(response)}"
             )
         if not response.ok:
             raise NJError(
-                502, "hub-error", f"JupyterHub answered {response.status_code} to a share code."
+                failed_status,
+                "hub-error",
+                f"JupyterHub answered {response.status_code} to {what}.",
             )
-        code = response.json()
+        return response.json() if response.content else {}
+
+    def create(self, path: str, expires_in: int | None) -> dict[str, Any]:
+        """A share code for this server; its accept URL opens `path` in JupyterLab. Blocking."""
+        body: dict[str, Any] = {}
+        if expires_in:
+            body["expires_in"] = int(expires_in)
+        code = self._call("POST", self._owner_path("share-codes"), "a share code", json=body)
         lab = posixpath.join(self.base_url, "lab", "tree", quote(path))
         accept = code.get("accept_url") or ""
         joiner = "&" if "?" in accept else "?"
@@ -190,14 +227,64 @@ class HubShares:
     def revoke(self, code_id: str) -> None:
         """Delete a share code (who accepted it keeps the hub's share: the Authorizer refuses
         them from now on). Blocking; a hub that does not answer is logged, not raised."""
-        import requests
-
         try:
-            requests.delete(
-                self._url(),
+            self._call(
+                "DELETE",
+                self._owner_path("share-codes"),
+                "deleting a share code",
                 params={"id": code_id},
-                headers={"Authorization": f"token {self.token}"},
-                timeout=10,
             )
-        except requests.RequestException as err:
+        except NJError as err:
             log.warning("jupyter-nj: could not delete the hub share code %s: %s", code_id, err)
+
+    # -- shares by name and the names a user can share with ------------------------------------
+
+    def share(self, kind: str, name: str) -> None:
+        """Let the hub user or group `name` into this server (`kind` is "user" or "group"):
+        JupyterHub's named share, which jupyter-nj's Authorizer narrows. Blocking."""
+        what = f"a share with {kind} {name!r}"
+        self._call("POST", self._owner_path("shares"), what, json={kind: name})
+
+    def unshare(self, kind: str, name: str) -> None:
+        """Take a user's or group's hub share of this server back. Blocking; a hub that does
+        not answer is logged (the Authorizer refuses them anyway once no grant names them)."""
+        what = f"revoking {kind} {name!r}"
+        try:
+            self._call("PATCH", self._owner_path("shares"), what, json={kind: name})
+        except NJError as err:
+            log.warning("jupyter-nj: could not revoke the hub share of %s %s: %s", kind, name, err)
+
+    def names(self, collection: str) -> list[str]:
+        """Every user's or group's name (`collection` is "users" or "groups"), page by page
+        (the hub answers at most its page size at a time). Needs `list:users` / `list:groups`
+        on the server's token. Blocking."""
+        found: list[str] = []
+        offset = 0
+        while True:
+            page = self._call(
+                "GET",
+                collection,
+                f"listing {collection}",
+                refused_status=503,
+                failed_status=503,
+                # The paginated form: the items and where the next page starts.
+                headers={"Accept": "application/jupyterhub-pagination+json"},
+                params={"offset": offset, "limit": 200},
+            )
+            items = page.get("items", []) if isinstance(page, dict) else page
+            found.extend(str(item["name"]) for item in items if item.get("name"))
+            more = (page.get("_pagination") or {}).get("next") if isinstance(page, dict) else None
+            if not more or not items or len(found) >= MAX_PRINCIPALS:
+                return sorted(set(found))[:MAX_PRINCIPALS]
+            offset = int(more.get("offset", offset + len(items)))
+
+
+# The most names one listing returns: the dialog offers choices, it is no directory browser.
+MAX_PRINCIPALS = 5000
+
+
+def _hub_message(response: Any) -> str:
+    try:
+        return str(response.json().get("message") or response.text)[:300]
+    except ValueError:
+        return str(response.text)[:300]

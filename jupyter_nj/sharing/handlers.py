@@ -1,7 +1,7 @@
 """REST handlers for /nj/api/import/{path}, /nj/api/export/{path}, /nj/api/remix/{path},
-/nj/api/links, /nj/api/publish/{path} and /nj/api/publications, and the pages that answer
-without a login: the draft page at /nj/l/<token> and published pages at /nj/p/<owner>/<slug>
-(those only while `NJApp.publish_access` is "public")."""
+/nj/api/links, /nj/api/principals, /nj/api/publish/{path} and /nj/api/publications, and the
+pages that answer without a login: the draft page at /nj/l/<token> and published pages at
+/nj/p/<owner>/<slug> (those only while `NJApp.publish_access` is "public")."""
 
 from __future__ import annotations
 
@@ -84,7 +84,8 @@ class DraftLinksHandler(SharingHandler):
 class LinksHandler(DraftLinksHandler):
     """GET `?path=`: the active links (of one notebook); POST `{"path", "expires"?}`: a new
     draft link, whose `url` (the token) is shown this once; with `"edit": true` (and
-    `"run"`), an edit link for other users instead (guests.py)."""
+    `"run"`), an edit link for other users instead (guests.py); with `"share_with":
+    {"user": name}` or `{"group": name}` (and `"run"`), a named share under JupyterHub."""
 
     @web.authenticated
     @authorized
@@ -108,6 +109,12 @@ class LinksHandler(DraftLinksHandler):
         user = self.current_user
         author = getattr(user, "display_name", "") or getattr(user, "username", "") or "someone"
         notebook = self.sharing.notebook_path(path)
+        named = body.get("share_with")
+        if named is not None:
+            kind, name = share_target(named)
+            created = await self.links.share_with(notebook, author, kind, name, run)
+            self.write_json(created, status=201)
+            return
         if edit:
             created = await self.links.create_edit(notebook, author, body.get("expires"), run)
         else:
@@ -115,6 +122,36 @@ class LinksHandler(DraftLinksHandler):
             # Under the server's base URL (JupyterHub's /user/<name>/, for example).
             created["url"] = self.base_url.rstrip("/") + created["url"]
         self.write_json(created, status=201)
+
+
+def share_target(value: Any) -> tuple[str, str]:
+    """("user" or "group", name) of a named share's `share_with`, or a 400 saying the form."""
+    if (
+        isinstance(value, dict)
+        and len(value) == 1
+        and next(iter(value)) in ("user", "group")
+        and isinstance(next(iter(value.values())), str)
+        and next(iter(value.values())).strip()
+    ):
+        [(kind, name)] = value.items()
+        return str(kind), str(name).strip()
+    raise NJError(
+        400,
+        "bad-share",
+        '`share_with` names one hub user or group: {"user": "bob"} or {"group": "lab"}.',
+    )
+
+
+class PrincipalsHandler(SharingHandler):
+    """GET: the users and groups the current user can name when sharing (principals.py)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        directory = self.sharing.principals
+        if directory is None:
+            raise NJError(503, "principals-unavailable", "Type the names: no list on this server.")
+        self.write_json(await directory.listing())
 
 
 class LinkHandler(DraftLinksHandler):
@@ -421,6 +458,7 @@ default_handlers = [
     (r"remix/(.*)", RemixHandler),
     (r"links", LinksHandler),
     (r"links/([^/]+)", LinkHandler),
+    (r"principals", PrincipalsHandler),
     (r"publish/(.*)", PublishHandler),
     (r"publications", PublicationsHandler),
     (r"publications/([^/]+)/([^/]+)", PublicationHandler),

@@ -55,6 +55,9 @@ class DraftLink:
     kind: str = "draft"
     run: bool = False  # an edit link's guests may run code (kernels, sessions)
     share_code: str | None = None  # the hub share code's id, deleted with the link
+    # A named share: {"user": name} or {"group": name}, the hub user or group this edit link
+    # grants the notebook to (and nobody else); None: whoever accepts its share code.
+    shared_with: dict[str, str] | None = None
 
     def state(self, now: float | None = None) -> str:
         now = time.time() if now is None else now
@@ -75,7 +78,16 @@ class DraftLink:
             "state": self.state(),
             "kind": self.kind,
             "run": self.run,
+            "shared_with": dict(self.shared_with) if self.shared_with else None,
         }
+
+    def grants(self, user: str, groups: frozenset[str]) -> bool:
+        """Whether this (active edit) link lets `user`, a member of `groups`, in."""
+        if not self.shared_with:
+            return True
+        if "user" in self.shared_with:
+            return self.shared_with["user"] == user
+        return self.shared_with.get("group") in groups
 
 
 def parse_expiry(value: Any, now: float | None = None) -> float | None:
@@ -128,6 +140,7 @@ class DraftLinks:
         kind: str = "draft",
         run: bool = False,
         share_code: str | None = None,
+        shared_with: dict[str, str] | None = None,
     ) -> tuple[DraftLink, str]:
         """A new link to `path`; returns it with its token (shown to the author once)."""
         token = secrets.token_urlsafe(TOKEN_BYTES)
@@ -142,6 +155,7 @@ class DraftLinks:
             kind=kind,
             run=run,
             share_code=share_code,
+            shared_with=shared_with,
         )
         with self._lock:
             self._refresh()
@@ -325,10 +339,53 @@ class DraftLinkService:
         url = code.get("url") or self.lab_url.rstrip("/") + "/" + quote(path)
         return {**link.to_json(), "url": url}
 
-    def edit_grants(self) -> list[tuple[str, bool]]:
-        """(notebook path, may run) of every active edit link: what guests may reach. Reads the
-        store (stat, and a read when it changed): cheap enough for each guest request."""
-        return [(link.path, link.run) for link in self.links.list() if link.kind == "edit"]
+    async def share_with(
+        self, path: str, author: str, kind: str, name: str, run: bool = False
+    ) -> dict[str, Any]:
+        """A named share: the hub user or group `name` (`kind` "user" or "group") may co-edit
+        `path` (and run code with `run`), and nothing else of this server. JupyterHub's share
+        lets them into the server; this edit link, which names them, is what the Authorizer
+        lets them reach (guests.py). Only under JupyterHub: elsewhere there is no hub to let
+        them in (an edit link's URL is the way)."""
+        if kind not in ("user", "group") or not name.strip():
+            raise NJError(
+                400, "bad-share", 'Name one hub user or group: {"user": "bob"} or {"group": "lab"}.'
+            )
+        if self.hub is None or not self.hub.available:
+            raise NJError(
+                409,
+                "no-hub",
+                "Sharing with a user or group by name needs JupyterHub: on this server, create an "
+                "edit link and send its URL instead.",
+            )
+        await self.documents.saved_notebook(path, content=False)
+        # The hub first: a name it does not know (400) stores nothing.
+        await asyncio.to_thread(self.hub.share, kind, name.strip())
+        link, _token = await asyncio.to_thread(
+            partial(
+                self.links.create,
+                path,
+                author,
+                None,
+                self._file_id(path),
+                kind="edit",
+                run=run,
+                shared_with={kind: name.strip()},
+            )
+        )
+        return link.to_json()
+
+    def edit_grants(
+        self, user: str, groups: frozenset[str] = frozenset()
+    ) -> list[tuple[str, bool]]:
+        """(notebook path, may run) of every active edit link that lets `user` (a member of
+        `groups`) in: what that guest may reach. Reads the store (stat, and a read when it
+        changed): cheap enough for each guest request."""
+        return [
+            (link.path, link.run)
+            for link in self.links.list()
+            if link.kind == "edit" and link.grants(user, groups)
+        ]
 
     async def list(self, path: str | None = None) -> list[dict[str, Any]]:
         return [link.to_json() for link in await asyncio.to_thread(self.links.list, path)]
@@ -337,7 +394,24 @@ class DraftLinkService:
         link = await asyncio.to_thread(self.links.revoke, link_id)
         if link.share_code and self.hub is not None and self.hub.available:
             await asyncio.to_thread(self.hub.revoke, link.share_code)
+        named = link.shared_with and self.hub is not None and self.hub.available
+        if named and not await asyncio.to_thread(self._hub_share_still_needed, link):
+            [(kind, name)] = (link.shared_with or {}).items()
+            await asyncio.to_thread(self.hub.unshare, kind, name)
         return link.to_json()
+
+    def _hub_share_still_needed(self, ended: DraftLink) -> bool:
+        """Whether another active edit link still needs the hub share `ended` named: one with
+        the same user or group, or a share-code link (whoever accepted its code holds a hub
+        share of the same kind, and the hub cannot say whose). Blocking."""
+        for link in self.links.list():
+            if link.kind != "edit" or link.id == ended.id:
+                continue
+            if link.shared_with == ended.shared_with:
+                return True
+            if "user" in (ended.shared_with or {}) and link.share_code and not link.shared_with:
+                return True
+        return False
 
     async def page(self, token: str) -> tuple[str, str]:
         """(HTML page, ETag) of the notebook a token opens, as it was last saved."""

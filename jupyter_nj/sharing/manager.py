@@ -69,6 +69,7 @@ class SharingManager:
         max_import_size: int = 20 * 1024 * 1024,
         links: Any = None,
         publishing: Any = None,
+        principals: Any = None,
         owner_of: Callable[[Any], str] | None = None,
         results_folder: str = "{stem}.results",
     ) -> None:
@@ -81,6 +82,8 @@ class SharingManager:
         self.links = links
         # Publications (publishing.py: PublishingService), or None where they are off.
         self.publishing = publishing
+        # Who can be named when sharing (principals.py: PrincipalDirectory), or None.
+        self.principals = principals
         # A request's user -> the user name publications are owned by (app.py's identity).
         self.owner_of = owner_of or (lambda user: str(getattr(user, "username", "") or "owner"))
         # History's results folder of a notebook (`{stem}`, `{name}`), for a remix of a

@@ -50,12 +50,16 @@ def free_ports(count: int, ports: range) -> list[int]:
     raise RuntimeError(f"fewer than {count} free loopback ports in {ports}")
 
 
-def processes_with(variable: str, value: str) -> list[psutil.Process]:
-    """Live processes whose environment has `variable=value` (readable ones: our own)."""
+def processes_with(variable: str, value: str, **also: str) -> list[psutil.Process]:
+    """Live processes whose environment has `variable=value` (readable ones: our own), and
+    each of `also` (`NJ_HUB_TEST_RUN=<id>`: this run's, not a hub another checkout runs)."""
+    wanted = {variable: value, **also}
     found = []
     for process in psutil.process_iter():
         try:
-            if process.environ().get(variable) == value and process.status() != "zombie":
+            environ = process.environ()
+            matches = all(environ.get(key) == want for key, want in wanted.items())
+            if matches and process.status() != "zombie":
                 found.append(process)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
@@ -121,6 +125,19 @@ class Hub:
             if reply.status_code == status or time.monotonic() > deadline:
                 return reply
             time.sleep(0.25)
+
+    def browser_login(self, user: str) -> requests.Session:
+        """A browser session logged in at the hub as `user` (the hub's login form), as
+        JupyterLab's users have before any server's OAuth handshake."""
+        browser = requests.Session()
+        browser.get(f"{self.url}/hub/login", timeout=30)
+        login = browser.post(
+            f"{self.url}/hub/login",
+            data={"username": user, "password": self.password, "_xsrf": browser.cookies["_xsrf"]},
+            timeout=30,
+        )
+        assert login.status_code == 200, login.status_code
+        return browser
 
     def add_to_group(self, group: str, users: list[str]) -> None:
         reply = self.api("POST", f"groups/{group}", json={"users": users})

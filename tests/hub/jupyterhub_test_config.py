@@ -31,8 +31,10 @@ def free_server_port(spawner: Any) -> None:
     """Each start gets a free port of the test's range (the spawner's own pick is any port).
     alice's server lets users she shares it with reach all of it (`guest_access`), as a site
     that shares whole servers for live co-editing sets; everyone else's narrows them to what
-    edit links grant, the default under a hub."""
-    if spawner.user.name == "alice":
+    edit links grant, the default under a hub. (NJ_HUB_TEST_OPEN_SERVERS names such users,
+    comma-separated; a suite that sets it empty narrows everyone's.)"""
+    open_servers = os.environ.get("NJ_HUB_TEST_OPEN_SERVERS", "alice").split(",")
+    if spawner.user.name in open_servers:
         spawner.args = [*spawner.args, "--NJApp.guest_access=everything"]
     for port in server_ports:
         with socket.socket() as probe:
@@ -57,6 +59,10 @@ c.Spawner.environment = {
     "NJ_HUB_TEST_RUN": os.environ["NJ_HUB_TEST_RUN"],
     "NJ_HUB_TEST_USER": lambda spawner: spawner.user.name,
 }
+# The lab extension under test, where the run names one (scripts/hub-ui-tests.py: this
+# checkout's build, ahead of the one the environment has installed).
+if os.environ.get("JUPYTER_PATH"):
+    c.Spawner.environment["JUPYTER_PATH"] = os.environ["JUPYTER_PATH"]
 if os.getuid() == 0:  # CI runs as root; the simple spawner does not change users
     c.Spawner.args.append("--allow-root")
 # How often a server tells the hub its last activity (the hub's default is 300 s) and looks for

@@ -160,14 +160,7 @@ def test_a_browser_login_brings_the_hub_user_and_groups_to_jupyter_nj(servers: H
     token it gets carries only the identify scopes and access to this server, and that is
     enough for jupyter-nj to see the hub user's groups."""
     servers.add_to_group("lab", ["bob"])
-    browser = requests.Session()
-    browser.get(f"{servers.url}/hub/login", timeout=30)
-    login = browser.post(
-        f"{servers.url}/hub/login",
-        data={"username": "bob", "password": servers.password, "_xsrf": browser.cookies["_xsrf"]},
-        timeout=30,
-    )
-    assert login.status_code == 200, login.status_code
+    browser = servers.browser_login("bob")
     lab = browser.get(f"{servers.url}/user/bob/lab", timeout=60)
     assert lab.status_code == 200 and lab.url.endswith("/user/bob/lab"), lab.url
     listing = browser.get(f"{servers.url}/user/bob/nj/api/secrets", timeout=30)
@@ -199,10 +192,14 @@ def test_a_token_limited_to_the_server_still_brings_the_users_groups(servers: Hu
 def test_stopping_a_server_leaves_no_process(servers: Hub) -> None:
     reply = servers.server("alice", "api/kernels", method="POST", json={"name": "python3"})
     assert reply.status_code == 201, reply.text
-    assert processes_with("NJ_HUB_TEST_USER", "alice"), "the marker does not reach servers"
+    # This run's processes only: other checkouts may run the hub suite on the same machine.
+    run = {"NJ_HUB_TEST_RUN": servers.run_id}
+    assert processes_with("NJ_HUB_TEST_USER", "alice", **run), "the marker does not reach servers"
     servers.stop_server("alice")
     deadline = time.monotonic() + 20
-    while (left := processes_with("NJ_HUB_TEST_USER", "alice")) and time.monotonic() < deadline:
+    while (left := processes_with("NJ_HUB_TEST_USER", "alice", **run)) and (
+        time.monotonic() < deadline
+    ):
         time.sleep(0.3)
     assert not left, [p.cmdline() for p in left]
     # bob's server is untouched.

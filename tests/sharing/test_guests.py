@@ -21,18 +21,25 @@ from ..history.conftest import make_notebook, save_notebook
 from .test_remix import TwoUsers, as_user
 
 
-@pytest.fixture
-def jp_server_config(jp_root_dir: Any) -> dict[str, Any]:
+def guests_server_config(**nj: Any) -> dict[str, Any]:
+    """ann's server, narrowing guests to edit links, with bob as a second user (and `nj`, more
+    NJApp settings)."""
     config = collaborative_server_config(
         {
             "history_quiet_period": 0.0,
             "history_diff_executor": "thread",
             "guest_access": "edit-links",
             "secrets_user": "ann",
+            **nj,
         }
     )
     config["ServerApp"]["identity_provider_class"] = TwoUsers
     return config
+
+
+@pytest.fixture
+def jp_server_config(jp_root_dir: Any) -> dict[str, Any]:
+    return guests_server_config()
 
 
 async def status_of(call: Any) -> int:

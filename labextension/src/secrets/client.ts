@@ -1,6 +1,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI } from '../request';
+import type { IPrincipals } from '../sharing/tokens';
 import { attachmentsEndpoint } from './format';
 import type {
   IAttachments,
@@ -39,6 +40,14 @@ export class SecretsClient {
       { method: 'DELETE' },
       this.serverSettings
     );
+  }
+
+  /**
+   * The users and groups a secret can be shared with, as choices (`GET /nj/api/principals`,
+   * served by the sharing pillar: the same names the Share dialog offers).
+   */
+  principals(): Promise<IPrincipals> {
+    return requestAPI<IPrincipals>('principals', {}, this.serverSettings);
   }
 
   /** The secrets attached to the notebook at `path`. */

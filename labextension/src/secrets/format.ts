@@ -88,3 +88,22 @@ export function toggleName(
   }
   return names.filter(n => n !== name);
 }
+
+/**
+ * A comma-separated names field with `name` added (when absent) or removed (when present): what
+ * a click on one of the form's offered names does to the field.
+ */
+export function toggleListed(text: string, name: string): string {
+  const names = parseNames(text);
+  const next = names.includes(name)
+    ? names.filter(n => n !== name)
+    : [...names, name];
+  return next.join(', ');
+}
+
+/**
+ * Whether the names field lists `name`.
+ */
+export function isListed(text: string, name: string): boolean {
+  return parseNames(text).includes(name);
+}

@@ -4,23 +4,35 @@ import { Widget } from '@lumino/widgets';
 
 import { h, iconButton, type Props } from '../dom';
 import { type ITrans, untranslated } from '../translation';
-import { describeSharing, SECRET_NAME, secretChange } from './format';
+import type { IPrincipals } from '../sharing/tokens';
+import {
+  describeSharing,
+  isListed,
+  SECRET_NAME,
+  secretChange,
+  toggleListed
+} from './format';
 import type { ISecret, ISecretChange, ISecretsModel } from './tokens';
 
 /**
  * The Secrets side panel (the Colab pattern): the secrets the user can see, with add, edit and
  * delete; the value is write-only (a password field that is never filled from the server); a
  * description and sharing with users and groups; and a per-secret switch that attaches the
- * secret to the current notebook by name (`metadata.nj.secrets`).
+ * secret to the current notebook by name (`metadata.nj.secrets`). The sharing fields offer the
+ * users and groups the server knows (the hub's, or its configured groups) as buttons beside
+ * free typing.
  */
 export class SecretsPanel extends Widget {
   /**
    * @param model - the secrets and the current notebook's attachments.
    * @param trans - the jupyter-nj translation bundle.
+   * @param choices - asks the server for the names to offer (`GET /nj/api/principals`);
+   *   without it, or when it fails, names are typed.
    */
   constructor(
     private readonly _model: ISecretsModel,
-    private readonly _trans: ITrans = untranslated
+    private readonly _trans: ITrans = untranslated,
+    choices: (() => Promise<IPrincipals>) | null = null
   ) {
     super();
     const trans = _trans;
@@ -37,7 +49,8 @@ export class SecretsPanel extends Widget {
     this._form = new Private.SecretForm(
       trans,
       (name, change, creating) => this._save(name, change, creating),
-      () => this._form.close()
+      () => this._form.close(),
+      choices
     );
     this._notebook = h('div', { className: 'jp-nj-SecretsPanel-notebook' });
     this._list = h('div', { className: 'jp-nj-SecretsPanel-list' });
@@ -331,6 +344,7 @@ namespace Private {
      * @param _trans - the jupyter-nj translation bundle.
      * @param _submit - saves the form's secret; resolves with what went wrong, or null.
      * @param _cancel - closes the form without saving.
+     * @param _choices - the names to offer, or null.
      */
     constructor(
       private readonly _trans: ITrans,
@@ -339,7 +353,8 @@ namespace Private {
         change: ISecretChange,
         creating: boolean
       ) => Promise<string | null>,
-      private readonly _cancel: () => void
+      private readonly _cancel: () => void,
+      private readonly _choices: (() => Promise<IPrincipals>) | null = null
     ) {
       const trans = _trans;
       this._title = h('div', { className: 'jp-nj-SecretForm-title' });
@@ -354,6 +369,17 @@ namespace Private {
       );
       this._users = field('users', 'text', trans.__('alice, bob'));
       this._groups = field('groups', 'text', trans.__('analysts'));
+      this._userChoices = h('div', {
+        className: 'jp-nj-SecretForm-choices',
+        dataset: { for: 'users' }
+      });
+      this._groupChoices = h('div', {
+        className: 'jp-nj-SecretForm-choices',
+        dataset: { for: 'groups' }
+      });
+      for (const input of [this._users, this._groups]) {
+        input.addEventListener('input', () => this._markChoices());
+      }
       this._error = h('div', { className: 'jp-nj-SecretForm-error' });
       this.node = h(
         'form',
@@ -373,7 +399,9 @@ namespace Private {
         labelled(trans.__('Value'), this._value),
         labelled(trans.__('Description'), this._description),
         labelled(trans.__('Share with users'), this._users),
+        this._userChoices,
         labelled(trans.__('Share with groups'), this._groups),
+        this._groupChoices,
         this._error,
         h(
           'div',
@@ -416,6 +444,85 @@ namespace Private {
       this._error.textContent = '';
       this.node.hidden = false;
       (this._creating ? this._name : this._value).focus();
+      this._markChoices();
+      void this._loadChoices();
+    }
+
+    /** Ask for the names to offer and show them as buttons under their fields. */
+    private async _loadChoices(): Promise<void> {
+      if (!this._choices) {
+        return;
+      }
+      let principals: IPrincipals;
+      try {
+        principals = await this._choices();
+      } catch {
+        // No list (a hub that does not answer, sharing off): the names are typed.
+        return;
+      }
+      const trans = this._trans;
+      this._userChoices.replaceChildren(
+        ...principals.users.map(name =>
+          this._choice(this._users, name, trans.__('Share with user %1', name))
+        )
+      );
+      this._groupChoices.replaceChildren(
+        ...principals.groups.map(group =>
+          this._choice(
+            this._groups,
+            group.name,
+            group.members
+              ? trans.__(
+                  'Share with group %1 (%2)',
+                  group.name,
+                  group.members.join(', ')
+                )
+              : trans.__('Share with group %1', group.name)
+          )
+        )
+      );
+      this.node.dataset.choices = principals.source;
+      this._markChoices();
+    }
+
+    /** One offered name: a click adds it to the field, or takes it out. */
+    private _choice(
+      input: HTMLInputElement,
+      name: string,
+      title: string
+    ): HTMLButtonElement {
+      return h(
+        'button',
+        {
+          type: 'button',
+          className: 'jp-nj-SecretForm-choice',
+          title,
+          dataset: { name },
+          on: {
+            click: () => {
+              input.value = toggleListed(input.value, name);
+              this._markChoices();
+            }
+          }
+        },
+        name
+      );
+    }
+
+    /** Show which offered names the fields list now. */
+    private _markChoices(): void {
+      for (const [input, box] of [
+        [this._users, this._userChoices],
+        [this._groups, this._groupChoices]
+      ] as const) {
+        for (const button of Array.from(
+          box.querySelectorAll<HTMLButtonElement>('.jp-nj-SecretForm-choice')
+        )) {
+          const listed = isListed(input.value, button.dataset.name ?? '');
+          button.setAttribute('aria-pressed', String(listed));
+          button.classList.toggle('jp-mod-active', listed);
+        }
+      }
     }
 
     close(): void {
@@ -457,6 +564,8 @@ namespace Private {
     private _description: HTMLInputElement;
     private _users: HTMLInputElement;
     private _groups: HTMLInputElement;
+    private _userChoices: HTMLElement;
+    private _groupChoices: HTMLElement;
     private _error: HTMLElement;
   }
 

@@ -43,7 +43,7 @@ function activateSecrets(
   const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
   const client = new SecretsClient(app.serviceManager.serverSettings);
   const model = new SecretsModel(client, () => tracker.currentWidget, trans);
-  const panel = new SecretsPanel(model, trans);
+  const panel = new SecretsPanel(model, trans, () => client.principals());
   app.shell.add(panel, 'left', { rank: 640 });
   restorer?.add(panel, panel.id);
   // Attachments change with the notebook's `metadata.nj` (this panel, a collaborator in the

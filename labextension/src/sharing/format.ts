@@ -4,7 +4,13 @@
  */
 import { apiPath } from '../paths';
 import { type ITrans, untranslated } from '../translation';
-import type { ExportFormat, IRemixMetadata, IRemixOrigin } from './tokens';
+import type {
+  ExportFormat,
+  IPrincipals,
+  IRemixMetadata,
+  IRemixOrigin,
+  ShareTarget
+} from './tokens';
 
 /**
  * The export formats, in the order a picker lists them.
@@ -222,4 +228,54 @@ export function notebookTitle(notebook: any, path: string): string {
   }
   const name = path.split('/').pop() ?? path;
   return name.replace(/\.ipynb$/, '') || 'notebook';
+}
+
+/**
+ * The body part of a named share (`share_with`), from the dialog's kind and typed name; null
+ * when no name was typed.
+ */
+export function shareTargetOf(
+  kind: 'user' | 'group',
+  name: string
+): ShareTarget | null {
+  const trimmed = name.trim();
+  if (!trimmed) {
+    return null;
+  }
+  return kind === 'user' ? { user: trimmed } : { group: trimmed };
+}
+
+/**
+ * Whom a link is shared with, in words (`with user bob`, `with group lab`), or '' for a link
+ * that names nobody.
+ */
+export function describeShareTarget(
+  sharedWith: Partial<Record<'user' | 'group', string>> | null | undefined,
+  trans: ITrans = untranslated
+): string {
+  if (sharedWith?.user) {
+    return trans.__('with user %1', sharedWith.user);
+  }
+  if (sharedWith?.group) {
+    return trans.__('with group %1', sharedWith.group);
+  }
+  return '';
+}
+
+/**
+ * The names the dialog offers for a kind of share: the users, or the groups' names, sorted;
+ * none when the list could not be had (typing still works).
+ */
+export function shareChoices(
+  principals: IPrincipals | null,
+  kind: 'user' | 'group'
+): string[] {
+  if (!principals) {
+    return [];
+  }
+  const names =
+    kind === 'user'
+      ? principals.users
+      : principals.groups.map(group => group.name);
+  return [...new Set(names)].sort();
 }

@@ -1,7 +1,9 @@
 /**
  * Draft links: File > Share Draft Link… opens a dialog that creates a secret, read-only link to
  * the current notebook (shown once, with a copy button), lists the notebook's active links and
- * revokes them (`/nj/api/links`). The page at the link follows the author's saves.
+ * revokes them (`/nj/api/links`). The page at the link follows the author's saves. Under
+ * JupyterHub it also shares the notebook with a hub user or group by name (the hub's users and
+ * groups offered from `/nj/api/principals`); elsewhere it says why that is not there.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
@@ -12,6 +14,8 @@ import { Widget } from '@lumino/widgets';
 import { h } from '../dom';
 import { requestAPI } from '../request';
 import type { ITrans } from '../translation';
+import { describeShareTarget, shareChoices, shareTargetOf } from './format';
+import type { IPrincipals, ShareTarget } from './tokens';
 
 /** The command that opens the Share dialog of the current notebook. */
 export const SHARE_DRAFT_COMMAND = 'jupyter-nj:share-draft-link';
@@ -30,6 +34,8 @@ export interface IDraftLink {
   kind?: 'draft' | 'edit';
   /** An edit link's guests may run code. */
   run?: boolean;
+  /** A named share: the one hub user or group the link grants the notebook to. */
+  shared_with?: Partial<Record<'user' | 'group', string>> | null;
   /** Only in the answer that created the link: the page's URL (path under the server). */
   url?: string;
 }
@@ -67,6 +73,27 @@ export class DraftLinksClient {
       },
       this._settings
     );
+  }
+
+  /** Share the notebook with one hub user or group by name (co-edit, and run with `run`). */
+  shareWith(
+    path: string,
+    target: ShareTarget,
+    run: boolean
+  ): Promise<IDraftLink> {
+    return requestAPI<IDraftLink>(
+      'links',
+      {
+        method: 'POST',
+        body: JSON.stringify({ path, share_with: target, run })
+      },
+      this._settings
+    );
+  }
+
+  /** The users and groups the current user can name. */
+  principals(): Promise<IPrincipals> {
+    return requestAPI<IPrincipals>('principals', {}, this._settings);
   }
 
   revoke(id: string): Promise<IDraftLink> {
@@ -120,6 +147,7 @@ class ShareBody extends Widget {
       ...ACCESS.map(([value, label]) => h('option', { value }, trans.__(label)))
     );
     this._created = h('div', { className: 'jp-nj-Share-created' });
+    this._named = h('div', { className: 'jp-nj-Share-named' });
     this._list = h('ul', { className: 'jp-nj-Share-links' });
     this.node.append(
       h(
@@ -147,10 +175,119 @@ class ShareBody extends Widget {
         )
       ),
       this._created,
+      h('h3', {}, trans.__('Share with a hub user or group')),
+      this._named,
       h('h3', {}, trans.__('Active links')),
       this._list
     );
     void this.refresh();
+    void this._offerNamedShares();
+  }
+
+  /**
+   * Under a hub: a kind, a name (the hub's names offered, any typed) and a Share button.
+   * Elsewhere: why there is no such choice.
+   */
+  private async _offerNamedShares(): Promise<void> {
+    const trans = this._trans;
+    let principals: IPrincipals | null = null;
+    let problem = '';
+    try {
+      principals = await this._client.principals();
+    } catch (error) {
+      problem = (error as Error).message;
+    }
+    if (!principals?.hub) {
+      this._named.dataset.state = 'unavailable';
+      this._named.replaceChildren(
+        h(
+          'p',
+          { className: 'jp-nj-Share-namedUnavailable' },
+          problem
+            ? trans.__(
+                'The hub did not list its users and groups (%1). Create an edit link and send its URL instead.',
+                problem
+              )
+            : trans.__(
+                'Sharing with a user or group by name needs JupyterHub, and this server runs without one: create an edit link and send its URL instead.'
+              )
+        )
+      );
+      return;
+    }
+    const kind = h(
+      'select',
+      { className: 'jp-mod-styled jp-nj-Share-kind' },
+      h('option', { value: 'user' }, trans.__('User')),
+      h('option', { value: 'group' }, trans.__('Group'))
+    );
+    const names = h('datalist', { id: Private.nextId() });
+    const name = h('input', {
+      className: 'jp-mod-styled jp-nj-Share-name',
+      type: 'text',
+      placeholder: trans.__('a hub name'),
+      spellcheck: false,
+      attrs: { list: names.id, autocomplete: 'off' }
+    });
+    const run = h(
+      'select',
+      { className: 'jp-mod-styled jp-nj-Share-runs' },
+      h('option', { value: 'edit' }, trans.__('Co-edit')),
+      h('option', { value: 'run' }, trans.__('Co-edit and run code'))
+    );
+    const note = h(
+      'p',
+      { className: 'jp-nj-Share-groupNote', hidden: true },
+      trans.__(
+        'JupyterHub 6.1 does not yet let the members of a group in through a share with the group (a known JupyterHub bug): until it does, share with each user.'
+      )
+    );
+    const offer = (): void => {
+      const which = kind.value as 'user' | 'group';
+      names.replaceChildren(
+        ...shareChoices(principals, which).map(value => h('option', { value }))
+      );
+      note.hidden = which !== 'group';
+    };
+    kind.addEventListener('change', offer);
+    offer();
+    const share = async (): Promise<void> => {
+      const target = shareTargetOf(kind.value as 'user' | 'group', name.value);
+      if (!target) {
+        name.focus();
+        return;
+      }
+      try {
+        await this._client.shareWith(this._path, target, run.value === 'run');
+      } catch (error) {
+        await showErrorMessage(
+          trans.__('Cannot share the notebook'),
+          error as Error
+        );
+        return;
+      }
+      name.value = '';
+      await this.refresh();
+    };
+    this._named.dataset.state = 'ready';
+    this._named.replaceChildren(
+      h(
+        'div',
+        { className: 'jp-nj-Share-new' },
+        h('label', {}, h('span', {}, trans.__('With')), kind),
+        h('label', {}, h('span', {}, trans.__('Name')), name, names),
+        h('label', {}, h('span', {}, trans.__('Gives')), run),
+        h(
+          'button',
+          {
+            className: 'jp-mod-styled jp-mod-accept jp-nj-Share-shareWith',
+            on: { click: () => void share() }
+          },
+          trans.__('Share')
+        )
+      ),
+      note
+    );
   }
 
   async refresh(): Promise<void> {
@@ -167,18 +304,20 @@ class ShareBody extends Widget {
         ? links.map(link =>
             h(
               'li',
-              { className: 'jp-nj-Share-link', dataset: { id: link.id } },
+              {
+                className: 'jp-nj-Share-link',
+                dataset: {
+                  id: link.id,
+                  sharedWith: describeShareTarget(link.shared_with)
+                }
+              },
               h(
                 'span',
                 {},
                 trans.__(
                   '%1%2 · created %3 by %4 · %5',
                   link.id,
-                  link.kind === 'edit'
-                    ? link.run
-                      ? trans.__(' (co-edit and run)')
-                      : trans.__(' (co-edit)')
-                    : '',
+                  Private.access(link, trans),
                   link.created.replace('T', ' ').slice(0, 16),
                   link.author,
                   link.expires
@@ -243,7 +382,32 @@ class ShareBody extends Widget {
   private _expiry: HTMLSelectElement;
   private _access: HTMLSelectElement;
   private _created: HTMLDivElement;
+  private _named: HTMLDivElement;
   private _list: HTMLUListElement;
+}
+
+namespace Private {
+  let ids = 0;
+
+  /** What a listed link gives, in words: '', ' (co-edit)', ' (co-edit and run with user bob)'. */
+  export function access(link: IDraftLink, trans: ITrans): string {
+    if (link.kind !== 'edit') {
+      return '';
+    }
+    const target = describeShareTarget(link.shared_with, trans);
+    if (link.run) {
+      return target
+        ? trans.__(' (co-edit and run %1)', target)
+        : trans.__(' (co-edit and run)');
+    }
+    return target ? trans.__(' (co-edit %1)', target) : trans.__(' (co-edit)');
+  }
+
+  /** A new id for a dialog's name list, unique in the page. */
+  export function nextId(): string {
+    ids += 1;
+    return `jp-nj-Share-names-${ids}`;
+  }
 }
 
 /**

@@ -149,3 +149,34 @@ export namespace SharingCommandIDs {
    */
   export const remixNotebook = 'jupyter-nj:remix-notebook';
 }
+
+/**
+ * One group a user can name: `members` when the server knows them (its configured groups),
+ * null when it only knows the name (a hub group).
+ */
+export interface IPrincipalGroup {
+  /** The group's name. */
+  name: string;
+  /** Its members' user names, or null. */
+  members: string[] | null;
+}
+
+/**
+ * `GET /nj/api/principals`: the users and groups the current user can name when sharing a
+ * secret or a notebook. Choices only: any other name may still be typed.
+ */
+export interface IPrincipals {
+  /** `hub`: the hub's users and groups; `server`: the server's configured groups. */
+  source: 'hub' | 'server';
+  /** Whether the server runs under JupyterHub (sharing a notebook by name needs one). */
+  hub: boolean;
+  /** User names. */
+  users: string[];
+  /** Groups. */
+  groups: IPrincipalGroup[];
+}
+
+/**
+ * Whom a named share is with: one hub user or one hub group.
+ */
+export type ShareTarget = { user: string } | { group: string };

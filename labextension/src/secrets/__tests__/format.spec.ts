@@ -1,9 +1,11 @@
 import {
   attachmentsEndpoint,
   describeSharing,
+  isListed,
   parseNames,
   SECRET_NAME,
   secretChange,
+  toggleListed,
   toggleName
 } from '../format';
 import type { ISecret } from '../tokens';
@@ -73,5 +75,21 @@ describe('secrets format', () => {
     expect(toggleName(['A', 'B'], 'C', true)).toEqual(['A', 'B', 'C']);
     expect(toggleName(['A', 'B'], 'A', false)).toEqual(['B']);
     expect(toggleName(['A', 'B'], 'A', true)).toEqual(['A', 'B']);
+  });
+});
+
+describe('offered names', () => {
+  it('a click adds a name to the field, a second click takes it out', () => {
+    expect(toggleListed('', 'lab')).toBe('lab');
+    expect(toggleListed('analysts', 'lab')).toBe('analysts, lab');
+    expect(toggleListed('analysts, lab', 'lab')).toBe('analysts');
+    // What was typed by hand stays, tidied.
+    expect(toggleListed(' alice  bob,', 'carol')).toBe('alice, bob, carol');
+  });
+
+  it('tells whether the field lists a name', () => {
+    expect(isListed('alice, bob', 'bob')).toBe(true);
+    expect(isListed('alice, bobby', 'bob')).toBe(false);
+    expect(isListed('', 'bob')).toBe(false);
   });
 });
