@@ -86,6 +86,8 @@ jstest: setup
 
 uitest: setup-test
 	cd ui-tests && npx playwright test
+	@# The same lab under a real JupyterHub (its Share dialog naming hub users).
+	python scripts/hub-ui-tests.py
 
 wheelcheck: setup
 	python scripts/check-wheel.py
