@@ -55,6 +55,7 @@ from .secrets.redaction import install_log_redaction, uninstall_log_redaction
 from .secrets.websocket import install_websocket_redaction
 from .sharing.config import SharingTraits
 from .sharing.contents import use_jupytext_contents_manager
+from .sharing.drafts import DraftSnapshots
 from .sharing.guests import HubShares, use_guest_authorizer
 from .sharing.handlers import default_handlers as sharing_handlers
 from .sharing.handlers import page_handlers as sharing_pages
@@ -325,6 +326,11 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
             )
             self.busy_activity.start()
         self.sharing_manager = self.build_sharing_manager(self.documents)
+        if self.serverapp is not None and self.sharing_manager.links.snapshots is not None:
+            # After history's: a save is recorded first, then the draft snapshots follow it.
+            self.serverapp.contents_manager.register_post_save_hook(
+                self.sharing_manager.links.post_save_hook
+            )
         self.settings.update({"nj_app": self})
 
     def _link_guard(self) -> LinkGuard:
@@ -370,6 +376,9 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
             self.history_manager.hook_contents_manager(cm)
         if self.run_manager is not None:
             self.run_manager.contents_manager = cm
+        sharing = self.sharing_manager
+        if sharing is not None and getattr(sharing.links, "snapshots", None) is not None:
+            cm.register_post_save_hook(sharing.links.post_save_hook)
         self._hooked_contents_manager = cm
         return True
 
@@ -506,6 +515,8 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
             lab_url=url_path_join(
                 self.serverapp.base_url if self.serverapp is not None else "/", "lab", "tree"
             ),
+            snapshots=DraftSnapshots(Path(self.drafts_dir)) if self.drafts_dir else None,
+            snapshot_delay=self.drafts_snapshot_delay,
         )
         publishing = PublishingService(
             Publications(self.publications_path),
