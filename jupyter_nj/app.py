@@ -35,7 +35,7 @@ from .data_dir import (
 from .documents import LiveDocuments
 from .history.config import HistoryTraits
 from .history.handlers import default_handlers as history_handlers
-from .history.manager import HistoryManager
+from .history.manager import CONTENTS_EVENTS, HistoryManager
 from .history.setup import start_history, stop_history
 from .links import LinkGuard, install_link_guard
 from .runtimes.activity import BusyKernelActivity
@@ -331,6 +331,12 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
             self.serverapp.contents_manager.register_post_save_hook(
                 self.sharing_manager.links.post_save_hook
             )
+            event_logger = getattr(self.serverapp, "event_logger", None)
+            if event_logger is not None:
+                event_logger.add_listener(
+                    schema_id=CONTENTS_EVENTS,
+                    listener=self.sharing_manager.links.on_contents_event,
+                )
         self.settings.update({"nj_app": self})
 
     def _link_guard(self) -> LinkGuard:

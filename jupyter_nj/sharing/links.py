@@ -475,6 +475,19 @@ class DraftLinkService:
             log.exception("draft links: no snapshot of %s for now", path)
         return int(await asyncio.to_thread(self.snapshots.write, link, page))
 
+    async def on_contents_event(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        """A listener of jupyter_server's contents events: a deleted notebook's (or folder's)
+        draft snapshots are tombstoned, as the server's own page answers 410 for them."""
+        if self.snapshots is None or data.get("action") != "delete":
+            return
+        deleted = str(data.get("path", "")).strip("/")
+        if not deleted:
+            return
+        for link in await asyncio.to_thread(self.links.list):
+            path = await self._current_path(link)
+            if link.kind == "draft" and (path == deleted or path.startswith(deleted + "/")):
+                await asyncio.to_thread(self.snapshots.end, link, "gone")
+
     async def sweep(self) -> None:
         """Tombstone the snapshots of this server's links that ended (expired, revoked from the
         command line), so that their pages leave the store. The pages service refuses an

@@ -173,21 +173,38 @@ async def test_a_deleted_notebooks_draft_answers_410_from_the_store(
     jp_fetch: Any, jp_root_dir: Path, http_server_client: Any, nj_app: Any, drafts_dir: Path
 ) -> None:
     write_notebook(jp_root_dir, "temp.ipynb", "soon deleted\n")
-    link = await create_link(jp_fetch, {"path": "temp.ipynb"})
-    token = link["url"].rsplit("/", 1)[1]
-    (jp_root_dir / "temp.ipynb").unlink()
+    write_notebook(jp_root_dir, "other.ipynb", "removed behind the server's back\n")
+    deleted = await create_link(jp_fetch, {"path": "temp.ipynb"})
+    removed = await create_link(jp_fetch, {"path": "other.ipynb"})
+    store = DraftSnapshots(drafts_dir)
+    # Deleted through the contents API (JupyterLab's delete): its snapshot goes at once.
+    await jp_fetch("api", "contents", "temp.ipynb", method="DELETE")
+    token = deleted["url"].rsplit("/", 1)[1]
+    deadline = time.monotonic() + 30
+    while store.has_page(snapshot_link(token)) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)  # the event listener runs after the delete answered
+    with pytest.raises(NJError) as info:
+        await store.page(token)
+    assert info.value.status_code == 410 and "gone" in info.value.message
+    # Removed from the disk by something else: the server notices at its own page.
+    token = removed["url"].rsplit("/", 1)[1]
+    (jp_root_dir / "other.ipynb").unlink()
     assert (await open_logged_out(http_server_client, "/a%40b/nj/l/" + token)).code == 410
     with pytest.raises(NJError) as info:
-        await DraftSnapshots(drafts_dir).page(token)
+        await store.page(token)
     assert info.value.status_code == 410
+
+
+def snapshot_link(token: str) -> DraftLink:
+    return DraftLink(
+        id="x", token_sha256=token_digest(token), path="x.ipynb", author="x", created=0.0
+    )
 
 
 def test_an_ended_snapshot_stays_ended_and_a_damaged_one_is_never_served(tmp_path: Path) -> None:
     store = DraftSnapshots(tmp_path)
     token = "t" * 32
-    link = DraftLink(
-        id="abc", token_sha256=token_digest(token), path="a.ipynb", author="x", created=0.0
-    )
+    link = snapshot_link(token)
     assert store.write(link, "<p>page</p>")
     assert store.read(token)[0] == b"<p>page</p>"
     store.end(link, "revoked")
@@ -196,9 +213,7 @@ def test_an_ended_snapshot_stays_ended_and_a_damaged_one_is_never_served(tmp_pat
         with pytest.raises(NJError) as info:
             store.read(bad)
         assert info.value.status_code == (410 if bad == token else 404)
-    other = DraftLink(
-        id="def", token_sha256=token_digest("v" * 32), path="a.ipynb", author="x", created=0.0
-    )
+    other = snapshot_link("v" * 32)
     store.write(other, "<p>other</p>")
     (tmp_path / other.token_sha256 / STATE_FILE).write_text("{not json")
     with pytest.raises(NJError) as info:
