@@ -355,6 +355,10 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
             service.gpus.ensure_culling()
         if self.busy_activity is not None:
             self.busy_activity.start()
+        links = getattr(self.sharing_manager, "links", None)
+        if links is not None:
+            # Draft snapshots refresh on this loop, whichever thread a save's hook runs in.
+            links.loop = asyncio.get_running_loop()
 
     def rehook_contents_manager(self) -> bool:
         """Hook the server's contents manager again if another extension replaced it after

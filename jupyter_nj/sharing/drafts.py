@@ -22,6 +22,7 @@ import asyncio
 import hashlib
 import json
 import re
+import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -49,6 +50,7 @@ class DraftSnapshots:
         self.cache_size = cache_size
         # digest -> (page file's identity, page, ETag): a page is read once per write.
         self._pages: OrderedDict[str, tuple[tuple[int, int, int], bytes, str]] = OrderedDict()
+        self._pages_lock = threading.Lock()  # `read` runs in several worker threads at once
 
     def folder(self, digest: str) -> Path:
         if not _DIGEST.fullmatch(digest):
@@ -109,10 +111,11 @@ class DraftSnapshots:
         try:
             st = (folder / PAGE_FILE).stat()
             identity = (st.st_ino, st.st_mtime_ns, st.st_size)
-            cached = self._pages.get(digest)
-            if cached is not None and cached[0] == identity:
-                self._pages.move_to_end(digest)
-                return cached[1], cached[2]
+            with self._pages_lock:
+                cached = self._pages.get(digest)
+                if cached is not None and cached[0] == identity:
+                    self._pages.move_to_end(digest)
+                    return cached[1], cached[2]
             page = (folder / PAGE_FILE).read_bytes()
         except FileNotFoundError:
             # Made an instant ago and still rendering, or its render failed: the author's
@@ -121,9 +124,10 @@ class DraftSnapshots:
                 503, "draft-not-ready", "This draft's page is not written yet: reload in a moment."
             ) from None
         etag = hashlib.sha256(page).hexdigest()[:32]
-        self._pages[digest] = (identity, page, etag)
-        while len(self._pages) > self.cache_size:
-            self._pages.popitem(last=False)
+        with self._pages_lock:
+            self._pages[digest] = (identity, page, etag)
+            while len(self._pages) > self.cache_size:
+                self._pages.popitem(last=False)
         return page, etag
 
     async def page(self, token: str) -> tuple[bytes, str]:

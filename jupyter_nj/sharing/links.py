@@ -306,6 +306,8 @@ class DraftLinkService:
         self._stale: set[str] = set()  # notebooks saved since the last refresh
         self._refreshing: asyncio.Task[None] | None = None
         self._ended: set[str] = set()  # digests whose snapshots this process tombstoned
+        # The server's event loop, where refreshes run (app.py sets it once the loop runs).
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def create(self, path: str, author: str, expires: Any = None) -> dict[str, Any]:
         when = parse_expiry(expires)
@@ -316,6 +318,8 @@ class DraftLinkService:
             self.links.create, path, author, when, self._file_id(path)
         )
         if self.snapshots is not None:
+            # Where later saves' refreshes run, should the server not have said yet.
+            self.loop = self.loop or asyncio.get_running_loop()
             # Before the URL is handed out, so that it answers from the store at once.
             await self._snapshot(link, path)
         return {**link.to_json(), "url": LINK_PREFIX + token}
@@ -428,13 +432,21 @@ class DraftLinkService:
         are rendered again soon after (once for a burst of saves), off the save itself."""
         if self.snapshots is None or model.get("type") != "notebook":
             return
+        path = str(model.get("path", "")).strip("/")
         try:
-            loop = asyncio.get_running_loop()
+            asyncio.get_running_loop()
         except RuntimeError:
-            return  # a save outside a server (the command line) has no snapshot to refresh
-        self._stale.add(str(model.get("path", "")).strip("/"))
+            # A contents manager that saves in a worker thread: over to the server's loop. A
+            # save outside a server (the command line) has no loop, and no snapshot to refresh.
+            if self.loop is not None:
+                self.loop.call_soon_threadsafe(self._saved, path)
+            return
+        self._saved(path)
+
+    def _saved(self, path: str) -> None:
+        self._stale.add(path)
         if self._refreshing is None or self._refreshing.done():
-            self._refreshing = loop.create_task(self._refresh_stale())
+            self._refreshing = asyncio.get_running_loop().create_task(self._refresh_stale())
 
     async def _refresh_stale(self) -> None:
         while self._stale:

@@ -219,3 +219,21 @@ def test_an_ended_snapshot_stays_ended_and_a_damaged_one_is_never_served(tmp_pat
     with pytest.raises(NJError) as info:
         store.read("v" * 32)
     assert info.value.status_code == 410
+
+
+async def test_a_save_whose_hook_runs_in_a_worker_thread_refreshes_the_snapshot(
+    jp_fetch: Any, jp_root_dir: Path, nj_app: Any, drafts_dir: Path
+) -> None:
+    """A contents manager may run its post-save hooks in a worker thread: the refresh still
+    runs, on the server's loop."""
+    write_notebook(jp_root_dir, "threaded.ipynb", "before\n")
+    link = await create_link(jp_fetch, {"path": "threaded.ipynb"})
+    token = link["url"].rsplit("/", 1)[1]
+    write_notebook(jp_root_dir, "threaded.ipynb", "after, from a thread\n")
+    hook = nj_app.sharing_manager.links.post_save_hook
+    await asyncio.to_thread(hook, {"type": "notebook", "path": "threaded.ipynb"}, "")
+    store = DraftSnapshots(drafts_dir)
+    deadline = time.monotonic() + 30
+    while b"after, from a thread" not in store.read(token)[0]:
+        assert time.monotonic() < deadline, "the snapshot did not follow the threaded save"
+        await asyncio.sleep(0.05)
