@@ -6,6 +6,9 @@ never reaches a log (see `DraftPageHandler.prepare`). Revoking or expiry ends ac
 request: revoked and expired links stay in the store as tombstones, so their pages answer 410
 ("this link was revoked") rather than a 404 that looks like a typo.
 
+With NJApp.drafts_dir set, each draft link's page is also kept in a shared store that another
+process serves (drafts.py), so the link answers while this server is stopped.
+
 A link follows its notebook by file id when the server has a file id manager, so a moved notebook
 keeps its link; otherwise by path. Blocking file I/O: call it from a thread on a server.
 """
@@ -271,7 +274,9 @@ def _iso(stamp: float) -> str:
 
 class DraftLinkService:
     """The links of a server as its handlers use them: the store off the event loop, the
-    notebook read through LiveDocuments (as saved), redacted, rendered once per save."""
+    notebook read through LiveDocuments (as saved), redacted, rendered once per save; with a
+    snapshot store (drafts.py), each draft link's page also written there at creation and
+    after each save, and tombstoned when the link ends."""
 
     def __init__(
         self,
