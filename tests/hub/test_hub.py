@@ -196,13 +196,20 @@ def test_a_token_limited_to_the_server_still_brings_the_users_groups(servers: Hu
     assert (listing.json()["user"], listing.json()["groups"]) == ("bob", ["lab"])
 
 
+def users_processes(hub: Hub, user: str) -> list[Any]:
+    """`user`'s live processes of this hub's run: another checkout may run this suite at the
+    same time, with an alice of its own."""
+    run = {process.pid for process in processes_with("NJ_HUB_TEST_RUN", hub.run_id)}
+    return [p for p in processes_with("NJ_HUB_TEST_USER", user) if p.pid in run]
+
+
 def test_stopping_a_server_leaves_no_process(servers: Hub) -> None:
     reply = servers.server("alice", "api/kernels", method="POST", json={"name": "python3"})
     assert reply.status_code == 201, reply.text
-    assert processes_with("NJ_HUB_TEST_USER", "alice"), "the marker does not reach servers"
+    assert users_processes(servers, "alice"), "the marker does not reach servers"
     servers.stop_server("alice")
     deadline = time.monotonic() + 20
-    while (left := processes_with("NJ_HUB_TEST_USER", "alice")) and time.monotonic() < deadline:
+    while (left := users_processes(servers, "alice")) and time.monotonic() < deadline:
         time.sleep(0.3)
     assert not left, [p.cmdline() for p in left]
     # bob's server is untouched.
