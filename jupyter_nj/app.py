@@ -35,7 +35,7 @@ from .data_dir import (
 from .documents import LiveDocuments
 from .history.config import HistoryTraits
 from .history.handlers import default_handlers as history_handlers
-from .history.manager import HistoryManager
+from .history.manager import CONTENTS_EVENTS, HistoryManager
 from .history.setup import start_history, stop_history
 from .links import LinkGuard, install_link_guard
 from .runtimes.activity import BusyKernelActivity
@@ -55,6 +55,7 @@ from .secrets.redaction import install_log_redaction, uninstall_log_redaction
 from .secrets.websocket import install_websocket_redaction
 from .sharing.config import SharingTraits
 from .sharing.contents import use_jupytext_contents_manager
+from .sharing.drafts import DraftSnapshots
 from .sharing.guests import HubShares, use_guest_authorizer
 from .sharing.handlers import default_handlers as sharing_handlers
 from .sharing.handlers import page_handlers as sharing_pages
@@ -336,6 +337,17 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
             )
             self.busy_activity.start()
         self.sharing_manager = self.build_sharing_manager(self.documents)
+        if self.serverapp is not None and self.sharing_manager.links.snapshots is not None:
+            # After history's: a save is recorded first, then the draft snapshots follow it.
+            self.serverapp.contents_manager.register_post_save_hook(
+                self.sharing_manager.links.post_save_hook
+            )
+            event_logger = getattr(self.serverapp, "event_logger", None)
+            if event_logger is not None:
+                event_logger.add_listener(
+                    schema_id=CONTENTS_EVENTS,
+                    listener=self.sharing_manager.links.on_contents_event,
+                )
         self.settings.update({"nj_app": self})
 
     def _link_guard(self) -> LinkGuard:
@@ -354,6 +366,10 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
             service.gpus.ensure_culling()
         if self.busy_activity is not None:
             self.busy_activity.start()
+        links = getattr(self.sharing_manager, "links", None)
+        if links is not None:
+            # Draft snapshots refresh on this loop, whichever thread a save's hook runs in.
+            links.loop = asyncio.get_running_loop()
 
     def rehook_contents_manager(self) -> bool:
         """Hook the server's contents manager again if another extension replaced it after
@@ -381,6 +397,9 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
             self.history_manager.hook_contents_manager(cm)
         if self.run_manager is not None:
             self.run_manager.contents_manager = cm
+        sharing = self.sharing_manager
+        if sharing is not None and getattr(sharing.links, "snapshots", None) is not None:
+            cm.register_post_save_hook(sharing.links.post_save_hook)
         self._hooked_contents_manager = cm
         return True
 
@@ -520,6 +539,8 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
             lab_url=url_path_join(
                 self.serverapp.base_url if self.serverapp is not None else "/", "lab", "tree"
             ),
+            snapshots=DraftSnapshots(Path(self.drafts_dir)) if self.drafts_dir else None,
+            snapshot_delay=self.drafts_snapshot_delay,
         )
         publishing = PublishingService(
             Publications(self.publications_path),

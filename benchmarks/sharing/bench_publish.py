@@ -51,7 +51,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(root: Path, data: Path, token: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    root: Path, data: Path, token: str, *extra: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A `jupyter server` with jupyter-nj on a loopback port; `extra`: more command-line options."""
     port = free_port()
     env = {**os.environ, "JUPYTER_DATA_DIR": str(data / "jupyter")}
     proc = subprocess.Popen(
@@ -67,6 +70,7 @@ def start_server(root: Path, data: Path, token: str) -> tuple[subprocess.Popen[b
             f"--NJApp.nj_dir={data / 'nj'}",
             "--NJApp.history_quiet_period=0",
             "--allow-root",
+            *extra,
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -228,15 +232,20 @@ def main() -> None:
     table = "\n".join(lines)
     print(table)
     if not args.no_write:
-        doc = ROOT / "docs" / "benchmarks.md"
-        text = doc.read_text(encoding="utf-8")
-        if SECTION in text:
-            start = text.index(SECTION)
-            end = text.find("\n## ", start + len(SECTION))
-            text = text[:start] + table + (text[end + 1 :] if end != -1 else "")
-        else:
-            text = text.rstrip("\n") + "\n\n" + table
-        doc.write_text(text, encoding="utf-8")
+        write_section(SECTION, table)
+
+
+def write_section(section: str, table: str) -> None:
+    """Replace the `section` of docs/benchmarks.md (its heading line) with `table`, or add it."""
+    doc = ROOT / "docs" / "benchmarks.md"
+    text = doc.read_text(encoding="utf-8")
+    if section in text:
+        start = text.index(section)
+        end = text.find("\n## ", start + len(section))
+        text = text[:start] + table + (text[end + 1 :] if end != -1 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + table
+    doc.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

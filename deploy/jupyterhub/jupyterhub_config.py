@@ -123,7 +123,7 @@ c.JupyterHub.services = [
     },
 ]
 
-# --- publications: pages that outlive the users' servers --------------------------------------
+# --- publications and draft links: pages that outlive the users' servers ----------------------
 
 # The hub culls idle servers, and their pages at /user/<name>/nj/p/ go with them. Every user's
 # server publishes into one shared store, and the `nj-pages` service (one process, started and
@@ -133,6 +133,14 @@ c.JupyterHub.services = [
 # server write (docs/jupyterhub.md says how to lay it out for system users).
 publications = Path(os.environ.get("NJ_HUB_PUBLICATIONS", str(state_dir / "publications")))
 publications.mkdir(parents=True, exist_ok=True)
+# Draft links too: each user's server keeps a snapshot of every active draft link's page in
+# this store (rendered at each save, deleted when the link is revoked or expires), and the same
+# service answers /services/nj-pages/nj/l/<token> from it, so a draft link answers while its
+# author's server is culled. Mode 1733: every server may make its own folders in it (named by
+# token digests), nobody but the owner of the store may list it (docs/jupyterhub.md).
+drafts = Path(os.environ.get("NJ_HUB_DRAFTS", str(state_dir / "drafts")))
+drafts.mkdir(parents=True, exist_ok=True)
+drafts.chmod(0o1733)
 pages_port = int(os.environ.get("NJ_HUB_PAGES_PORT", "8950"))
 c.JupyterHub.services.append(
     {
@@ -145,6 +153,8 @@ c.JupyterHub.services.append(
             "pages-service",
             "--publish-dir",
             str(publications),
+            "--drafts-dir",
+            str(drafts),
         ],
         "display": False,
     }
@@ -155,6 +165,8 @@ c.Spawner.args.extend(
         "--NJApp.publish_base_url=/services/nj-pages/",
         # A published page's Remix goes to the reader's own server.
         "--NJApp.publish_remix_url=/hub/user-redirect/nj/p/{owner}/{slug}/{number}/remix",
+        f"--NJApp.drafts_dir={drafts}",
+        "--NJApp.drafts_base_url=/services/nj-pages/",
     ]
 )
 

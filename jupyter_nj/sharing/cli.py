@@ -183,6 +183,9 @@ def cmd_links_create(args: argparse.Namespace) -> int:
     except EXPECTED as err:
         return _fail(err)
     base = _server_url(app.root_dir)
+    if not args.edit and app.drafts_dir and app.drafts_base_url:
+        # Read where the snapshots are served (the hub's pages service), as the API answers.
+        base = app.drafts_base_url.rstrip("/")
     if not link["url"].startswith("http"):
         link["url"] = base + link["url"] if base else link["url"]
     if args.json:
@@ -190,7 +193,7 @@ def cmd_links_create(args: argparse.Namespace) -> int:
         return 0
     print(f"{link['url']}\n  link {link['id']} to {link['path']}", end="")
     print(f", expires {link['expires']}" if link["expires"] else ", no expiry")
-    if not base:
+    if not base.startswith("http"):
         print("  (put the server's address before the path; the URL is shown only now)")
     return 0
 

@@ -29,6 +29,29 @@ class SharingTraits(Configurable):
         saves (and ends soon after its link is revoked).""",
     )
 
+    drafts_dir = Unicode(
+        "",
+        config=True,
+        help="""A folder where each active draft link's page is also kept, rendered at each
+        save of its notebook, for a process other than this server to serve (the hub's pages
+        service, `jupyter nj pages-service --drafts-dir`), so that the link answers while this
+        server is stopped. Empty (the default): draft pages are rendered by this server only
+        (docs/sharing.md).""",
+    )
+    drafts_base_url = Unicode(
+        "",
+        config=True,
+        help="""Where draft pages are read when NJApp.drafts_dir is set, as the URL a new link
+        answers names it: empty for this server (its base URL); under JupyterHub the pages
+        service's prefix, for example `/services/nj-pages/`.""",
+    )
+    drafts_snapshot_delay = Float(
+        1.0,
+        config=True,
+        help="""Seconds a draft snapshot waits after a save of its notebook before it renders
+        again, so that a burst of saves (autosave, co-editors) renders once.""",
+    )
+
     publish_dir = Unicode(
         "",
         config=True,

@@ -18,7 +18,6 @@ from tornado import web
 
 from ..base import NJError, NJHandler
 from . import pages
-from .links import LINK_PREFIX
 from .publications import PUBLISH_PREFIX
 from .render import PAGE_POLICY, PUBLISHED_PAGE_POLICY, message_page
 
@@ -119,8 +118,11 @@ class LinksHandler(DraftLinksHandler):
             created = await self.links.create_edit(notebook, author, body.get("expires"), run)
         else:
             created = await self.links.create(notebook, author, body.get("expires"))
-            # Under the server's base URL (JupyterHub's /user/<name>/, for example).
-            created["url"] = self.base_url.rstrip("/") + created["url"]
+            # Under the server's base URL (JupyterHub's /user/<name>/, for example), or where
+            # NJApp.drafts_base_url says the snapshots are read (the hub's pages service, so
+            # the URL answers while this server is stopped).
+            base = self.nj.drafts_base_url if self.nj.drafts_dir else ""
+            created["url"] = str(base or self.base_url).rstrip("/") + created["url"]
         self.write_json(created, status=201)
 
 
@@ -167,15 +169,13 @@ class DraftPageHandler(JupyterHandler):
     """GET /nj/l/<token>: the notebook as last saved, read-only, for anyone with the URL.
 
     Reachable without a login on purpose (the token is the credential); nothing else of the
-    server is. The page is sandboxed (render.py), never cached (a revoked link ends at the next
-    request), sends no Referer (the token must not leak to links in the notebook), and the token
-    is cut from the request line before anything logs it.
+    server is. pages.py answers it as the pages service answers a draft snapshot: sandboxed
+    (render.py), never cached, no Referer, and the token cut from the request line before
+    anything logs it.
     """
 
     async def prepare(self, *, _redirect_to_login: bool = True) -> None:
-        # Before any log line: the access log and error reports print `request.uri`.
-        self.request.uri = LINK_PREFIX + "[token]"
-        self.request.path = self.request.uri
+        pages.hide_token(self)  # before any log line
         await super().prepare(_redirect_to_login=False)
 
     @property
@@ -184,10 +184,7 @@ class DraftPageHandler(JupyterHandler):
 
     def set_default_headers(self) -> None:
         super().set_default_headers()
-        self.set_header("Cache-Control", "no-store")
-        self.set_header("Referrer-Policy", "no-referrer")
-        self.set_header("X-Robots-Tag", "noindex, nofollow")
-        self.set_header("X-Content-Type-Options", "nosniff")
+        pages.protect_draft(self)
 
     def check_xsrf_cookie(self) -> None:
         return None  # GET only, no cookie is read
@@ -197,22 +194,9 @@ class DraftPageHandler(JupyterHandler):
         nj = self.settings.get("nj_app")
         service = getattr(getattr(nj, "sharing_manager", None), "links", None)
         if service is None:
-            self._message(404, "No such page", "Draft links are off on this server.")
+            pages.refuse(self, 404, "No such page", "Draft links are off on this server.")
             return
-        try:
-            page, etag = await service.page(token)
-        except NJError as err:
-            title = "This link no longer works" if err.status_code == 410 else "No such page"
-            self._message(err.status_code, title, err.message)
-            return
-        self.set_header("ETag", f'"{etag}"')
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        await self.finish(page)
-
-    def _message(self, status: int, title: str, message: str) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(message_page(status, title, message))
+        await pages.draft_page(self, service, token)
 
 
 class RemixHandler(SharingHandler):

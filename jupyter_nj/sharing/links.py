@@ -6,6 +6,9 @@ never reaches a log (see `DraftPageHandler.prepare`). Revoking or expiry ends ac
 request: revoked and expired links stay in the store as tombstones, so their pages answer 410
 ("this link was revoked") rather than a 404 that looks like a typo.
 
+With NJApp.drafts_dir set, each draft link's page is also kept in a shared store that another
+process serves (drafts.py), so the link answers while this server is stopped.
+
 A link follows its notebook by file id when the server has a file id manager, so a moved notebook
 keeps its link; otherwise by path. Blocking file I/O: call it from a thread on a server.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import posixpath
 import secrets
@@ -29,12 +33,39 @@ from typing import Any
 
 from ..base import NJError
 
+log = logging.getLogger(__name__)
+
 LINK_PREFIX = "/nj/l/"
 TOKEN_BYTES = 24  # 192 bits of randomness
 
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def ended_error(state: str) -> NJError:
+    """The 410 of a link that ended, as every process that serves draft pages answers it."""
+    if state == "gone":
+        return NJError(410, "link-gone", "The notebook of this link is gone.")
+    return NJError(410, f"link-{state}", f"This link was {state}: ask its author again.")
+
+
+def unknown_link() -> NJError:
+    return NJError(404, "unknown-link", "This link does not exist.")
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write `path` whole (a temporary file renamed over it), mode 0600 from the first byte:
+    a reader in another process sees the old file or the new one, never half of one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 @dataclass
@@ -211,10 +242,10 @@ class DraftLinks:
                 None,
             )
         if link is None or link.kind != "draft":
-            raise NJError(404, "unknown-link", "This link does not exist.")
+            raise unknown_link()
         state = link.state()
         if state != "active":
-            raise NJError(410, f"link-{state}", f"This link was {state}: ask its author again.")
+            raise ended_error(state)
         return link
 
     # -- the file --------------------------------------------------------------------------
@@ -246,15 +277,7 @@ class DraftLinks:
         payload = json.dumps(
             {"links": [asdict(link) for link in self._links.values()]}, indent=1, sort_keys=True
         )
-        fd, tmp = tempfile.mkstemp(dir=self.store.parent, prefix=".links-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(payload)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.store)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_private(self.store, payload.encode("utf-8"))
         st = self.store.stat()
         self._loaded = (st.st_mtime, st.st_size)
 
@@ -265,7 +288,9 @@ def _iso(stamp: float) -> str:
 
 class DraftLinkService:
     """The links of a server as its handlers use them: the store off the event loop, the
-    notebook read through LiveDocuments (as saved), redacted, rendered once per save."""
+    notebook read through LiveDocuments (as saved), redacted, rendered once per save; with a
+    snapshot store (drafts.py), each draft link's page also written there at creation and
+    after each save, and tombstoned when the link ends."""
 
     def __init__(
         self,
@@ -276,6 +301,8 @@ class DraftLinkService:
         refresh_seconds: int = 10,
         hub: Any = None,
         lab_url: str = "/lab/tree/",
+        snapshots: Any = None,
+        snapshot_delay: float = 1.0,
     ) -> None:
         self.links = links
         # guests.HubShares under JupyterHub (edit links are share codes), else None.
@@ -289,6 +316,17 @@ class DraftLinkService:
         # (link id, path, last_modified) -> page, a few at a time: the page names its link's
         # author, so two links to one notebook are two pages.
         self._pages: dict[tuple[str, str, str], str] = {}
+        # drafts.DraftSnapshots where draft pages are also served by another process (the
+        # hub's pages service, NJApp.drafts_dir), else None.
+        self.snapshots = snapshots
+        # Seconds a refresh waits after a save, so that a burst of saves (autosave, a
+        # collaborator typing) renders once.
+        self.snapshot_delay = snapshot_delay
+        self._stale: set[str] = set()  # notebooks saved since the last refresh
+        self._refreshing: asyncio.Task[None] | None = None
+        self._ended: set[str] = set()  # digests whose snapshots this process tombstoned
+        # The server's event loop, where refreshes run (app.py sets it once the loop runs).
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def create(self, path: str, author: str, expires: Any = None) -> dict[str, Any]:
         when = parse_expiry(expires)
@@ -298,6 +336,11 @@ class DraftLinkService:
         link, token = await asyncio.to_thread(
             self.links.create, path, author, when, self._file_id(path)
         )
+        if self.snapshots is not None:
+            # Where later saves' refreshes run, should the server not have said yet.
+            self.loop = self.loop or asyncio.get_running_loop()
+            # Before the URL is handed out, so that it answers from the store at once.
+            await self._snapshot(link, path)
         return {**link.to_json(), "url": LINK_PREFIX + token}
 
     def _file_id(self, path: str) -> str | None:
@@ -394,6 +437,9 @@ class DraftLinkService:
         link = await asyncio.to_thread(self.links.revoke, link_id)
         if link.share_code and self.hub is not None and self.hub.available:
             await asyncio.to_thread(self.hub.revoke, link.share_code)
+        if self.snapshots is not None and link.kind == "draft":
+            await asyncio.to_thread(self.snapshots.end, link, "revoked", link.revoked)
+            self._ended.add(link.token_sha256)
         named = link.shared_with and self.hub is not None and self.hub.available
         if named and not await asyncio.to_thread(self._hub_share_still_needed, link):
             [(kind, name)] = (link.shared_with or {}).items()
@@ -415,15 +461,29 @@ class DraftLinkService:
 
     async def page(self, token: str) -> tuple[str, str]:
         """(HTML page, ETag) of the notebook a token opens, as it was last saved."""
+        try:
+            link = await asyncio.to_thread(self.links.resolve, token)
+        except NJError as err:
+            if err.status_code == 410 and self.snapshots is not None:
+                await self.sweep()
+            raise
+        path = await self._current_path(link)
+        try:
+            return await self._render(link, path)
+        except NJError as err:
+            if err.status_code == 410 and self.snapshots is not None:
+                await asyncio.to_thread(self.snapshots.end, link, "gone")
+            raise
+
+    async def _render(self, link: DraftLink, path: str) -> tuple[str, str]:
+        """(page, ETag) of `link`'s notebook at `path` as saved; 410 once it is gone."""
         from .render import banner_html, render_in_thread
 
-        link = await asyncio.to_thread(self.links.resolve, token)
-        path = await self._current_path(link)
         try:
             model = await self.documents.saved_notebook(path, content=False)
         except NJError as err:
             if err.status_code == 404:
-                raise NJError(410, "link-gone", "The notebook of this link is gone.") from None
+                raise ended_error("gone") from None
             raise
         stamp = str(model.get("last_modified", ""))
         key = (link.id, path, stamp)
@@ -443,6 +503,102 @@ class DraftLinkService:
                 self._pages.pop(next(iter(self._pages)))
             self._pages[key] = page
         return page, etag
+
+    # -- snapshots for another process (drafts.py) ------------------------------------------
+
+    def post_save_hook(self, model: dict[str, Any], os_path: str = "", **_: Any) -> None:
+        """A contents manager's post-save hook: the snapshots of the saved notebook's links
+        are rendered again soon after (once for a burst of saves), off the save itself."""
+        if self.snapshots is None or model.get("type") != "notebook":
+            return
+        path = str(model.get("path", "")).strip("/")
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            # A contents manager that saves in a worker thread: over to the server's loop. A
+            # save outside a server (the command line) has no loop, and no snapshot to refresh.
+            if self.loop is not None:
+                self.loop.call_soon_threadsafe(self._saved, path)
+            return
+        self._saved(path)
+
+    def _saved(self, path: str) -> None:
+        self._stale.add(path)
+        if self._refreshing is None or self._refreshing.done():
+            self._refreshing = asyncio.get_running_loop().create_task(self._refresh_stale())
+
+    async def _refresh_stale(self) -> None:
+        while self._stale:
+            await asyncio.sleep(self.snapshot_delay)
+            saved, self._stale = self._stale, set()
+            try:
+                await self.refresh(saved)
+            except Exception:  # a snapshot problem must never reach a save
+                log.exception("draft links: could not refresh the snapshots of %s", saved)
+
+    async def refresh(self, paths: set[str]) -> int:
+        """Render again the snapshots of the active draft links to the notebooks at `paths`
+        (API paths, as saved); tombstone those of links that ended. Returns how many."""
+        if self.snapshots is None:
+            return 0
+        written = 0
+        for link in await asyncio.to_thread(self.links.list):
+            if link.kind != "draft":
+                continue
+            path = await self._current_path(link)
+            if path in paths:
+                written += await self._snapshot(link, path)
+        await self.sweep()
+        return written
+
+    async def _snapshot(self, link: DraftLink, path: str) -> int:
+        """Write `link`'s snapshot; a notebook that cannot be rendered now keeps its last
+        page (its next save tries again)."""
+        page: str | None = None
+        try:
+            page, _etag = await self._render(link, path)
+        except NJError as err:
+            if err.status_code == 410:
+                await asyncio.to_thread(self.snapshots.end, link, "gone")
+                return 0
+            log.warning("draft links: no snapshot of %s for now: %s", path, err.message)
+        except Exception:  # nbconvert failing on one notebook must not fail its link
+            log.exception("draft links: no snapshot of %s for now", path)
+        return int(await asyncio.to_thread(self.snapshots.write, link, page))
+
+    async def on_contents_event(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        """A listener of jupyter_server's contents events: a deleted notebook's (or folder's)
+        draft snapshots are tombstoned, as the server's own page answers 410 for them."""
+        if self.snapshots is None or data.get("action") != "delete":
+            return
+        deleted = str(data.get("path", "")).strip("/")
+        if not deleted:
+            return
+        for link in await asyncio.to_thread(self.links.list):
+            path = await self._current_path(link)
+            if link.kind == "draft" and (path == deleted or path.startswith(deleted + "/")):
+                await asyncio.to_thread(self.snapshots.end, link, "gone")
+
+    async def sweep(self) -> None:
+        """Tombstone the snapshots of this server's links that ended (expired, revoked from the
+        command line), so that their pages leave the store. The pages service refuses an
+        expired link by its stored expiry anyway; this deletes the page."""
+        snapshots = self.snapshots
+        if snapshots is None:
+            return
+
+        def ended() -> list[DraftLink]:
+            return [
+                link
+                for link in self.links.list(include_ended=True)
+                if link.kind == "draft"
+                and link.state() != "active"
+                and link.token_sha256 not in self._ended
+            ]
+
+        for link in await asyncio.to_thread(ended):
+            await asyncio.to_thread(snapshots.end, link, link.state(), link.revoked)
+            self._ended.add(link.token_sha256)
 
     def _prepare(self, notebook: Any) -> dict[str, Any]:
         """A plain-dict copy of the notebook with secret values replaced (blocking)."""

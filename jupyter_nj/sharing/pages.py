@@ -1,10 +1,11 @@
 """Published pages as any tornado handler answers them: the newest edition (a redirect), an
-edition's page, an edition's downloads.
+edition's page, an edition's downloads; and draft pages (`/nj/l/<token>`).
 
 Two kinds of handler serve them: the single-user server's (handlers.py, under its base URL, with
 jupyter_server's login) and the pages service's (service.py: one process that serves the
-publication store on its own, so pages outlive the servers that published them). Both call
-these, so both answer the same way: the same headers, the same 404/410 pages, the same sandbox.
+publication store and the draft snapshots on its own, so pages outlive the servers that made
+them). Both call these, so both answer the same way: the same headers, the same 404/410 pages,
+the same sandbox.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 from tornado.web import RequestHandler
 
 from ..base import NJError
-from .render import PUBLISHED_PAGE_POLICY, message_page
+from .links import LINK_PREFIX
+from .render import PAGE_POLICY, PUBLISHED_PAGE_POLICY, message_page
 
 
 def edition_number(text: str) -> int:
@@ -108,3 +110,37 @@ async def download(
         f'attachment; filename="{edition.slug}-{edition.number}-{name}"',
     )
     await handler.finish(await asyncio.to_thread(target.read_bytes))
+
+
+# -- draft pages --------------------------------------------------------------------------------
+
+
+def hide_token(handler: RequestHandler) -> None:
+    """Cut the token from the request line before anything logs it (the access log and error
+    reports print `request.uri`)."""
+    handler.request.uri = LINK_PREFIX + "[token]"
+    handler.request.path = handler.request.uri
+
+
+def protect_draft(handler: RequestHandler) -> None:
+    """The headers of every draft page: sandboxed, never cached (a revoked link ends at the next
+    request), no Referer (the token must not leak to links in the notebook), not indexed."""
+    handler.set_header("Content-Security-Policy", PAGE_POLICY)
+    handler.set_header("Cache-Control", "no-store")
+    handler.set_header("Referrer-Policy", "no-referrer")
+    handler.set_header("X-Robots-Tag", "noindex, nofollow")
+    handler.set_header("X-Content-Type-Options", "nosniff")
+
+
+async def draft_page(handler: RequestHandler, service: Any, token: str) -> None:
+    """The draft a token opens, from `service.page(token)` (a server's live render, or the
+    snapshot store's copy): 200, or the 404/410/503 page that says why not."""
+    try:
+        body, etag = await service.page(token)
+    except NJError as err:
+        title = "This link no longer works" if err.status_code == 410 else "No such page"
+        refuse(handler, err.status_code, title, err.message)
+        return
+    handler.set_header("ETag", f'"{etag}"')
+    handler.set_header("Content-Type", "text/html; charset=utf-8")
+    await handler.finish(body)

@@ -155,6 +155,21 @@ class Edition:
         }
 
 
+@contextmanager
+def folder_lock(folder: Path, mode: int | None = None) -> Iterator[Path]:
+    """`folder` (made if needed, then given `mode`), held against other processes: an exclusive
+    flock on its `.lock` for the length of the block."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if mode is not None:
+        folder.chmod(mode)
+    with open(folder / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield folder
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 class Publications:
     """The publication store: one folder per owner and slug, one folder per edition."""
 
@@ -168,14 +183,8 @@ class Publications:
     def _locked(self, owner: str, slug: str) -> Iterator[Path]:
         """The publication's folder, held against other publishers (numbers are handed out
         under this lock, across processes)."""
-        folder = self.folder(owner, slug)
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / ".lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield folder
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with folder_lock(self.folder(owner, slug)) as folder:
+            yield folder
 
     # -- publishing --------------------------------------------------------------------------
 

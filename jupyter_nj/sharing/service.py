@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 from tornado import web
 
 from . import pages
+from .drafts import snapshot_routes
 from .publications import PUBLISH_PREFIX, Publications
 from .publishing import PublishingService
 
@@ -83,8 +84,11 @@ def _hub_authenticated(handler: type[ServicePage]) -> type[ServicePage]:
     return HubPage
 
 
-def make_app(store: Path, prefix: str = "/", access: str = "public") -> web.Application:
-    """The service's tornado application over the publication store at `store`."""
+def make_app(
+    store: Path, prefix: str = "/", access: str = "public", drafts: Path | None = None
+) -> web.Application:
+    """The service's tornado application over the publication store at `store` (and the
+    draft snapshot store at `drafts`, drafts.py)."""
     prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
     service = PublishingService(Publications(store), _no_snapshot)
     public = access == "public"
@@ -106,6 +110,7 @@ def make_app(store: Path, prefix: str = "/", access: str = "public") -> web.Appl
             (root + r"/([^/]+)/([^/]+)/([^/]+)", edition, options),
             (root + r"/([^/]+)/([^/]+)/([^/]+)/([^/]+)", download, options),
             (prefix + "health", Health),
+            *snapshot_routes(prefix, drafts),
             *extra,
         ],
         **settings,
@@ -117,6 +122,9 @@ def register_service_command(sub: Any) -> None:
         "pages-service", help="serve a publication store on its own (a JupyterHub service)"
     )
     svc.add_argument("--publish-dir", required=True, help="the publication store to serve")
+    svc.add_argument(
+        "--drafts-dir", default=None, help="the draft snapshot store to serve (NJApp.drafts_dir)"
+    )
     svc.add_argument("--ip", default=None, help="address to bind (default 127.0.0.1)")
     svc.add_argument("--port", type=int, default=None, help="port (default 8950)")
     svc.add_argument("--prefix", default=None, help="URL prefix (default /)")
@@ -134,7 +142,8 @@ def cmd_pages_service(args: argparse.Namespace) -> int:
     ip = args.ip or hub_url.hostname or "127.0.0.1"
     port = args.port or hub_url.port or 8950
     prefix = args.prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
-    app = make_app(Path(args.publish_dir), prefix, args.access)
+    drafts = Path(args.drafts_dir) if args.drafts_dir else None
+    app = make_app(Path(args.publish_dir), prefix, args.access, drafts)
 
     async def serve() -> None:
         server = app.listen(port, address=ip)

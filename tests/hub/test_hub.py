@@ -297,3 +297,52 @@ def test_a_published_page_answers_while_its_authors_server_is_stopped(servers: H
     assert latest.status_code == 302
     assert latest.headers["Location"] == edition["url"]
     servers.start_server("alice")
+
+
+def test_a_draft_link_answers_while_its_authors_server_is_stopped(servers: Hub) -> None:
+    """alice's draft link names the hub's nj-pages service, which serves her server's snapshot
+    of the page (her last save) logged out, while the hub has her server stopped. bob reaches
+    her unpublished draft by no other way: not through her server, not through his own, not
+    through a listing of the service. Revoked from her server, it answers 410 there too."""
+    servers.start_server("alice")
+    save_notebook(servers, "alice", "draft.ipynb", "draft-first")
+    made = servers.server("alice", "nj/api/links", method="POST", json={"path": "draft.ipynb"})
+    assert made.status_code == 201, made.text
+    link = made.json()
+    assert link["url"].startswith("/services/nj-pages/nj/l/"), link["url"]
+    token = link["url"].rsplit("/", 1)[1]
+    page = requests.get(servers.url + link["url"], timeout=30)
+    assert page.status_code == 200 and "draft-first" in page.text, page.text[:300]
+    assert page.headers["Content-Security-Policy"].startswith("sandbox;")
+    assert page.headers["Cache-Control"] == "no-store"
+
+    save_notebook(servers, "alice", "draft.ipynb", "draft-second")
+    deadline = time.monotonic() + 30
+    while "draft-second" not in (page := requests.get(servers.url + link["url"], timeout=30)).text:
+        assert time.monotonic() < deadline, "the snapshot did not follow alice's save"
+        time.sleep(0.3)
+
+    # (Her server's own /user/alice/nj/l/<token> is the token URL too: the token opens it.)
+    for path in ("nj/api/links", "nj/api/links?path=draft.ipynb", "api/contents/draft.ipynb"):
+        other = servers.server("alice", path, as_user="bob")
+        assert other.status_code in (302, 403, 404), (path, other.status_code)
+        assert "draft-second" not in other.text and link["id"] not in other.text
+    own = servers.server("bob", "nj/api/links", as_user="bob")
+    assert own.status_code == 200 and own.json()["links"] == [], own.text
+    assert servers.server("bob", f"nj/l/{token}", as_user="bob").status_code == 404
+    for path in ("nj/l/", "nj/l", "", "nj/api/links", "nj/l/" + "A" * 32):
+        listing = requests.get(f"{servers.url}/services/nj-pages/{path}", timeout=30)
+        assert listing.status_code == 404, (path, listing.status_code)
+        assert "draft-second" not in listing.text
+
+    servers.stop_server("alice")
+    assert servers.server("alice", "api/status").status_code != 200  # her server is gone
+    again = requests.get(servers.url + link["url"], timeout=30)
+    assert again.status_code == 200 and "draft-second" in again.text
+    assert "a draft shared by alice" in again.text
+
+    servers.start_server("alice")
+    revoked = servers.server("alice", f"nj/api/links/{link['id']}", method="DELETE")
+    assert revoked.status_code == 200, revoked.text
+    gone = requests.get(servers.url + link["url"], timeout=30)
+    assert gone.status_code == 410 and "draft-second" not in gone.text

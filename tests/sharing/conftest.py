@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from tornado.httpclient import HTTPClientError
 
 
@@ -114,3 +123,38 @@ def sources(nb: dict[str, Any]) -> list[tuple[str, str]]:
         (c["cell_type"], "".join(c["source"]) if isinstance(c["source"], list) else c["source"])
         for c in nb["cells"]
     ]
+
+
+@asynccontextmanager
+async def pages_service(
+    publish_dir: Path, drafts_dir: Path | None = None, prefix: str = "/services/nj-pages/"
+) -> AsyncIterator[str]:
+    """`jupyter nj pages-service` as a process of its own (as the hub runs it), over the given
+    stores; yields its address with the prefix (no trailing slash) once it answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "jupyter_nj.cli", "pages-service"]
+    command += ["--publish-dir", str(publish_dir), "--port", str(port), "--prefix", prefix]
+    if drafts_dir is not None:
+        command += ["--drafts-dir", str(drafts_dir)]
+    proc = await asyncio.to_thread(
+        subprocess.Popen, command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}" + prefix.rstrip("/")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if (await asyncio.to_thread(requests.get, base + "/health", timeout=2)).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError(proc.stdout.read() if proc.stdout else "no service")
+            await asyncio.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        await asyncio.to_thread(proc.wait, 20)

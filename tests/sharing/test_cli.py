@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from jupyter_nj.base import NJError
 from jupyter_nj.cli import main
 
 from .conftest import MARKDOWN, PERCENT
@@ -96,3 +97,30 @@ def test_links_are_created_listed_and_revoked_from_the_command_line(
     assert run(project, "links", "create", "missing.ipynb") == 2
     assert run(project, "links", "create", "doc.ipynb", "--expires", "yesterday") == 2
     assert "ISO 8601" in capsys.readouterr().err
+
+
+def test_a_link_made_on_the_command_line_is_snapshotted_and_revoked_there(
+    project: Path, tmp_path: Path, capsys: Any
+) -> None:
+    """With NJApp.drafts_dir in the server's config (as under JupyterHub), the command line
+    writes the snapshot the pages service serves, names the service's URL, and tombstones it."""
+    from jupyter_nj.sharing.drafts import DraftSnapshots
+
+    drafts = tmp_path / "drafts"
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "jupyter_server_config.json").write_text(
+        json.dumps({"NJApp": {"drafts_dir": str(drafts), "drafts_base_url": "/services/nj-pages/"}})
+    )
+    (project / "doc.md").write_text(MARKDOWN)
+    assert run(project, "import", "doc.md", "--to", "doc.ipynb") == 0
+    capsys.readouterr()
+    assert run(project, "links", "create", "doc.ipynb", "--json") == 0
+    link = json.loads(capsys.readouterr().out)
+    assert link["url"].startswith("/services/nj-pages/nj/l/")
+    token = link["url"].rsplit("/", 1)[1]
+    page, _etag = DraftSnapshots(drafts).read(token)
+    assert b"A title" in page
+    assert run(project, "links", "revoke", link["id"]) == 0
+    with pytest.raises(NJError) as info:
+        DraftSnapshots(drafts).read(token)
+    assert info.value.status_code == 410

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from jupyter_nj.cli import main
 
 from ..history.conftest import flush, history, make_notebook, save_notebook
-from .conftest import expect_error
+from .conftest import expect_error, pages_service
 
 # The remix tests' server: two users with their own tokens, history on.
 from .test_remix import as_user, jp_server_config  # noqa: F401
@@ -380,9 +380,6 @@ async def test_the_pages_service_serves_the_store_on_its_own(
     """A process of its own, over the same store: pages answer without the author's server,
     and an edition the author's server unpublishes is gone from it at the next request."""
     import asyncio
-    import socket
-    import subprocess
-    import sys
 
     import requests
 
@@ -397,38 +394,8 @@ async def test_the_pages_service_serves_the_store_on_its_own(
     edition = await publish(jp_fetch, "svc.ipynb", {"slug": "elsewhere"})
     assert edition["url"] == "/services/nj-pages/nj/p/ann/elsewhere/1"
     assert edition["latest"] == "/services/nj-pages/nj/p/ann/elsewhere"
-    store = nj.publications_path
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = await asyncio.to_thread(
-        subprocess.Popen,
-        [
-            sys.executable,
-            "-m",
-            "jupyter_nj.cli",
-            "pages-service",
-            "--publish-dir",
-            str(store),
-            "--port",
-            str(port),
-            "--prefix",
-            "/services/nj-pages/",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}/services/nj-pages"
-    try:
-        for _ in range(100):
-            try:
-                if (await asyncio.to_thread(requests.get, base + "/health", timeout=2)).ok:
-                    break
-            except requests.ConnectionError:
-                await asyncio.sleep(0.1)
-        else:
-            raise AssertionError(proc.stdout.read() if proc.stdout else "no service")
-        url = f"http://127.0.0.1:{port}" + edition["url"]
+    async with pages_service(nj.publications_path) as base:
+        url = base.removesuffix("/services/nj-pages") + edition["url"]
         page = await asyncio.to_thread(requests.get, url, timeout=10)
         assert page.status_code == 200 and "served-elsewhere" in page.text
         assert "href='/hub/user-redirect/nj/p/ann/elsewhere/1/remix'" in page.text
@@ -455,9 +422,9 @@ async def test_the_pages_service_serves_the_store_on_its_own(
         assert gone.status_code == 410
         missing = await asyncio.to_thread(requests.get, base + "/nj/p/ann/nothing/1", timeout=10)
         assert missing.status_code == 404
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        # Without --drafts-dir the service has no draft route.
+        draft = await asyncio.to_thread(requests.get, base + "/nj/l/" + "A" * 32, timeout=10)
+        assert draft.status_code == 404
 
 
 async def test_an_oversized_version_is_refused_and_nothing_is_published(
