@@ -11,6 +11,12 @@ Environment variables read here (all optional):
   NJ_HUB_IDLE_TIMEOUT   seconds without activity before the idle culler stops a server (3600)
   NJ_HUB_CULL_EVERY     seconds between two passes of the idle culler (600)
   NJ_HUB_AUTH_CACHE_SECONDS  seconds a server trusts the hub's answer about a token (60)
+  NJ_HUB_PAGES_PORT     loopback port of the jupyter-nj hub service, `nj-pages` (8950)
+  NJ_HUB_VAULT_ADDR     Vault/OpenBao address for secrets across users; only the jupyter-nj
+                        hub service gets it (and the token), never a user's server
+  NJ_HUB_VAULT_TOKEN    the hub service's Vault token (or give it AppRole through
+  NJ_HUB_VAULT_NAMESPACE  a jupyter_server_config file: docs/jupyterhub.md)
+  NJ_HUB_VAULT_PATH_PREFIX  the secrets' folder in the KV mount (jupyter-nj)
 """
 
 from __future__ import annotations
@@ -58,7 +64,13 @@ c.Spawner.default_url = "/lab"
 # this server, which jupyter-nj's Authorizer then narrows to one notebook. Who is asking, and
 # their groups (the secrets pillar's sharing), come from the hub's model of the requester, read
 # with the requester's own token.
-c.Spawner.server_token_scopes = ["users:activity!user", "shares!user"]
+# Using the jupyter-nj hub service (secrets across users) needs access to it; the hub adds the
+# user's name and groups to every token, and the service reads those with this very token.
+c.Spawner.server_token_scopes = [
+    "users:activity!user",
+    "shares!user",
+    "access:services!service=nj-pages",
+]
 
 # Tokens the server's OAuth client hands to browsers: none beyond what JupyterHub always
 # includes, namely access to this one server and the identify scopes (`read:users:name!user`,
@@ -80,7 +92,15 @@ c.JupyterHub.load_roles = [
         # access to the whole server, for live co-editing). Reading user and group names is what
         # sharing with a name needs; it lets users see which names exist.
         "name": "user",
-        "scopes": ["self", "shares!user", "read:users:name", "read:groups:name"],
+        # Access to the jupyter-nj hub service is what a server's token needs for secrets
+        # (a token's scopes are always cut down to its owner's).
+        "scopes": [
+            "self",
+            "shares!user",
+            "read:users:name",
+            "read:groups:name",
+            "access:services!service=nj-pages",
+        ],
     },
     {
         # What jupyterhub-idle-culler needs to find idle servers and stop them, and nothing to
@@ -111,7 +131,7 @@ c.JupyterHub.services = [
     },
 ]
 
-# --- publications: pages that outlive the users' servers --------------------------------------
+# --- the jupyter-nj hub service: publications and secrets across users ------------------------
 
 # The hub culls idle servers, and their pages at /user/<name>/nj/p/ go with them. Every user's
 # server publishes into one shared store, and the `nj-pages` service (one process, started and
@@ -122,6 +142,21 @@ c.JupyterHub.services = [
 publications = Path(os.environ.get("NJ_HUB_PUBLICATIONS", str(state_dir / "publications")))
 publications.mkdir(parents=True, exist_ok=True)
 pages_port = int(os.environ.get("NJ_HUB_PAGES_PORT", "8950"))
+# The same process holds the Vault credentials for secrets across users: users' servers ask it
+# with their own hub token (secrets_backend "hub", chosen by NJ_SECRETS_HUB_URL below) and it
+# answers only what the hub says that user, with their groups of the moment, may read. No
+# user's server gets a Vault token: a spawner passes only its env_keep and `environment`.
+vault_environment = {
+    variable: os.environ[f"NJ_HUB_{variable}"]
+    for variable in ("VAULT_ADDR", "VAULT_TOKEN", "VAULT_NAMESPACE")
+    if os.environ.get(f"NJ_HUB_{variable}")
+}
+# The KV folder of the secrets (NJ_HUB_VAULT_PATH_PREFIX; default `jupyter-nj`).
+vault_path_prefix = (
+    ["--vault-path-prefix", os.environ["NJ_HUB_VAULT_PATH_PREFIX"]]
+    if os.environ.get("NJ_HUB_VAULT_PATH_PREFIX")
+    else []
+)
 c.JupyterHub.services.append(
     {
         "name": "nj-pages",
@@ -130,13 +165,19 @@ c.JupyterHub.services.append(
             sys.executable,
             "-m",
             "jupyter_nj.cli",
-            "pages-service",
+            "hub-service",
             "--publish-dir",
             str(publications),
+            *vault_path_prefix,
         ],
+        "environment": vault_environment,
         "display": False,
     }
 )
+# Straight to the service, not through the proxy: the service answers on loopback.
+c.Spawner.environment = {
+    "NJ_SECRETS_HUB_URL": f"http://127.0.0.1:{pages_port}/services/nj-pages/",
+}
 c.Spawner.args.extend(
     [
         f"--NJApp.publish_dir={publications}",

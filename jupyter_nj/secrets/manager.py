@@ -288,6 +288,22 @@ class SecretsManager:
         await self._backend(self.backend.delete, name)
         self._emit("delete", name, principal.name, "allowed")
 
+    async def read_secret_value(self, principal: Principal, name: str, via: str) -> str:
+        """A value for a caller who is not a runtime of this server: the hub service answering
+        a user's server (`via` says which, for the audit event). Same rules as a runtime's
+        read, and not-shared looks like not-existing."""
+        validate_name(name)
+        try:
+            value = await self._read_for(principal, name)
+        except BackendUnavailable as err:
+            self._emit("read", name, principal.name, "failed", reason=err.reason, via=via)
+            raise
+        except NJError as err:
+            self._emit("read", name, principal.name, "denied", reason=err.reason, via=via)
+            raise SecretNotFound(name) from None
+        self._emit("read", name, principal.name, "allowed", via=via)
+        return value
+
     # -- attachments (metadata.nj.secrets of a notebook) ----------------------------------------
 
     async def _attached_names(self, path: str) -> list[str]:

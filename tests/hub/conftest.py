@@ -8,6 +8,7 @@ test` installs both (the `test` extra and deploy/jupyterhub/package.json).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -16,15 +17,19 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
 import requests
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_CONFIG = Path(__file__).with_name("jupyterhub_test_config.py")
@@ -101,12 +106,13 @@ class Hub:
         `token`)."""
         token = token or self.tokens[as_user or user]
         method = kwargs.pop("method", "GET")
+        timeout = kwargs.pop("timeout", 60)
         return requests.request(
             method,
             f"{self.url}/user/{user}/{path}",
             headers={"Authorization": f"token {token}"},
             allow_redirects=False,
-            timeout=60,
+            timeout=timeout,
             **kwargs,
         )
 
@@ -157,6 +163,30 @@ class Hub:
         raise AssertionError(f"{user}'s server did not stop in {timeout:g} s")
 
 
+async def kernel_websocket(hub: Hub, user: str, kernel_id: str) -> WebSocketClientConnection:
+    """The kernel's websocket in `user`'s server, opened as JupyterLab opens it."""
+    url = hub.url.replace("http://", "ws://") + f"/user/{user}/api/kernels/{kernel_id}/channels"
+    return await websocket_connect(
+        HTTPRequest(url, headers={"Authorization": f"token {hub.tokens[user]}"})
+    )
+
+
+def execute_request(user: str, code: str) -> tuple[str, str]:
+    """An execute_request for a kernel websocket: its message id and the frame to send."""
+    msg_id = uuid.uuid4().hex
+    header = {
+        "msg_id": msg_id,
+        "msg_type": "execute_request",
+        "username": user,
+        "session": uuid.uuid4().hex,
+        "version": "5.3",
+        "date": datetime.now(timezone.utc).isoformat(),
+    }
+    content = {"code": code, "silent": False, "store_history": False, "allow_stdin": False}
+    message = {"header": header, "parent_header": {}, "metadata": {}, "content": content}
+    return msg_id, json.dumps({**message, "channel": "shell", "buffers": []})
+
+
 def require_hub_tools() -> str:
     """The jupyterhub command beside this Python, and the proxy; fail (never skip) without."""
     jupyterhub = Path(sys.executable).with_name("jupyterhub")
@@ -175,10 +205,11 @@ def require_hub_tools() -> str:
 
 
 @contextmanager
-def running_hub(base: Path, **settings: str) -> Iterator[Hub]:
+def running_hub(base: Path, openbao: Any = None, **settings: str) -> Iterator[Hub]:
     """A running hub with users alice, bob and carol, each with an API token; no server yet.
-    `settings` are more environment variables for the hub (NJ_HUB_* of the deploy config,
-    NJ_HUB_TEST_* of the test config)."""
+    With `openbao`, the hub service gets its address and token (secrets across users), under a
+    KV folder of this run's own. `settings` are more environment variables for the hub
+    (NJ_HUB_* of the deploy config, NJ_HUB_TEST_* of the test config)."""
     jupyterhub = require_hub_tools()
     homes = base / "home"
     homes.mkdir()
@@ -204,6 +235,10 @@ def running_hub(base: Path, **settings: str) -> Iterator[Hub]:
         "PYTHONPATH": str(REPO),
         **settings,
     }
+    if openbao is not None:
+        env["NJ_HUB_VAULT_ADDR"] = openbao.url
+        env["NJ_HUB_VAULT_TOKEN"] = openbao.token
+        env["NJ_HUB_VAULT_PATH_PREFIX"] = f"jupyter-nj-{run_id}"
     log_path = base / "jupyterhub.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -250,9 +285,10 @@ def running_hub(base: Path, **settings: str) -> Iterator[Hub]:
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    """A hub of the module's own, as the deploy config sets it up."""
-    with running_hub(tmp_path_factory.mktemp("hub")) as running:
+def hub(tmp_path_factory: pytest.TempPathFactory, openbao: Any) -> Iterator[Hub]:
+    """A hub of the module's own, as the deploy config sets it up, its service holding the
+    (session's) OpenBao's token."""
+    with running_hub(tmp_path_factory.mktemp("hub"), openbao) as running:
         yield running
 
 

@@ -50,13 +50,15 @@ c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = os.environ["NJ_HUB_TEST_HOMES"] + "/{username}"
 c.Spawner.ip = "127.0.0.1"
 c.Spawner.pre_spawn_hook = free_server_port
-c.Spawner.environment = {
-    # jupyter-nj from this checkout (harmless where it is installed editable from it).
-    "PYTHONPATH": str(repo),
-    # How the tests find every process a server left behind, kernels included.
-    "NJ_HUB_TEST_RUN": os.environ["NJ_HUB_TEST_RUN"],
-    "NJ_HUB_TEST_USER": lambda spawner: spawner.user.name,
-}
+c.Spawner.environment.update(
+    {
+        # jupyter-nj from this checkout (harmless where it is installed editable from it).
+        "PYTHONPATH": str(repo),
+        # How the tests find every process a server left behind, kernels included.
+        "NJ_HUB_TEST_RUN": os.environ["NJ_HUB_TEST_RUN"],
+        "NJ_HUB_TEST_USER": lambda spawner: spawner.user.name,
+    }
+)
 if os.getuid() == 0:  # CI runs as root; the simple spawner does not change users
     c.Spawner.args.append("--allow-root")
 # How often a server tells the hub its last activity (the hub's default is 300 s) and looks for

@@ -1,0 +1,211 @@
+"""The secrets API of the jupyter-nj hub service: secrets across users without Vault tokens in
+users' servers.
+
+Under JupyterHub one process (the hub service, `jupyter nj hub-service`) holds the Vault
+credentials. A user's server calls it with its own hub token (`JUPYTERHUB_API_TOKEN`, through
+backends/hub.py); the service asks the hub who that token belongs to and the user's groups on
+every request (so a group change counts at the next read) and answers only what that user may
+read. The rules are the secrets pillar's own: the same `SecretsManager` over the Vault backend,
+with the caller as the principal.
+
+    GET    <prefix>nj/api/secrets                 what the caller may read (metadata only)
+    GET    <prefix>nj/api/secrets/NAME            one record (404 when not readable)
+    GET    <prefix>nj/api/secrets/NAME/value      the value (audited; 404 when not readable)
+    PUT    <prefix>nj/api/secrets/NAME            create (owner: the caller) or change (owner)
+    DELETE <prefix>nj/api/secrets/NAME            owner only
+
+A token must carry `access:services!service=<this service>` (or `access:services`): the scope
+JupyterHub itself uses to say who may use a service. The hub's /user answers with the user's
+name and groups whatever else the token holds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from http.client import responses
+from typing import Any
+
+from tornado import web
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+
+from ..base import NJError
+from .manager import SecretsManager
+from .model import Principal
+
+log = logging.getLogger(__name__)
+
+SECRETS_API = "nj/api/secrets"
+
+
+class HubCallers:
+    """Who a request comes from, asked of the hub on every request (no cache: a member
+    removed from a group loses the group's secrets at the next read)."""
+
+    def __init__(self, hub_api_url: str, service_name: str, timeout: float = 10.0) -> None:
+        self.hub_api_url = hub_api_url.rstrip("/")
+        self.service_name = service_name
+        self.timeout = timeout
+        self.access_scopes = {"access:services", f"access:services!service={service_name}"}
+
+    @staticmethod
+    def token_of(handler: web.RequestHandler) -> str:
+        header = handler.request.headers.get("Authorization", "")
+        kind, _, token = header.partition(" ")
+        if kind.lower() not in ("token", "bearer") or not token.strip():
+            raise NJError(
+                401,
+                "token-required",
+                "This service needs the caller's JupyterHub token in an "
+                "`Authorization: token <hub token>` header (a user's server sends its "
+                "JUPYTERHUB_API_TOKEN).",
+            )
+        return token.strip()
+
+    async def principal(self, handler: web.RequestHandler) -> Principal:
+        token = self.token_of(handler)
+        request = HTTPRequest(
+            f"{self.hub_api_url}/user",
+            headers={"Authorization": f"token {token}"},
+            request_timeout=self.timeout,
+        )
+        try:
+            reply = await AsyncHTTPClient().fetch(request)
+        except HTTPClientError as err:
+            if err.code in (401, 403):
+                raise NJError(
+                    401,
+                    "token-rejected",
+                    "JupyterHub does not accept this token (unknown, expired or revoked). "
+                    "Restart your server from the hub's home page for a fresh one.",
+                ) from None
+            raise NJError(
+                503,
+                "hub-unavailable",
+                f"JupyterHub answered {err.code} when asked who is calling; retry, or ask the "
+                "hub's operator to check the hub.",
+            ) from None
+        except OSError:
+            raise NJError(
+                503,
+                "hub-unavailable",
+                f"JupyterHub at {self.hub_api_url} does not answer; retry once it is back.",
+            ) from None
+        model = json.loads(reply.body)
+        scopes = set(model.get("scopes") or ())
+        if not scopes & self.access_scopes or model.get("kind", "user") != "user":
+            raise NJError(
+                403,
+                "scope-missing",
+                f"This token may not use the hub service {self.service_name!r}: it needs the "
+                f"scope access:services!service={self.service_name} (the deploy config grants "
+                "it to users and to their servers' tokens; docs/jupyterhub.md).",
+            )
+        groups = model.get("groups") or []
+        return Principal(
+            name=str(model["name"]),
+            groups=frozenset(g for g in groups if isinstance(g, str)),
+        )
+
+
+class ServiceSecretsHandler(web.RequestHandler):
+    """Thin: who is asking (the hub says), parse, call the manager, serialize."""
+
+    def initialize(self, manager: SecretsManager | None, callers: HubCallers) -> None:
+        self.manager = manager
+        self.callers = callers
+
+    def set_default_headers(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+
+    def check_xsrf_cookie(self) -> None:
+        # Token-authenticated API only: no cookies are read, so there is no cross-site request
+        # to forge.
+        return None
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        exc = exc_info[1] if exc_info else None
+        if isinstance(exc, NJError):
+            body = {"message": exc.message, "reason": exc.reason}
+        elif status_code >= 500:
+            body = {
+                "message": "The jupyter-nj hub service hit an internal error; its log (the "
+                "hub's) has the details.",
+                "reason": "internal",
+            }
+        else:
+            body = {"message": responses.get(status_code, "HTTP error"), "reason": "http-error"}
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+    def write_json(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(data))
+
+    def read_json_body(self) -> dict[str, Any]:
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError as err:
+            raise NJError(400, "bad-json", f"The request body is not valid JSON: {err}.") from None
+        if not isinstance(body, dict):
+            raise NJError(400, "bad-json", "The request body must be a JSON object.")
+        return body
+
+    async def prepare(self) -> None:
+        # Authentication first, whatever the verb: a caller the hub does not know learns
+        # nothing, not even whether secrets are configured here.
+        self.principal = await self.callers.principal(self)
+        if self.manager is None:
+            raise NJError(
+                503,
+                "secrets-off",
+                "The jupyter-nj hub service has no Vault configured (VAULT_ADDR or "
+                "c.NJApp.vault_url in its environment); ask the hub's operator.",
+            )
+
+    @property
+    def secrets(self) -> SecretsManager:
+        assert self.manager is not None  # prepare() refused otherwise
+        return self.manager
+
+
+class ServiceSecretsList(ServiceSecretsHandler):
+    async def get(self) -> None:
+        self.write_json(await self.secrets.list_secrets(self.principal))
+
+
+class ServiceSecret(ServiceSecretsHandler):
+    async def get(self, name: str) -> None:
+        self.write_json(await self.secrets.get_secret(self.principal, name))
+
+    async def put(self, name: str) -> None:
+        record, created = await self.secrets.put_secret(self.principal, name, self.read_json_body())
+        self.write_json(record, status=201 if created else 200)
+
+    async def delete(self, name: str) -> None:
+        await self.secrets.delete_secret(self.principal, name)
+        self.set_status(204)
+        self.finish()
+
+
+class ServiceSecretValue(ServiceSecretsHandler):
+    async def get(self, name: str) -> None:
+        value = await self.secrets.read_secret_value(
+            self.principal, name, via=self.callers.service_name
+        )
+        self.write_json({"name": name, "value": value})
+
+
+def secrets_routes(
+    prefix: str, manager: SecretsManager | None, callers: HubCallers
+) -> list[tuple[str, type[web.RequestHandler], dict[str, Any]]]:
+    """The secrets pillar's routes on the hub service (mounted by jupyter_nj/hub_service.py)."""
+    root = prefix.rstrip("/") + "/" + SECRETS_API
+    options = {"manager": manager, "callers": callers}
+    return [
+        (root, ServiceSecretsList, options),
+        (root + r"/([^/]+)", ServiceSecret, options),
+        (root + r"/([^/]+)/value", ServiceSecretValue, options),
+    ]
