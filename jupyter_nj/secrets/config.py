@@ -179,10 +179,18 @@ def vault_config_from(app: Any) -> VaultConfig:
     )
 
 
+def secrets_hub_url(app: Any) -> str:
+    """The hub service's address when `app`'s secrets live there, else ""."""
+    choice = app.secrets_backend
+    if choice not in ("auto", "hub"):
+        return ""
+    return str(app.secrets_hub_url or os.environ.get("NJ_SECRETS_HUB_URL", ""))
+
+
 def backend_from(app: Any) -> SecretsBackend:
     choice = app.secrets_backend
-    hub_url = app.secrets_hub_url or os.environ.get("NJ_SECRETS_HUB_URL", "")
-    if choice == "hub" or (choice == "auto" and hub_url):
+    hub_url = secrets_hub_url(app)
+    if choice == "hub" or hub_url:
         if not hub_url:
             raise ValueError(
                 'NJApp.secrets_backend is "hub" but no hub service address is configured '

@@ -21,13 +21,15 @@ name and groups whatever else the token holds.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import threading
 from http.client import responses
 from typing import Any
 
+import requests
 from tornado import web
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from ..base import NJError
 from .manager import SecretsManager
@@ -47,6 +49,7 @@ class HubCallers:
         self.service_name = service_name
         self.timeout = timeout
         self.access_scopes = {"access:services", f"access:services!service={service_name}"}
+        self._local = threading.local()
 
     @staticmethod
     def token_of(handler: web.RequestHandler) -> str:
@@ -62,36 +65,46 @@ class HubCallers:
             )
         return token.strip()
 
-    async def principal(self, handler: web.RequestHandler) -> Principal:
-        token = self.token_of(handler)
-        request = HTTPRequest(
+    def _session(self) -> requests.Session:
+        # Keep-alive to the hub, one session per worker thread (Session is not thread-safe):
+        # a new connection per request would cost more than the hub's answer itself.
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
+    def _ask_hub(self, token: str) -> tuple[int, Any]:
+        reply = self._session().get(
             f"{self.hub_api_url}/user",
             headers={"Authorization": f"token {token}"},
-            request_timeout=self.timeout,
+            timeout=self.timeout,
         )
+        return reply.status_code, reply.json() if reply.status_code == 200 else None
+
+    async def principal(self, handler: web.RequestHandler) -> Principal:
+        token = self.token_of(handler)
         try:
-            reply = await AsyncHTTPClient().fetch(request)
-        except HTTPClientError as err:
-            if err.code in (401, 403):
-                raise NJError(
-                    401,
-                    "token-rejected",
-                    "JupyterHub does not accept this token (unknown, expired or revoked). "
-                    "Restart your server from the hub's home page for a fresh one.",
-                ) from None
-            raise NJError(
-                503,
-                "hub-unavailable",
-                f"JupyterHub answered {err.code} when asked who is calling; retry, or ask the "
-                "hub's operator to check the hub.",
-            ) from None
-        except OSError:
+            status, model = await asyncio.to_thread(self._ask_hub, token)
+        except (requests.RequestException, ValueError):
             raise NJError(
                 503,
                 "hub-unavailable",
                 f"JupyterHub at {self.hub_api_url} does not answer; retry once it is back.",
             ) from None
-        model = json.loads(reply.body)
+        if status in (401, 403):
+            raise NJError(
+                401,
+                "token-rejected",
+                "JupyterHub does not accept this token (unknown, expired or revoked). "
+                "Restart your server from the hub's home page for a fresh one.",
+            )
+        if status != 200 or not isinstance(model, dict):
+            raise NJError(
+                503,
+                "hub-unavailable",
+                f"JupyterHub answered {status} when asked who is calling; retry, or ask the "
+                "hub's operator to check the hub.",
+            )
         scopes = set(model.get("scopes") or ())
         if not scopes & self.access_scopes or model.get("kind", "user") != "user":
             raise NJError(
@@ -156,7 +169,7 @@ class ServiceSecretsHandler(web.RequestHandler):
     async def prepare(self) -> None:
         # Authentication first, whatever the verb: a caller the hub does not know learns
         # nothing, not even whether secrets are configured here.
-        self.principal = await self.callers.principal(self)
+        await self.authenticate()
         if self.manager is None:
             raise NJError(
                 503,
@@ -164,6 +177,9 @@ class ServiceSecretsHandler(web.RequestHandler):
                 "The jupyter-nj hub service has no Vault configured (VAULT_ADDR or "
                 "c.NJApp.vault_url in its environment); ask the hub's operator.",
             )
+
+    async def authenticate(self) -> None:
+        self.principal = await self.callers.principal(self)
 
     @property
     def secrets(self) -> SecretsManager:
@@ -191,11 +207,19 @@ class ServiceSecret(ServiceSecretsHandler):
 
 
 class ServiceSecretValue(ServiceSecretsHandler):
+    """The hot path (every secret a runtime reads): the hub's answer about the caller and the
+    record's metadata are fetched at the same time; the value only once the caller may read."""
+
+    async def authenticate(self) -> None:
+        self.callers.token_of(self)  # no token, no work
+        if self.manager is None:
+            await super().authenticate()
+
     async def get(self, name: str) -> None:
-        value = await self.secrets.read_secret_value(
-            self.principal, name, via=self.callers.service_name
+        record, value = await self.secrets.read_secret_value(
+            self.callers.principal(self), name, via=self.callers.service_name
         )
-        self.write_json({"name": name, "value": value})
+        self.write_json({"name": name, "value": value, "record": record})
 
 
 def secrets_routes(

@@ -67,6 +67,23 @@ def processes_with(variable: str, value: str) -> list[psutil.Process]:
     return found
 
 
+def processes_of(hub: Hub, user: str) -> list[psutil.Process]:
+    """`user`'s server and kernels in this hub's run (other checkouts run hubs with the same
+    user names at the same time)."""
+    return [
+        process
+        for process in processes_with("NJ_HUB_TEST_USER", user)
+        if _environ(process).get("NJ_HUB_TEST_RUN") == hub.run_id
+    ]
+
+
+def _environ(process: psutil.Process) -> dict[str, str]:
+    try:
+        return dict(process.environ())
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return {}
+
+
 def kill_all(processes: list[psutil.Process]) -> None:
     for process in processes:
         try:
@@ -86,6 +103,9 @@ class Hub:
     log_path: Path
     password: str  # every test user's (the shared-password authenticator)
     tokens: dict[str, str] = field(default_factory=dict)
+    # The jupyter-nj hub service straight (not through the proxy), as users' servers reach it.
+    service_url: str = ""
+    hub_port: int = 0  # the hub's own port (its API without the proxy, as services reach it)
 
     def api(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
         """A hub REST call (`/hub/api/<path>`), as the test's admin service by default."""
@@ -257,6 +277,8 @@ def running_hub(base: Path, openbao: Any = None, **settings: str) -> Iterator[Hu
         process=process,
         log_path=log_path,
         password=password,
+        service_url=f"http://127.0.0.1:{pages_port}/services/nj-pages/",
+        hub_port=hub_port,
     )
     try:
         deadline = time.monotonic() + 60

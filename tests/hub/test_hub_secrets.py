@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from ..services import OpenBaoServer
-from .conftest import Hub, execute_request, kernel_websocket, processes_with
+from .conftest import Hub, execute_request, kernel_websocket, processes_of
 
 pytestmark = [pytest.mark.hub, pytest.mark.openbao]
 
@@ -138,7 +138,7 @@ READ = (
 
 def test_no_users_server_holds_a_vault_token(servers: Hub, openbao: OpenBaoServer) -> None:
     for user in ("alice", "bob", "carol"):
-        found = processes_with("NJ_HUB_TEST_USER", user)
+        found = processes_of(servers, user)
         assert found, f"{user}'s server is not running"
         for process in found:
             env = process.environ()
@@ -146,9 +146,12 @@ def test_no_users_server_holds_a_vault_token(servers: Hub, openbao: OpenBaoServe
                 assert variable not in env, (user, variable)
             assert openbao.token not in json.dumps(env)
             assert env.get("NJ_SECRETS_HUB_URL", "").endswith(f"/services/{SERVICE}/")
-    status = servers.server("bob", "nj/api/secrets")
-    assert status.status_code == 200, status.text
-    assert status.json()["backend"] == "hub"
+    listing = servers.server("bob", "nj/api/secrets")
+    assert listing.status_code == 200, listing.text
+    assert listing.json()["backend"] == "hub"
+    status = servers.server("bob", "nj/api/status").json()
+    backends = {b["name"]: b for b in status["backends"]}
+    assert "vault" not in backends and backends["secrets-hub"]["live"], backends
 
 
 def test_alice_shares_with_lab_bob_reads_in_his_own_kernel_carol_is_refused(
@@ -317,6 +320,9 @@ def test_service_down_gives_clear_errors_and_local_work_goes_on(servers: Hub) ->
     assert "hub" in listing.json()["message"] and "operator" in listing.json()["message"]
     one = servers.server("bob", "nj/api/secrets/LAB_DB_PASSWORD")
     assert one.status_code == 503, one.text
+    status = servers.server("bob", "nj/api/status").json()
+    hub_service = next(b for b in status["backends"] if b["name"] == "secrets-hub")
+    assert not hub_service["live"] and "operator" in hub_service["hint"], hub_service
     # Saving, history and a kernel without secrets go on.
     save_notebook(servers, "bob", "offline.ipynb")
     deadline = time.monotonic() + 30

@@ -13,6 +13,7 @@ Blocking (requests); the manager calls it from a worker thread.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -129,6 +130,19 @@ class HubSecretsBackend(SecretsBackend):
         data = self._request("GET", self._one(name) + "/value")
         value = None if data is None else data.get("value")
         return value if isinstance(value, str) else None
+
+    def read_secret(
+        self, name: str, may_read: Callable[[SecretRecord], bool]
+    ) -> tuple[SecretRecord | None, str | None]:
+        # One round trip: the service sends the record with the value it decided to give.
+        data = self._request("GET", self._one(name) + "/value")
+        if data is None or not isinstance(data.get("record"), dict):
+            return None, None
+        record = record_from_json(data["record"])
+        value = data.get("value")
+        if not may_read(record) or not isinstance(value, str):
+            return record, None
+        return record, value
 
     @staticmethod
     def _body(value: str | None, metadata: SecretMetadata) -> dict[str, Any]:
