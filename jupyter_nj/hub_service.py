@@ -75,12 +75,13 @@ def make_hub_service_app(
     secrets_manager: Any,
     hub_api_url: str,
     service_name: str,
+    identity_cache_seconds: float = 0.0,
 ) -> web.Application:
     from .secrets.hub_service import HubCallers, secrets_routes
     from .sharing.service import make_app
 
     prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
-    callers = HubCallers(hub_api_url, service_name)
+    callers = HubCallers(hub_api_url, service_name, cache_seconds=identity_cache_seconds)
     return make_app(store, prefix, access, routes=secrets_routes(prefix, secrets_manager, callers))
 
 
@@ -106,6 +107,13 @@ def register_hub_service_commands(sub: Any) -> None:
             default=None,
             help="secrets: folder inside the KV mount (default: NJApp.vault_path_prefix)",
         )
+        svc.add_argument(
+            "--identity-cache-seconds",
+            type=float,
+            default=0.0,
+            help="secrets: seconds the hub's answer about a caller is kept (default 0: asked "
+            "on every request, so a group change counts at the next read)",
+        )
         svc.set_defaults(func=cmd_hub_service)
 
 
@@ -123,6 +131,7 @@ def cmd_hub_service(args: argparse.Namespace) -> int:
         manager,
         os.environ.get("JUPYTERHUB_API_URL", "http://127.0.0.1:8081/hub/api"),
         os.environ.get("JUPYTERHUB_SERVICE_NAME", "nj-pages"),
+        args.identity_cache_seconds,
     )
 
     async def serve() -> None:

@@ -12,6 +12,8 @@ reads one secret N times, interleaved:
 - and a runtime's whole read (record and value, `SecretsBackend.read_secret` as `SecretsManager`
   calls it) through the service (one call) vs through the Vault backend of an embedded server
   (one Vault read: KV v2 sends the key's custom metadata with the value);
+- the same through a second service started by hand with `--identity-cache-seconds 5` (the
+  hub's answer about a caller kept 5 s; the deploy config keeps none);
 - and, as a part of every service answer, the hub's `GET /hub/api/user` alone.
 
     NJ_HUB_TEST_PORTS=9000-9030 PYTHONPATH=. .venv/bin/python \\
@@ -21,7 +23,10 @@ reads one secret N times, interleaved:
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +46,7 @@ from tests.hub.conftest import running_hub  # noqa: E402
 from tests.services import start_openbao_dev_server  # noqa: E402
 
 NAME = "BENCH_KEY"
+CACHE_SECONDS = 5.0
 VALUE = "bench-value-0123456789"
 
 
@@ -59,6 +65,58 @@ def timed(action: Callable[[], Any]) -> float:
     elapsed = time.perf_counter() - start
     assert result == VALUE or result is not None, result
     return elapsed
+
+
+def start_caching_service(
+    hub: Any, openbao: Any, folder: Path, prefix: str
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """A second hub service, started by hand beside the hub's, that keeps the hub's answer
+    about a caller CACHE_SECONDS (`--identity-cache-seconds`; the deploy config's keeps none)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (folder / "store").mkdir()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "VAULT_ADDR": openbao.url,
+        "VAULT_TOKEN": openbao.token,
+        "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub.hub_port}/hub/api",
+        "JUPYTERHUB_SERVICE_NAME": "nj-pages",  # the scope the users' tokens carry
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyter_nj.cli",
+            "hub-service",
+            "--publish-dir",
+            str(folder / "store"),
+            "--port",
+            str(port),
+            "--prefix",
+            "/services/nj-pages/",
+            "--vault-path-prefix",
+            prefix,
+            "--identity-cache-seconds",
+            str(CACHE_SECONDS),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/services/nj-pages/"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(url + "health", timeout=2).ok:
+                return url, process
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError("the second hub service did not start")
+        time.sleep(0.2)
 
 
 def main() -> None:
@@ -80,6 +138,8 @@ def main() -> None:
             service = HubSecretsBackend(
                 HubServiceConfig(url=hub.service_url, token=hub.tokens["alice"])
             )
+            cached_url, cached_process = start_caching_service(hub, openbao, Path(tmp), prefix)
+            cached = HubSecretsBackend(HubServiceConfig(url=cached_url, token=hub.tokens["alice"]))
             vault = hvac.Client(url=openbao.url, token=openbao.token)
             embedded = VaultSecretsBackend(
                 VaultConfig(url=openbao.url, token=openbao.token, path_prefix=prefix)
@@ -101,6 +161,9 @@ def main() -> None:
                 "service: a runtime's read (record + value, one call)": lambda: service.read_secret(
                     NAME, lambda _: True
                 ),
+                f"service, hub's answer kept {CACHE_SECONDS:g} s: a runtime's read": lambda: (
+                    cached.read_secret(NAME, lambda _: True)
+                ),
                 "embedded Vault backend: a runtime's read": lambda: embedded.read_secret(
                     NAME, lambda _: True
                 ),
@@ -115,7 +178,10 @@ def main() -> None:
                 for kind, action in kinds.items():
                     samples[kind].append(timed(action))
             service.close()
+            cached.close()
             embedded.close()
+            cached_process.terminate()
+            cached_process.wait(timeout=30)
     finally:
         openbao.stop()
 
@@ -129,6 +195,10 @@ def main() -> None:
         ("service: read_value", "direct: hvac read_secret_version"),
         (
             "service: a runtime's read (record + value, one call)",
+            "embedded Vault backend: a runtime's read",
+        ),
+        (
+            f"service, hub's answer kept {CACHE_SECONDS:g} s: a runtime's read",
             "embedded Vault backend: a runtime's read",
         ),
     ]

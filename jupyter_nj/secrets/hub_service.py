@@ -22,9 +22,11 @@ name and groups whatever else the token holds.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import threading
+import time
 from http.client import responses
 from typing import Any
 
@@ -44,10 +46,20 @@ class HubCallers:
     """Who a request comes from, asked of the hub on every request (no cache: a member
     removed from a group loses the group's secrets at the next read)."""
 
-    def __init__(self, hub_api_url: str, service_name: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        hub_api_url: str,
+        service_name: str,
+        timeout: float = 10.0,
+        cache_seconds: float = 0.0,
+    ) -> None:
         self.hub_api_url = hub_api_url.rstrip("/")
         self.service_name = service_name
         self.timeout = timeout
+        # 0 (the default): the hub is asked on every request. More trades that for speed: a
+        # group change then counts within this many seconds (docs/jupyterhub.md).
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Principal]] = {}
         self.access_scopes = {"access:services", f"access:services!service={service_name}"}
         self._local = threading.local()
 
@@ -83,6 +95,21 @@ class HubCallers:
 
     async def principal(self, handler: web.RequestHandler) -> Principal:
         token = self.token_of(handler)
+        if not self.cache_seconds:
+            return await self._principal_from_hub(token)
+        # Keyed by a digest: the tokens themselves are never kept.
+        key = hashlib.sha256(token.encode()).hexdigest()
+        now = time.monotonic()
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        principal = await self._principal_from_hub(token)
+        if len(self._cache) > 10000:
+            self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+        self._cache[key] = (now + self.cache_seconds, principal)
+        return principal
+
+    async def _principal_from_hub(self, token: str) -> Principal:
         try:
             status, model = await asyncio.to_thread(self._ask_hub, token)
         except (requests.RequestException, ValueError):
