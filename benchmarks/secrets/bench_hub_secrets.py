@@ -23,10 +23,7 @@ reads one secret N times, interleaved:
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from jupyter_nj.secrets.backends.hub import HubSecretsBackend, HubServiceConfig  # noqa: E402
 from jupyter_nj.secrets.backends.vault import VaultConfig, VaultSecretsBackend  # noqa: E402
-from tests.hub.conftest import running_hub  # noqa: E402
+from tests.hub.conftest import running_hub, start_hub_service  # noqa: E402
 from tests.services import start_openbao_dev_server  # noqa: E402
 
 NAME = "BENCH_KEY"
@@ -67,58 +64,6 @@ def timed(action: Callable[[], Any]) -> float:
     return elapsed
 
 
-def start_caching_service(
-    hub: Any, openbao: Any, folder: Path, prefix: str
-) -> tuple[str, subprocess.Popen[bytes]]:
-    """A second hub service, started by hand beside the hub's, that keeps the hub's answer
-    about a caller CACHE_SECONDS (`--identity-cache-seconds`; the deploy config's keeps none)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    (folder / "store").mkdir()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "VAULT_ADDR": openbao.url,
-        "VAULT_TOKEN": openbao.token,
-        "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub.hub_port}/hub/api",
-        "JUPYTERHUB_SERVICE_NAME": "nj-pages",  # the scope the users' tokens carry
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter_nj.cli",
-            "hub-service",
-            "--publish-dir",
-            str(folder / "store"),
-            "--port",
-            str(port),
-            "--prefix",
-            "/services/nj-pages/",
-            "--vault-path-prefix",
-            prefix,
-            "--identity-cache-seconds",
-            str(CACHE_SECONDS),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/services/nj-pages/"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(url + "health", timeout=2).ok:
-                return url, process
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError("the second hub service did not start")
-        time.sleep(0.2)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=200, help="reads of each kind")
@@ -138,7 +83,9 @@ def main() -> None:
             service = HubSecretsBackend(
                 HubServiceConfig(url=hub.service_url, token=hub.tokens["alice"])
             )
-            cached_url, cached_process = start_caching_service(hub, openbao, Path(tmp), prefix)
+            cached_url, cached_process = start_hub_service(
+                hub, openbao, Path(tmp) / "second", "--identity-cache-seconds", str(CACHE_SECONDS)
+            )
             cached = HubSecretsBackend(HubServiceConfig(url=cached_url, token=hub.tokens["alice"]))
             vault = hvac.Client(url=openbao.url, token=openbao.token)
             embedded = VaultSecretsBackend(

@@ -296,8 +296,12 @@ class SecretsManager:
         is still being resolved (the hub is asked) while the entry is read, so a read costs
         the slower of the two, not their sum; the value leaves only once the hub's answer
         allows it. Same rules as a runtime's read, and not-shared looks like not-existing."""
-        validate_name(name)
         who = asyncio.ensure_future(caller)
+        try:
+            validate_name(name)
+        except NJError:
+            await who  # a caller the hub does not know hears that first
+            raise
         failure: BackendUnavailable | None = None
         try:
             # The check comes below, once the hub has answered: the backend must not drop it.

@@ -306,6 +306,49 @@ def running_hub(base: Path, openbao: Any = None, **settings: str) -> Iterator[Hu
         stop_hub(hub)
 
 
+def start_hub_service(
+    hub: Hub, openbao: Any, folder: Path, *options: str
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """A second jupyter-nj hub service beside the hub's, started by hand with `options`, on
+    the hub's OpenBao folder and API (a user's token is good for it: same service name).
+    Returns its base URL and process; the caller stops it."""
+    (port,) = free_ports(1, PORTS)  # users' servers skip a port taken
+    folder.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "VAULT_ADDR": openbao.url,
+        "VAULT_TOKEN": openbao.token,
+        "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub.hub_port}/hub/api",
+        "JUPYTERHUB_SERVICE_NAME": "nj-pages",
+        "NJ_HUB_TEST_RUN": hub.run_id,  # so that the hub's teardown kills it if a test does not
+    }
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "jupyter_nj.cli", "hub-service"),
+            *("--publish-dir", str(folder), "--port", str(port)),
+            *("--prefix", "/services/nj-pages/", "--vault-path-prefix", f"jupyter-nj-{hub.run_id}"),
+            *options,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/services/nj-pages/"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(url + "health", timeout=2).ok:
+                return url, process
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            process.wait(timeout=10)
+            raise AssertionError("the second hub service did not start")
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory, openbao: Any) -> Iterator[Hub]:
     """A hub of the module's own, as the deploy config sets it up, its service holding the

@@ -71,6 +71,8 @@ if os.environ.get("NJ_HUB_TEST_BUSY_INTERVAL"):
     c.Spawner.args.append(
         f"--NJApp.runtime_busy_activity_interval={os.environ['NJ_HUB_TEST_BUSY_INTERVAL']}"
     )
+# The secrets tests freeze the hub service: servers give up on it after 3 s, not 10.
+c.Spawner.args.append("--NJApp.secrets_hub_timeout=3")
 c.Spawner.start_timeout = 90
 c.Spawner.http_timeout = 90
 

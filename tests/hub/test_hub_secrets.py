@@ -2,7 +2,8 @@
 process managed by the hub) holds the only Vault token, a real OpenBao; each user's server asks
 it with its own hub token, and the hub's groups decide who reads what.
 
-Tests of the module share one hub and run in the order written (the last stops the service).
+Tests of the module share one hub and run in the order written (the last two kill and freeze
+the service).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pytest
 import requests
 
 from ..services import OpenBaoServer
-from .conftest import Hub, execute_request, kernel_websocket, processes_of
+from .conftest import Hub, execute_request, kernel_websocket, processes_of, start_hub_service
 
 pytestmark = [pytest.mark.hub, pytest.mark.openbao]
 
@@ -272,10 +273,15 @@ def test_carol_cannot_read_bobs_unshared_secret(servers: Hub) -> None:
 
 
 def test_the_service_asks_for_a_hub_token_with_access_to_it(servers: Hub) -> None:
-    none = service(servers, "secrets", None)
-    assert none.status_code == 401 and none.json()["reason"] == "token-required", none.text
-    bad = service(servers, "secrets", "not-a-token")
-    assert bad.status_code == 401 and bad.json()["reason"] == "token-rejected", bad.text
+    for path in ("secrets", "secrets/LAB_DB_PASSWORD", "secrets/LAB_DB_PASSWORD/value"):
+        none = service(servers, path, None)
+        assert none.status_code == 401 and none.json()["reason"] == "token-required", none.text
+        bad = service(servers, path, "not-a-token")
+        assert bad.status_code == 401 and bad.json()["reason"] == "token-rejected", bad.text
+    # Authentication comes before anything about the request, a bad name included.
+    bad_name = service(servers, "secrets/1BAD/value", "not-a-token")
+    assert bad_name.status_code == 401, bad_name.text
+    assert VALUE not in bad_name.text
     reply = servers.api(
         "POST",
         "users/bob/tokens",
@@ -298,10 +304,44 @@ def test_the_service_asks_for_a_hub_token_with_access_to_it(servers: Hub) -> Non
     assert "LAB_DB_PASSWORD" in [s["name"] for s in least.json()["secrets"]]
 
 
-def test_service_down_gives_clear_errors_and_local_work_goes_on(servers: Hub) -> None:
-    """Last: it stops the service (the hub does not start it again)."""
-    # The hub passes a service only what its config names, so it is found by its store.
-    store = str(servers.homes.parent / "state" / "publications")
+def test_a_service_that_keeps_the_hubs_answer_trades_that_many_seconds(
+    servers: Hub, openbao: OpenBaoServer, tmp_path: Path
+) -> None:
+    """`--identity-cache-seconds`: the hub's answer about a token is kept; a group change
+    reaches a caller it knows only after that time (the deploy config keeps none)."""
+    url, process = start_hub_service(
+        servers, openbao, tmp_path / "cached", "--identity-cache-seconds", "60"
+    )
+    headers = {"Authorization": f"token {servers.tokens['bob']}"}
+    value_url = url + "nj/api/secrets/LAB_DB_PASSWORD/value"
+    try:
+        assert requests.get(value_url, headers=headers, timeout=30).status_code == 200
+        reply = servers.api("DELETE", "groups/lab/users", json={"users": ["bob"]})
+        assert reply.status_code == 200, reply.text
+        try:
+            # The hub's service (no cache) refuses at once; the caching one still knows bob
+            # as a member of `lab`; a token it has not seen is asked of the hub.
+            assert (
+                service(servers, "secrets/LAB_DB_PASSWORD/value", servers.tokens["bob"]).status_code
+                == 404
+            )
+            assert requests.get(value_url, headers=headers, timeout=30).status_code == 200
+            fresh = servers.api("POST", "users/bob/tokens", json={"note": "fresh"}).json()["token"]
+            refused = requests.get(
+                value_url, headers={"Authorization": f"token {fresh}"}, timeout=30
+            )
+            assert refused.status_code == 404, refused.text
+        finally:
+            servers.add_to_group("lab", ["bob"])
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def hub_service_process(hub: Hub) -> psutil.Process:
+    """The hub's own jupyter-nj service (the hub passes a service only what its config names,
+    so it is found by its store, not by the run's marker)."""
+    store = str(hub.homes.parent / "state" / "publications")
     found = []
     for process in psutil.process_iter():
         try:
@@ -311,34 +351,62 @@ def test_service_down_gives_clear_errors_and_local_work_goes_on(servers: Hub) ->
         if "hub-service" in command and store in command:
             found.append(process)
     assert len(found) == 1, found
-    found[0].terminate()
-    found[0].wait(timeout=30)
+    return found[0]
 
-    listing = servers.server("bob", "nj/api/secrets")
+
+def assert_secrets_unavailable(hub: Hub) -> None:
+    listing = hub.server("bob", "nj/api/secrets")
     assert listing.status_code == 503, listing.text
     assert listing.json()["reason"] == "hub-service-unavailable"
     assert "hub" in listing.json()["message"] and "operator" in listing.json()["message"]
-    one = servers.server("bob", "nj/api/secrets/LAB_DB_PASSWORD")
+    one = hub.server("bob", "nj/api/secrets/LAB_DB_PASSWORD")
     assert one.status_code == 503, one.text
-    status = servers.server("bob", "nj/api/status").json()
+    status = hub.server("bob", "nj/api/status").json()
     hub_service = next(b for b in status["backends"] if b["name"] == "secrets-hub")
     assert not hub_service["live"] and "operator" in hub_service["hint"], hub_service
-    # Saving, history and a kernel without secrets go on.
-    save_notebook(servers, "bob", "offline.ipynb")
-    deadline = time.monotonic() + 30
-    while not servers.server("bob", "nj/api/history/offline.ipynb").json()["versions"]:
-        assert time.monotonic() < deadline, "no history version while the service is down"
-        time.sleep(0.3)
-    kernel = start_kernel(servers, "bob", "offline.ipynb")
-    assert run_code(servers, "bob", kernel, "print(6 * 7)").strip() == "42"
-    # A kernel whose notebook attaches a secret says why it has none.
-    session = servers.server(
-        "bob",
-        "api/sessions",
-        method="POST",
-        json={"path": "lab.ipynb", "type": "notebook", "kernel": {"name": "nj-mini"}},
-        timeout=300,
-    )
-    assert session.status_code == 201, session.text
-    refused = run_code(servers, "bob", session.json()["kernel"]["id"], READ)
-    assert "refused: hub-service-unavailable" in refused, refused
+
+
+def test_a_dead_service_is_a_clear_503_until_the_hub_starts_it_again(servers: Hub) -> None:
+    """JupyterHub starts a managed service again when it exits (at its next poll of the
+    process, 30 s by default): secrets come back with nothing else restarted."""
+    killed = hub_service_process(servers)
+    killed.kill()
+    killed.wait(timeout=30)
+    assert_secrets_unavailable(servers)
+    deadline = time.monotonic() + 90
+    while servers.server("bob", "nj/api/secrets").status_code != 200:
+        assert time.monotonic() < deadline, "the hub did not start its service again"
+        time.sleep(1)
+    assert hub_service_process(servers).pid != killed.pid
+
+
+def test_a_hung_service_gives_clear_errors_and_local_work_goes_on(servers: Hub) -> None:
+    """A service that takes connections and never answers (frozen, so the hub does not replace
+    it): the servers give up after NJApp.secrets_hub_timeout (3 s in the test config)."""
+    frozen = hub_service_process(servers)
+    frozen.suspend()
+    try:
+        assert_secrets_unavailable(servers)
+        # Saving, history and a kernel without secrets go on.
+        save_notebook(servers, "bob", "offline.ipynb")
+        deadline = time.monotonic() + 30
+        while not servers.server("bob", "nj/api/history/offline.ipynb").json()["versions"]:
+            assert time.monotonic() < deadline, "no history version while the service is down"
+            time.sleep(0.3)
+        kernel = start_kernel(servers, "bob", "offline.ipynb")
+        assert run_code(servers, "bob", kernel, "print(6 * 7)").strip() == "42"
+        # A kernel whose notebook attaches a secret starts, and says why it has none.
+        session = servers.server(
+            "bob",
+            "api/sessions",
+            method="POST",
+            json={"path": "lab.ipynb", "type": "notebook", "kernel": {"name": "nj-mini"}},
+            timeout=300,
+        )
+        assert session.status_code == 201, session.text
+        refused = run_code(servers, "bob", session.json()["kernel"]["id"], READ)
+        assert "refused: hub-service-unavailable" in refused, refused
+    finally:
+        frozen.resume()
+    back = servers.server("bob", "nj/api/secrets")
+    assert back.status_code == 200, back.text
