@@ -201,6 +201,16 @@ def test_alice_shares_with_lab_bob_reads_in_his_own_kernel_carol_is_refused(
     # The browser sees the value redacted: it reached the kernel, and not the page.
     assert "value: " in printed and VALUE not in printed, printed
     assert f"\n{len(VALUE)}\n" in printed, printed
+    # The kernel has the value it was given, not the server's hub token (which would reach
+    # every secret bob may read through the service).
+    tokens = run_code(
+        servers,
+        "bob",
+        kernel,
+        "import os\nprint(sorted(k for k in os.environ if k in "
+        "{'JUPYTERHUB_API_TOKEN', 'JPY_API_TOKEN', 'VAULT_TOKEN', 'BAO_TOKEN'}))",
+    )
+    assert tokens.strip() == "[]", tokens
     checked = run_code(
         servers, "bob", kernel, f"print(secrets.get('LAB_DB_PASSWORD') == {VALUE!r})"
     )
