@@ -14,8 +14,9 @@ Environment variables read here (all optional):
   NJ_HUB_PAGES_PORT     loopback port of the jupyter-nj hub service, `nj-pages` (8950)
   NJ_HUB_VAULT_ADDR     Vault/OpenBao address for secrets across users; only the jupyter-nj
                         hub service gets it (and the token), never a user's server
-  NJ_HUB_VAULT_TOKEN    the hub service's Vault token (or give it AppRole through
-  NJ_HUB_VAULT_NAMESPACE  a jupyter_server_config file: docs/jupyterhub.md)
+  NJ_HUB_VAULT_TOKEN    the hub service's Vault token (AppRole instead: a
+                        jupyter_server_config file on its config path, docs/jupyterhub.md)
+  NJ_HUB_VAULT_NAMESPACE  its Vault Enterprise / OpenBao namespace
   NJ_HUB_VAULT_PATH_PREFIX  the secrets' folder in the KV mount (jupyter-nj)
 """
 
