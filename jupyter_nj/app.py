@@ -48,7 +48,7 @@ from .runtimes.handlers import default_handlers as runtimes_handlers
 from .runtimes.kernels import NJMappingKernelManager, use_settling_kernel_managers
 from .runtimes.manager import KERNELSPEC_PREFIX, EnvironmentManager
 from .runtimes.service import RuntimeService
-from .secrets.config import SecretsTraits, build_secrets_manager
+from .secrets.config import SecretsTraits, build_secrets_manager, secrets_hub_url
 from .secrets.handlers import default_handlers as secrets_handlers
 from .secrets.manager import SecretsManager, default_server_owner
 from .secrets.redaction import install_log_redaction, uninstall_log_redaction
@@ -66,7 +66,7 @@ from .sharing.publications import Publications
 from .sharing.publishing import PublishingService
 from .status import BackendStatus, StatusManager
 from .status.handlers import default_handlers as status_handlers
-from .status.probes import probe_docker, probe_history_store, probe_vault
+from .status.probes import probe_docker, probe_history_store, probe_secrets_hub, probe_vault
 
 API_PREFIX = "nj/api"
 
@@ -260,6 +260,11 @@ class NJApp(RuntimesConfig, GpuTraits, SecretsTraits, HistoryTraits, SharingTrai
                 self.runtime_kubernetes_namespace,
                 timeout,
             )
+        hub_url = secrets_hub_url(self)
+        if hub_url:
+            # Under a hub this server reaches no Vault: its secrets are the hub service's.
+            del probes["vault"]
+            probes["secrets-hub"] = partial(probe_secrets_hub, hub_url, timeout)
         return StatusManager(__version__, probes, timeout=timeout + 1)
 
     def _probe_gpus(self) -> BackendStatus:

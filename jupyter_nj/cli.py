@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .sharing.cli import register_sharing_commands
 
     register_sharing_commands(sub)
+    from .hub_service import register_hub_service_commands
+
+    register_hub_service_commands(sub)
     return parser
 
 

@@ -11,6 +11,13 @@ Environment variables read here (all optional):
   NJ_HUB_IDLE_TIMEOUT   seconds without activity before the idle culler stops a server (3600)
   NJ_HUB_CULL_EVERY     seconds between two passes of the idle culler (600)
   NJ_HUB_AUTH_CACHE_SECONDS  seconds a server trusts the hub's answer about a token (60)
+  NJ_HUB_PAGES_PORT     loopback port of the jupyter-nj hub service, `nj-pages` (8950)
+  NJ_HUB_VAULT_ADDR     Vault/OpenBao address for secrets across users; only the jupyter-nj
+                        hub service gets it (and the token), never a user's server
+  NJ_HUB_VAULT_TOKEN    the hub service's Vault token (AppRole instead: a
+                        jupyter_server_config file on its config path, docs/jupyterhub.md)
+  NJ_HUB_VAULT_NAMESPACE  its Vault Enterprise / OpenBao namespace
+  NJ_HUB_VAULT_PATH_PREFIX  the secrets' folder in the KV mount (jupyter-nj)
 """
 
 from __future__ import annotations
@@ -62,7 +69,15 @@ c.Spawner.default_url = "/lab"
 # Share dialog offer as choices, and what a share with a user or group by name needs (the hub
 # checks `read:users:name` / `read:groups:name` on the token that shares). A server's token gets
 # only the scopes its owner holds: the `user` role below grants these.
-c.Spawner.server_token_scopes = ["users:activity!user", "shares!user", "list:users", "list:groups"]
+# Using the jupyter-nj hub service (secrets across users) needs access to it; the hub adds the
+# user's name and groups to every token, and the service reads those with this very token.
+c.Spawner.server_token_scopes = [
+    "users:activity!user",
+    "shares!user",
+    "list:users",
+    "list:groups",
+    "access:services!service=nj-pages",
+]
 
 # Tokens the server's OAuth client hands to browsers: none beyond what JupyterHub always
 # includes, namely access to this one server and the identify scopes (`read:users:name!user`,
@@ -85,6 +100,8 @@ c.JupyterHub.load_roles = [
         # names is what sharing with a name needs (and what the lab offers as choices); it lets
         # users see which names exist, nothing more of another user.
         "name": "user",
+        # Access to the jupyter-nj hub service is what a server's token needs for secrets
+        # (a token's scopes are always cut down to its owner's).
         "scopes": [
             "self",
             "shares!user",
@@ -92,6 +109,7 @@ c.JupyterHub.load_roles = [
             "read:groups:name",
             "list:users",
             "list:groups",
+            "access:services!service=nj-pages",
         ],
     },
     {
@@ -123,7 +141,7 @@ c.JupyterHub.services = [
     },
 ]
 
-# --- publications and draft links: pages that outlive the users' servers ----------------------
+# --- the jupyter-nj hub service: publications, draft links, secrets across users -----------
 
 # The hub culls idle servers, and their pages at /user/<name>/nj/p/ go with them. Every user's
 # server publishes into one shared store, and the `nj-pages` service (one process, started and
@@ -142,6 +160,21 @@ drafts = Path(os.environ.get("NJ_HUB_DRAFTS", str(state_dir / "drafts")))
 drafts.mkdir(parents=True, exist_ok=True)
 drafts.chmod(0o1733)
 pages_port = int(os.environ.get("NJ_HUB_PAGES_PORT", "8950"))
+# The same process holds the Vault credentials for secrets across users: users' servers ask it
+# with their own hub token (secrets_backend "hub", chosen by NJ_SECRETS_HUB_URL below) and it
+# answers only what the hub says that user, with their groups of the moment, may read. No
+# user's server gets a Vault token: a spawner passes only its env_keep and `environment`.
+vault_environment = {
+    variable: os.environ[f"NJ_HUB_{variable}"]
+    for variable in ("VAULT_ADDR", "VAULT_TOKEN", "VAULT_NAMESPACE")
+    if os.environ.get(f"NJ_HUB_{variable}")
+}
+# The KV folder of the secrets (NJ_HUB_VAULT_PATH_PREFIX; default `jupyter-nj`).
+vault_path_prefix = (
+    ["--vault-path-prefix", os.environ["NJ_HUB_VAULT_PATH_PREFIX"]]
+    if os.environ.get("NJ_HUB_VAULT_PATH_PREFIX")
+    else []
+)
 c.JupyterHub.services.append(
     {
         "name": "nj-pages",
@@ -150,15 +183,21 @@ c.JupyterHub.services.append(
             sys.executable,
             "-m",
             "jupyter_nj.cli",
-            "pages-service",
+            "hub-service",
             "--publish-dir",
             str(publications),
             "--drafts-dir",
             str(drafts),
+            *vault_path_prefix,
         ],
+        "environment": vault_environment,
         "display": False,
     }
 )
+# Straight to the service, not through the proxy: the service answers on loopback.
+c.Spawner.environment = {
+    "NJ_SECRETS_HUB_URL": f"http://127.0.0.1:{pages_port}/services/nj-pages/",
+}
 c.Spawner.args.extend(
     [
         f"--NJApp.publish_dir={publications}",

@@ -15,6 +15,7 @@ from typing import Any
 from traitlets import Dict, Enum, Float, HasTraits, Int, List, Unicode
 
 from .backends import SecretsBackend
+from .backends.hub import HubSecretsBackend, HubServiceConfig
 from .backends.local import LocalSecretsBackend, default_store_dir
 from .backends.vault import AUTH_METHODS, VaultConfig, VaultSecretsBackend
 from .manager import IDENTITY_MODES, IdentityResolver, SecretsManager, default_server_owner
@@ -23,12 +24,25 @@ from .redaction import Redactor
 
 class SecretsTraits(HasTraits):
     secrets_backend = Enum(
-        ["auto", "vault", "local"],
+        ["auto", "hub", "vault", "local"],
         default_value="auto",
         config=True,
-        help="""Where secrets are kept: "vault" (Vault/OpenBao at NJApp.vault_url), "local" (an
-        encrypted file per OS user under the Jupyter data directory), or "auto": Vault when a
-        Vault address is configured (trait or VAULT_ADDR/BAO_ADDR), the local store otherwise.""",
+        help="""Where secrets are kept: "hub" (the jupyter-nj hub service at
+        NJApp.secrets_hub_url, which holds the Vault credentials; this server holds none),
+        "vault" (Vault/OpenBao at NJApp.vault_url), "local" (an encrypted file per OS user
+        under the Jupyter data directory), or "auto": the hub service when its address is
+        configured, else Vault when a Vault address is (trait or VAULT_ADDR/BAO_ADDR), else the
+        local store.""",
+    )
+    secrets_hub_url = Unicode(
+        config=True,
+        help="""Base URL of the jupyter-nj hub service, its prefix included
+        (`http://127.0.0.1:8950/services/nj-pages/`), which a server under JupyterHub asks for
+        secrets with its own hub token (JUPYTERHUB_API_TOKEN). Empty means the
+        NJ_SECRETS_HUB_URL environment variable (the deploy config sets it), then none.""",
+    )
+    secrets_hub_timeout = Float(
+        10.0, config=True, help="Seconds one request to the hub service may take."
     )
     vault_kv_mount = Unicode(
         "secret",
@@ -165,8 +179,30 @@ def vault_config_from(app: Any) -> VaultConfig:
     )
 
 
+def secrets_hub_url(app: Any) -> str:
+    """The hub service's address when `app`'s secrets live there, else ""."""
+    choice = app.secrets_backend
+    if choice not in ("auto", "hub"):
+        return ""
+    return str(app.secrets_hub_url or os.environ.get("NJ_SECRETS_HUB_URL", ""))
+
+
 def backend_from(app: Any) -> SecretsBackend:
     choice = app.secrets_backend
+    hub_url = secrets_hub_url(app)
+    if choice == "hub" or hub_url:
+        if not hub_url:
+            raise ValueError(
+                'NJApp.secrets_backend is "hub" but no hub service address is configured '
+                "(NJApp.secrets_hub_url or NJ_SECRETS_HUB_URL)."
+            )
+        return HubSecretsBackend(
+            HubServiceConfig(
+                url=hub_url,
+                token=os.environ.get("JUPYTERHUB_API_TOKEN", ""),
+                timeout=app.secrets_hub_timeout,
+            )
+        )
     if choice == "vault" or (choice == "auto" and app.vault_url):
         return VaultSecretsBackend(vault_config_from(app))
     folder = Path(app.secrets_local_dir) if app.secrets_local_dir else default_store_dir()

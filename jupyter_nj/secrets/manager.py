@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -288,6 +288,37 @@ class SecretsManager:
         await self._backend(self.backend.delete, name)
         self._emit("delete", name, principal.name, "allowed")
 
+    async def read_secret_value(
+        self, caller: Awaitable[Principal], name: str, via: str
+    ) -> tuple[dict[str, Any], str]:
+        """The record and the value, for a caller who is not a runtime of this server: the hub
+        service answering a user's server (`via` says which, for the audit event). `caller`
+        is still being resolved (the hub is asked) while the entry is read, so a read costs
+        the slower of the two, not their sum; the value leaves only once the hub's answer
+        allows it. Same rules as a runtime's read, and not-shared looks like not-existing."""
+        who = asyncio.ensure_future(caller)
+        try:
+            validate_name(name)
+        except NJError:
+            await who  # a caller the hub does not know hears that first
+            raise
+        failure: BackendUnavailable | None = None
+        try:
+            # The check comes below, once the hub has answered: the backend must not drop it.
+            record, value = await self._backend(self.backend.read_secret, name, lambda _: True)
+        except BackendUnavailable as err:
+            record, value, failure = None, None, err
+        finally:
+            principal = await who  # its errors (401, 403, 503) come first
+        if failure is not None:
+            self._emit("read", name, principal.name, "failed", reason=failure.reason, via=via)
+            raise failure
+        if record is None or value is None or not can_read(record, principal):
+            self._emit("read", name, principal.name, "denied", reason="not-shared", via=via)
+            raise SecretNotFound(name)
+        self._emit("read", name, principal.name, "allowed", via=via)
+        return record.to_json(principal), value
+
     # -- attachments (metadata.nj.secrets of a notebook) ----------------------------------------
 
     async def _attached_names(self, path: str) -> list[str]:
@@ -391,7 +422,7 @@ class SecretsManager:
         principal = self.identity.principal_for_name(user)
         for name in result.attached:
             try:
-                value = await self._read_for(principal, name)
+                _, value = await self._read_for(principal, name)
             except NJError as err:
                 result.skipped[name] = err.reason
                 self._emit(
@@ -411,8 +442,10 @@ class SecretsManager:
             )
         return result
 
-    async def _read_for(self, principal: Principal, name: str) -> str:
-        record = await self._backend(self.backend.get_record, name)
+    async def _read_for(self, principal: Principal, name: str) -> tuple[SecretRecord, str]:
+        record, value = await self._backend(
+            self.backend.read_secret, name, lambda found: can_read(found, principal)
+        )
         if record is None or not can_read(record, principal):
             raise NJError(
                 404,
@@ -420,12 +453,11 @@ class SecretsManager:
                 f"Secret {name!r} does not exist or is not shared with {principal.name!r}. "
                 "Ask its owner to share it with you or with one of your groups.",
             )
-        value = await self._backend(self.backend.read_value, name)
         if value is None:
             raise SecretNotFound(name)
         # Registered before the value leaves the server, so nothing can print it unredacted.
         self.redactor.register(name, value)
-        return str(value)
+        return record, str(value)
 
     async def handle_runtime_request(self, request: dict[str, Any]) -> dict[str, Any]:
         """Answer one request from a runtime's client (called by the socket server)."""
@@ -468,7 +500,7 @@ class SecretsManager:
                 "kernel restart needed).",
             }
         try:
-            value = await self._read_for(principal, name)
+            _, value = await self._read_for(principal, name)
         except BackendUnavailable as err:
             self._emit("read", name, grant.user, "failed", reason=err.reason, **context)
             return {"ok": False, "reason": err.reason, "message": err.message}

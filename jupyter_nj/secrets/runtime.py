@@ -57,6 +57,10 @@ SERVER_CREDENTIAL_VARIABLES = (
     "BAO_CLIENT_KEY",
     "VAULT_PASSWORD",
     "NJ_SECRETS_KEY",
+    # Under JupyterHub, the server's hub token: with it a kernel could ask the hub service for
+    # every secret its user may read, attached or not, and manage the user's shares.
+    "JUPYTERHUB_API_TOKEN",
+    "JPY_API_TOKEN",
 )
 
 

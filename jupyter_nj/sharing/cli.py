@@ -92,10 +92,6 @@ def register_sharing_commands(sub: Any) -> None:
     unpub.add_argument("ref", metavar="OWNER/SLUG[/N]")
     unpub.set_defaults(func=cmd_unpublish)
 
-    from .service import register_service_command
-
-    register_service_command(sub)
-
 
 def _manager(args: argparse.Namespace) -> tuple[Any, Any]:
     from jupyter_server.services.contents.filemanager import FileContentsManager

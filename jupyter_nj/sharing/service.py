@@ -7,22 +7,18 @@ the same store (`NJApp.publish_dir`, a folder every single-user server writes) a
 (pages.py): pages rendered when they were published, tombstones checked on every request.
 It reads the store only; publishing and unpublishing stay with the users' servers.
 
-    jupyter nj pages-service --publish-dir /srv/nj/publications [--port 8950] [--prefix /]
-
-Run as a JupyterHub service, it takes its address and prefix from the hub
-(`JUPYTERHUB_SERVICE_URL`, `JUPYTERHUB_SERVICE_PREFIX`); with `--access authenticated` it asks
-readers to log in to the hub (jupyterhub's HubOAuth) before it serves them.
+It is the publications part of the jupyter-nj hub service (`jupyter nj hub-service`,
+jupyter_nj/hub_service.py, which also mounts the secrets pillar's routes); with
+`--access authenticated` it asks readers to log in to the hub (jupyterhub's HubOAuth) before it
+serves them.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import os
-import signal
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from tornado import web
 
@@ -85,10 +81,15 @@ def _hub_authenticated(handler: type[ServicePage]) -> type[ServicePage]:
 
 
 def make_app(
-    store: Path, prefix: str = "/", access: str = "public", drafts: Path | None = None
+    store: Path,
+    prefix: str = "/",
+    access: str = "public",
+    drafts: Path | None = None,
+    routes: Sequence[Any] = (),
 ) -> web.Application:
-    """The service's tornado application over the publication store at `store` (and the
-    draft snapshot store at `drafts`, drafts.py)."""
+    """The service's tornado application over the publication store at `store`, the draft
+    snapshot store at `drafts` (drafts.py), plus `routes` (other pillars' routes on the same
+    service: jupyter_nj/hub_service.py composes them)."""
     prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
     service = PublishingService(Publications(store), _no_snapshot)
     public = access == "public"
@@ -112,48 +113,7 @@ def make_app(
             (prefix + "health", Health),
             *snapshot_routes(prefix, drafts),
             *extra,
+            *routes,
         ],
         **settings,
     )
-
-
-def register_service_command(sub: Any) -> None:
-    svc = sub.add_parser(
-        "pages-service", help="serve a publication store on its own (a JupyterHub service)"
-    )
-    svc.add_argument("--publish-dir", required=True, help="the publication store to serve")
-    svc.add_argument(
-        "--drafts-dir", default=None, help="the draft snapshot store to serve (NJApp.drafts_dir)"
-    )
-    svc.add_argument("--ip", default=None, help="address to bind (default 127.0.0.1)")
-    svc.add_argument("--port", type=int, default=None, help="port (default 8950)")
-    svc.add_argument("--prefix", default=None, help="URL prefix (default /)")
-    svc.add_argument(
-        "--access",
-        choices=["public", "authenticated"],
-        default="public",
-        help="public: anyone with the URL; authenticated: hub users (needs JupyterHub)",
-    )
-    svc.set_defaults(func=cmd_pages_service)
-
-
-def cmd_pages_service(args: argparse.Namespace) -> int:
-    hub_url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", ""))
-    ip = args.ip or hub_url.hostname or "127.0.0.1"
-    port = args.port or hub_url.port or 8950
-    prefix = args.prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
-    drafts = Path(args.drafts_dir) if args.drafts_dir else None
-    app = make_app(Path(args.publish_dir), prefix, args.access, drafts)
-
-    async def serve() -> None:
-        server = app.listen(port, address=ip)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        print(f"jupyter-nj pages service: http://{ip}:{port}{prefix} serving {args.publish_dir}")
-        await stop.wait()
-        server.stop()
-
-    asyncio.run(serve())
-    return 0

@@ -46,6 +46,31 @@ def probe_docker(docker_host: str, timeout: float) -> BackendStatus:
     )
 
 
+def probe_secrets_hub(url: str, timeout: float) -> BackendStatus:
+    """The jupyter-nj hub service, which keeps this server's secrets under JupyterHub."""
+    import requests
+
+    label = "Secrets: jupyter-nj hub service"
+    try:
+        live = requests.get(url.rstrip("/") + "/health", timeout=timeout).ok
+        detail = f"{url} answers" if live else f"{url} answers with an error"
+    except requests.RequestException as err:
+        live, detail = False, f"{url} not reachable ({_short(err)})"
+    return BackendStatus(
+        name="secrets-hub",
+        label=label,
+        live=live,
+        detail=detail,
+        hint=(
+            ""
+            if live
+            else "Secrets are unavailable until the hub's jupyter-nj service is back; notebooks "
+            "and kernels without secrets keep working. Ask the hub's operator (hub log)."
+        ),
+        facts={"url": url},
+    )
+
+
 def probe_vault(
     url: str,
     token: str,

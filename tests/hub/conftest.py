@@ -8,6 +8,7 @@ test` installs both (the `test` extra and deploy/jupyterhub/package.json).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -16,15 +17,19 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
 import requests
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_CONFIG = Path(__file__).with_name("jupyterhub_test_config.py")
@@ -66,6 +71,23 @@ def processes_with(variable: str, value: str, **also: str) -> list[psutil.Proces
     return found
 
 
+def processes_of(hub: Hub, user: str) -> list[psutil.Process]:
+    """`user`'s server and kernels in this hub's run (other checkouts run hubs with the same
+    user names at the same time)."""
+    return [
+        process
+        for process in processes_with("NJ_HUB_TEST_USER", user)
+        if _environ(process).get("NJ_HUB_TEST_RUN") == hub.run_id
+    ]
+
+
+def _environ(process: psutil.Process) -> dict[str, str]:
+    try:
+        return dict(process.environ())
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return {}
+
+
 def kill_all(processes: list[psutil.Process]) -> None:
     for process in processes:
         try:
@@ -85,6 +107,9 @@ class Hub:
     log_path: Path
     password: str  # every test user's (the shared-password authenticator)
     tokens: dict[str, str] = field(default_factory=dict)
+    # The jupyter-nj hub service straight (not through the proxy), as users' servers reach it.
+    service_url: str = ""
+    hub_port: int = 0  # the hub's own port (its API without the proxy, as services reach it)
 
     def api(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
         """A hub REST call (`/hub/api/<path>`), as the test's admin service by default."""
@@ -105,12 +130,13 @@ class Hub:
         `token`)."""
         token = token or self.tokens[as_user or user]
         method = kwargs.pop("method", "GET")
+        timeout = kwargs.pop("timeout", 60)
         return requests.request(
             method,
             f"{self.url}/user/{user}/{path}",
             headers={"Authorization": f"token {token}"},
             allow_redirects=False,
-            timeout=60,
+            timeout=timeout,
             **kwargs,
         )
 
@@ -174,6 +200,30 @@ class Hub:
         raise AssertionError(f"{user}'s server did not stop in {timeout:g} s")
 
 
+async def kernel_websocket(hub: Hub, user: str, kernel_id: str) -> WebSocketClientConnection:
+    """The kernel's websocket in `user`'s server, opened as JupyterLab opens it."""
+    url = hub.url.replace("http://", "ws://") + f"/user/{user}/api/kernels/{kernel_id}/channels"
+    return await websocket_connect(
+        HTTPRequest(url, headers={"Authorization": f"token {hub.tokens[user]}"})
+    )
+
+
+def execute_request(user: str, code: str) -> tuple[str, str]:
+    """An execute_request for a kernel websocket: its message id and the frame to send."""
+    msg_id = uuid.uuid4().hex
+    header = {
+        "msg_id": msg_id,
+        "msg_type": "execute_request",
+        "username": user,
+        "session": uuid.uuid4().hex,
+        "version": "5.3",
+        "date": datetime.now(timezone.utc).isoformat(),
+    }
+    content = {"code": code, "silent": False, "store_history": False, "allow_stdin": False}
+    message = {"header": header, "parent_header": {}, "metadata": {}, "content": content}
+    return msg_id, json.dumps({**message, "channel": "shell", "buffers": []})
+
+
 def require_hub_tools() -> str:
     """The jupyterhub command beside this Python, and the proxy; fail (never skip) without."""
     jupyterhub = Path(sys.executable).with_name("jupyterhub")
@@ -192,10 +242,11 @@ def require_hub_tools() -> str:
 
 
 @contextmanager
-def running_hub(base: Path, **settings: str) -> Iterator[Hub]:
+def running_hub(base: Path, openbao: Any = None, **settings: str) -> Iterator[Hub]:
     """A running hub with users alice, bob and carol, each with an API token; no server yet.
-    `settings` are more environment variables for the hub (NJ_HUB_* of the deploy config,
-    NJ_HUB_TEST_* of the test config)."""
+    With `openbao`, the hub service gets its address and token (secrets across users), under a
+    KV folder of this run's own. `settings` are more environment variables for the hub
+    (NJ_HUB_* of the deploy config, NJ_HUB_TEST_* of the test config)."""
     jupyterhub = require_hub_tools()
     homes = base / "home"
     homes.mkdir()
@@ -221,6 +272,10 @@ def running_hub(base: Path, **settings: str) -> Iterator[Hub]:
         "PYTHONPATH": str(REPO),
         **settings,
     }
+    if openbao is not None:
+        env["NJ_HUB_VAULT_ADDR"] = openbao.url
+        env["NJ_HUB_VAULT_TOKEN"] = openbao.token
+        env["NJ_HUB_VAULT_PATH_PREFIX"] = f"jupyter-nj-{run_id}"
     log_path = base / "jupyterhub.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -239,6 +294,8 @@ def running_hub(base: Path, **settings: str) -> Iterator[Hub]:
         process=process,
         log_path=log_path,
         password=password,
+        service_url=f"http://127.0.0.1:{pages_port}/services/nj-pages/",
+        hub_port=hub_port,
     )
     try:
         deadline = time.monotonic() + 60
@@ -266,10 +323,54 @@ def running_hub(base: Path, **settings: str) -> Iterator[Hub]:
         stop_hub(hub)
 
 
+def start_hub_service(
+    hub: Hub, openbao: Any, folder: Path, *options: str
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """A second jupyter-nj hub service beside the hub's, started by hand with `options`, on
+    the hub's OpenBao folder and API (a user's token is good for it: same service name).
+    Returns its base URL and process; the caller stops it."""
+    (port,) = free_ports(1, PORTS)  # users' servers skip a port taken
+    folder.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "VAULT_ADDR": openbao.url,
+        "VAULT_TOKEN": openbao.token,
+        "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub.hub_port}/hub/api",
+        "JUPYTERHUB_SERVICE_NAME": "nj-pages",
+        "NJ_HUB_TEST_RUN": hub.run_id,  # so that the hub's teardown kills it if a test does not
+    }
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "jupyter_nj.cli", "hub-service"),
+            *("--publish-dir", str(folder), "--port", str(port)),
+            *("--prefix", "/services/nj-pages/", "--vault-path-prefix", f"jupyter-nj-{hub.run_id}"),
+            *options,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/services/nj-pages/"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(url + "health", timeout=2).ok:
+                return url, process
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            process.wait(timeout=10)
+            raise AssertionError("the second hub service did not start")
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    """A hub of the module's own, as the deploy config sets it up."""
-    with running_hub(tmp_path_factory.mktemp("hub")) as running:
+def hub(tmp_path_factory: pytest.TempPathFactory, openbao: Any) -> Iterator[Hub]:
+    """A hub of the module's own, as the deploy config sets it up, its service holding the
+    (session's) OpenBao's token."""
+    with running_hub(tmp_path_factory.mktemp("hub"), openbao) as running:
         yield running
 
 

@@ -52,13 +52,15 @@ c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = os.environ["NJ_HUB_TEST_HOMES"] + "/{username}"
 c.Spawner.ip = "127.0.0.1"
 c.Spawner.pre_spawn_hook = free_server_port
-c.Spawner.environment = {
-    # jupyter-nj from this checkout (harmless where it is installed editable from it).
-    "PYTHONPATH": str(repo),
-    # How the tests find every process a server left behind, kernels included.
-    "NJ_HUB_TEST_RUN": os.environ["NJ_HUB_TEST_RUN"],
-    "NJ_HUB_TEST_USER": lambda spawner: spawner.user.name,
-}
+c.Spawner.environment.update(
+    {
+        # jupyter-nj from this checkout (harmless where it is installed editable from it).
+        "PYTHONPATH": str(repo),
+        # How the tests find every process a server left behind, kernels included.
+        "NJ_HUB_TEST_RUN": os.environ["NJ_HUB_TEST_RUN"],
+        "NJ_HUB_TEST_USER": lambda spawner: spawner.user.name,
+    }
+)
 # The lab extension under test, where the run names one (scripts/hub-ui-tests.py: this
 # checkout's build, ahead of the one the environment has installed).
 if os.environ.get("JUPYTER_PATH"):
@@ -75,6 +77,8 @@ if os.environ.get("NJ_HUB_TEST_BUSY_INTERVAL"):
     c.Spawner.args.append(
         f"--NJApp.runtime_busy_activity_interval={os.environ['NJ_HUB_TEST_BUSY_INTERVAL']}"
     )
+# The secrets tests freeze the hub service: servers give up on it after 3 s, not 10.
+c.Spawner.args.append("--NJApp.secrets_hub_timeout=3")
 c.Spawner.start_timeout = 90
 c.Spawner.http_timeout = 90
 

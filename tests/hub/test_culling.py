@@ -7,15 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
 
 import pytest
-from tornado.httpclient import HTTPRequest
-from tornado.websocket import websocket_connect
 
-from .conftest import Hub, running_hub
+from .conftest import Hub, execute_request, kernel_websocket, running_hub
 
 pytestmark = pytest.mark.hub
 
@@ -41,22 +37,9 @@ def culling_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
 async def start_silent_computation(hub: Hub, user: str, kernel_id: str, code: str) -> None:
     """Send `code` to the kernel over its websocket, as JupyterLab does, and hang up once the
     kernel says it is busy with it (the computation goes on without a client)."""
-    url = hub.url.replace("http://", "ws://") + f"/user/{user}/api/kernels/{kernel_id}/channels"
-    ws = await websocket_connect(
-        HTTPRequest(url, headers={"Authorization": f"token {hub.tokens[user]}"})
-    )
-    msg_id = uuid.uuid4().hex
-    header = {
-        "msg_id": msg_id,
-        "msg_type": "execute_request",
-        "username": user,
-        "session": uuid.uuid4().hex,
-        "version": "5.3",
-        "date": datetime.now(timezone.utc).isoformat(),
-    }
-    content = {"code": code, "silent": False, "store_history": False, "allow_stdin": False}
-    message = {"header": header, "parent_header": {}, "metadata": {}, "content": content}
-    await ws.write_message(json.dumps({**message, "channel": "shell", "buffers": []}))
+    ws = await kernel_websocket(hub, user, kernel_id)
+    msg_id, frame = execute_request(user, code)
+    await ws.write_message(frame)
     try:
         while True:
             raw = await asyncio.wait_for(ws.read_message(), 30)

@@ -119,3 +119,18 @@ def test_concurrent_creators_of_one_name_cannot_both_win(backend: SecretsBackend
     record = backend.get_record("RACE")
     assert record is not None and record.metadata.owner == winners[0]
     assert backend.read_value("RACE") == f"value-of-{winners[0]}"
+
+
+def test_read_secret_gives_the_record_and_the_value_only_to_who_may_read(
+    backend: SecretsBackend,
+) -> None:
+    meta = SecretMetadata(owner="alice", shared_groups=("lab",), description="db")
+    backend.create("PAIRED", "paired-value", meta)
+    record, value = backend.read_secret("PAIRED", lambda r: r.metadata.owner == "alice")
+    assert value == "paired-value"
+    assert record is not None and record.metadata == meta and record.version == 1
+    record, value = backend.read_secret("PAIRED", lambda r: False)
+    assert record is not None and record.metadata.owner == "alice" and value is None
+    backend.update("PAIRED", "second-value", meta)
+    assert backend.read_secret("PAIRED", lambda r: True)[1] == "second-value"
+    assert backend.read_secret("NO_SUCH_ONE", lambda r: True) == (None, None)

@@ -8,6 +8,7 @@ or sharing rules: they store the metadata the manager gives them and enforce not
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 from ...base import NJError
 from ..model import SecretMetadata, SecretRecord
@@ -53,6 +54,17 @@ class SecretsBackend(ABC):
     @abstractmethod
     def read_value(self, name: str) -> str | None:
         """The current value, or None if there is no such secret."""
+
+    def read_secret(
+        self, name: str, may_read: Callable[[SecretRecord], bool]
+    ) -> tuple[SecretRecord | None, str | None]:
+        """The record, and the value when `may_read(record)`: the value is not even fetched for
+        a caller who may not read it. A backend that answers both in one round trip overrides
+        it (the hub backend, whose service has already decided for the server's owner)."""
+        record = self.get_record(name)
+        if record is None or not may_read(record):
+            return record, None
+        return record, self.read_value(name)
 
     @abstractmethod
     def create(self, name: str, value: str, metadata: SecretMetadata) -> SecretRecord:

@@ -127,9 +127,11 @@ export class SecretsPanel extends Widget {
       const store =
         listing.backend === 'vault'
           ? trans.__('Vault/OpenBao')
-          : listing.backend === 'local'
-            ? trans.__('the encrypted local store')
-            : listing.backend;
+          : listing.backend === 'hub'
+            ? trans.__("Vault/OpenBao, through the hub's jupyter-nj service")
+            : listing.backend === 'local'
+              ? trans.__('the encrypted local store')
+              : listing.backend;
       this._info.textContent = listing.groups.length
         ? trans.__(
             'Stored in %1. You are %2 (groups: %3).',
