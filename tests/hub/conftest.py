@@ -8,6 +8,8 @@ test` installs both (the `test` extra and deploy/jupyterhub/package.json).
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import secrets
 import shutil
@@ -16,15 +18,19 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
 import requests
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_CONFIG = Path(__file__).with_name("jupyterhub_test_config.py")
@@ -267,3 +273,42 @@ def stop_hub(hub: Hub) -> None:
             os.killpg(hub.process.pid, signal.SIGKILL)
             hub.process.wait(timeout=10)
     kill_all(processes_with("NJ_HUB_TEST_RUN", hub.run_id))
+
+
+async def execute(hub: Hub, user: str, kernel_id: str, code: str, until: str = "idle") -> str:
+    """Send `code` to the kernel over its websocket through the hub's proxy, as JupyterLab does,
+    and hang up once the kernel reports `until` for it: "busy" leaves the computation running
+    with no client, "idle" waits for its end. Returns what it printed by then."""
+    url = hub.url.replace("http://", "ws://") + f"/user/{user}/api/kernels/{kernel_id}/channels"
+    ws = await websocket_connect(
+        HTTPRequest(url, headers={"Authorization": f"token {hub.tokens[user]}"})
+    )
+    msg_id = uuid.uuid4().hex
+    header = {
+        "msg_id": msg_id,
+        "msg_type": "execute_request",
+        "username": user,
+        "session": uuid.uuid4().hex,
+        "version": "5.3",
+        "date": datetime.now(timezone.utc).isoformat(),
+    }
+    content = {"code": code, "silent": False, "store_history": False, "allow_stdin": False}
+    message = {"header": header, "parent_header": {}, "metadata": {}, "content": content}
+    await ws.write_message(json.dumps({**message, "channel": "shell", "buffers": []}))
+    printed = []
+    try:
+        while True:
+            raw = await asyncio.wait_for(ws.read_message(), 60)
+            assert raw is not None, "the kernel's websocket closed"
+            reply = json.loads(raw)
+            if reply.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = reply.get("msg_type")
+            if kind == "stream":
+                printed.append(reply["content"]["text"])
+            elif kind == "error":
+                raise AssertionError("\n".join(reply["content"]["traceback"]))
+            elif kind == "status" and reply["content"]["execution_state"] == until:
+                return "".join(printed)
+    finally:
+        ws.close()

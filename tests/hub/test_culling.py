@@ -5,17 +5,12 @@ nothing is not, until the computation ends."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
 
 import pytest
-from tornado.httpclient import HTTPRequest
-from tornado.websocket import websocket_connect
 
-from .conftest import Hub, running_hub
+from .conftest import Hub, execute, running_hub
 
 pytestmark = pytest.mark.hub
 
@@ -38,40 +33,6 @@ def culling_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         yield hub
 
 
-async def start_silent_computation(hub: Hub, user: str, kernel_id: str, code: str) -> None:
-    """Send `code` to the kernel over its websocket, as JupyterLab does, and hang up once the
-    kernel says it is busy with it (the computation goes on without a client)."""
-    url = hub.url.replace("http://", "ws://") + f"/user/{user}/api/kernels/{kernel_id}/channels"
-    ws = await websocket_connect(
-        HTTPRequest(url, headers={"Authorization": f"token {hub.tokens[user]}"})
-    )
-    msg_id = uuid.uuid4().hex
-    header = {
-        "msg_id": msg_id,
-        "msg_type": "execute_request",
-        "username": user,
-        "session": uuid.uuid4().hex,
-        "version": "5.3",
-        "date": datetime.now(timezone.utc).isoformat(),
-    }
-    content = {"code": code, "silent": False, "store_history": False, "allow_stdin": False}
-    message = {"header": header, "parent_header": {}, "metadata": {}, "content": content}
-    await ws.write_message(json.dumps({**message, "channel": "shell", "buffers": []}))
-    try:
-        while True:
-            raw = await asyncio.wait_for(ws.read_message(), 30)
-            assert raw is not None, "the kernel's websocket closed"
-            reply = json.loads(raw)
-            if (
-                reply.get("msg_type") == "status"
-                and reply.get("parent_header", {}).get("msg_id") == msg_id
-                and reply["content"]["execution_state"] == "busy"
-            ):
-                return
-    finally:
-        ws.close()
-
-
 def running(hub: Hub, user: str) -> bool:
     """Asked of the hub, never of the server: a request to the server is activity."""
     model = hub.api("GET", f"users/{user}").json()
@@ -92,8 +53,9 @@ def test_the_culler_stops_idle_servers_and_spares_busy_kernels(culling_hub: Hub)
     reply = hub.server("alice", "api/kernels", method="POST", json={"name": "python3"})
     assert reply.status_code == 201, reply.text
     kernel_id = reply.json()["id"]
+    # The kernel computes on with no client once it is busy, as after a closed browser tab.
     asyncio.run(
-        start_silent_computation(hub, "alice", kernel_id, f"import time; time.sleep({COMPUTATION})")
+        execute(hub, "alice", kernel_id, f"import time; time.sleep({COMPUTATION})", until="busy")
     )
     busy_since = time.monotonic()
     hub.start_server("bob")
