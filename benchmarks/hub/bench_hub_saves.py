@@ -203,7 +203,7 @@ def servers_rss(run_id: str) -> list[float]:
     from tests.hub.conftest import processes_with
 
     sizes = []
-    for process in processes_with("NJ_HUB_TEST_RUN", run_id):
+    for process in processes_with(NJ_HUB_TEST_RUN=run_id):
         try:
             if "jupyterhub-singleuser" in " ".join(process.cmdline()):
                 sizes.append(process.memory_info().rss / 2**20)

@@ -56,12 +56,15 @@ def free_ports(count: int, ports: range) -> list[int]:
     raise RuntimeError(f"fewer than {count} free loopback ports in {ports}")
 
 
-def processes_with(variable: str, value: str) -> list[psutil.Process]:
-    """Live processes whose environment has `variable=value` (readable ones: our own)."""
+def processes_with(**wanted: str) -> list[psutil.Process]:
+    """Live processes whose environment has every `variable=value` of `wanted` (readable ones:
+    this machine's user's). Name the run (NJ_HUB_TEST_RUN) as well as the user: hub suites of
+    other checkouts have users of the same names."""
     found = []
     for process in psutil.process_iter():
         try:
-            if process.environ().get(variable) == value and process.status() != "zombie":
+            env = process.environ()
+            if all(env.get(k) == v for k, v in wanted.items()) and process.status() != "zombie":
                 found.append(process)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
@@ -272,7 +275,7 @@ def stop_hub(hub: Hub) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(hub.process.pid, signal.SIGKILL)
             hub.process.wait(timeout=10)
-    kill_all(processes_with("NJ_HUB_TEST_RUN", hub.run_id))
+    kill_all(processes_with(NJ_HUB_TEST_RUN=hub.run_id))
 
 
 async def execute(hub: Hub, user: str, kernel_id: str, code: str, until: str = "idle") -> str:
