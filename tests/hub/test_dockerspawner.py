@@ -8,6 +8,7 @@ Needs a Docker engine (fails in CI without one, skips elsewhere, as every Docker
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from importlib.metadata import version
 from typing import Any
 
 import pytest
+from docker.errors import NotFound
 
 from .conftest import REPO, Hub, execute, running_hub
 from .test_hub import save_notebook, versions
@@ -43,8 +45,11 @@ def singleuser_image(runtime_base_image: str) -> str:
     return IMAGE
 
 
-def run_containers(docker_client: Any, run_id: str) -> list[Any]:
-    return list(docker_client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_id}"}))
+def run_containers(docker_client: Any, run_id: str) -> list[str]:
+    """IDs of the run's containers. Listed without inspecting each, as `containers.list` does,
+    which fails on a container removed between the two calls."""
+    found = docker_client.api.containers(all=True, filters={"label": f"{RUN_LABEL}={run_id}"})
+    return [container["Id"] for container in found]
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +70,9 @@ def docker_hub(
         # The hub stops and removes the containers it started; whatever a failure left behind
         # goes here, found by the run's label.
         if hub is not None:
-            for container in run_containers(docker_client, hub.run_id):
-                container.remove(force=True)
+            for container_id in run_containers(docker_client, hub.run_id):
+                with contextlib.suppress(NotFound):
+                    docker_client.api.remove_container(container_id, force=True)
 
 
 def test_a_users_server_is_a_container_running_jupyter_nj(
@@ -76,7 +82,8 @@ def test_a_users_server_is_a_container_running_jupyter_nj(
     # A container's server starts slower than a local process (a fresh container, a cold
     # import), more so on a loaded machine.
     hub.start_server("alice", timeout=180)
-    (container,) = run_containers(docker_client, hub.run_id)
+    (container_id,) = run_containers(docker_client, hub.run_id)
+    container = docker_client.containers.get(container_id)
     assert container.status == "running"
     assert container.attrs["Config"]["User"] in ("jovyan", "1000")
     # Nothing of the host is mounted, the Docker socket least of all.
