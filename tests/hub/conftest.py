@@ -8,6 +8,7 @@ test` installs both (the `test` extra and deploy/jupyterhub/package.json).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -55,16 +56,15 @@ def free_ports(count: int, ports: range) -> list[int]:
     raise RuntimeError(f"fewer than {count} free loopback ports in {ports}")
 
 
-def processes_with(variable: str, value: str, **also: str) -> list[psutil.Process]:
-    """Live processes whose environment has `variable=value` (readable ones: our own), and
-    each of `also` (`NJ_HUB_TEST_RUN=<id>`: this run's, not a hub another checkout runs)."""
-    wanted = {variable: value, **also}
+def processes_with(**wanted: str) -> list[psutil.Process]:
+    """Live processes whose environment has every `variable=value` of `wanted` (readable ones:
+    this machine's user's). Name the run (NJ_HUB_TEST_RUN) as well as the user: hub suites of
+    other checkouts have users of the same names."""
     found = []
     for process in psutil.process_iter():
         try:
-            environ = process.environ()
-            matches = all(environ.get(key) == want for key, want in wanted.items())
-            if matches and process.status() != "zombie":
+            env = process.environ()
+            if all(env.get(k) == v for k, v in wanted.items()) and process.status() != "zombie":
                 found.append(process)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
@@ -74,18 +74,7 @@ def processes_with(variable: str, value: str, **also: str) -> list[psutil.Proces
 def processes_of(hub: Hub, user: str) -> list[psutil.Process]:
     """`user`'s server and kernels in this hub's run (other checkouts run hubs with the same
     user names at the same time)."""
-    return [
-        process
-        for process in processes_with("NJ_HUB_TEST_USER", user)
-        if _environ(process).get("NJ_HUB_TEST_RUN") == hub.run_id
-    ]
-
-
-def _environ(process: psutil.Process) -> dict[str, str]:
-    try:
-        return dict(process.environ())
-    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-        return {}
+    return processes_with(NJ_HUB_TEST_USER=user, NJ_HUB_TEST_RUN=hub.run_id)
 
 
 def kill_all(processes: list[psutil.Process]) -> None:
@@ -384,4 +373,30 @@ def stop_hub(hub: Hub) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(hub.process.pid, signal.SIGKILL)
             hub.process.wait(timeout=10)
-    kill_all(processes_with("NJ_HUB_TEST_RUN", hub.run_id))
+    kill_all(processes_with(NJ_HUB_TEST_RUN=hub.run_id))
+
+
+async def execute(hub: Hub, user: str, kernel_id: str, code: str, until: str = "idle") -> str:
+    """Send `code` to the kernel over its websocket through the hub's proxy, as JupyterLab does,
+    and hang up once the kernel reports `until` for it: "busy" leaves the computation running
+    with no client, "idle" waits for its end. Returns what it printed by then."""
+    ws = await kernel_websocket(hub, user, kernel_id)
+    msg_id, frame = execute_request(user, code)
+    await ws.write_message(frame)
+    printed = []
+    try:
+        while True:
+            raw = await asyncio.wait_for(ws.read_message(), 60)
+            assert raw is not None, "the kernel's websocket closed"
+            reply = json.loads(raw)
+            if reply.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = reply.get("msg_type")
+            if kind == "stream":
+                printed.append(reply["content"]["text"])
+            elif kind == "error":
+                raise AssertionError("\n".join(reply["content"]["traceback"]))
+            elif kind == "status" and reply["content"]["execution_state"] == until:
+                return "".join(printed)
+    finally:
+        ws.close()

@@ -5,13 +5,12 @@ nothing is not, until the computation ends."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from .conftest import Hub, execute_request, kernel_websocket, running_hub
+from .conftest import Hub, execute, running_hub
 
 pytestmark = pytest.mark.hub
 
@@ -34,27 +33,6 @@ def culling_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         yield hub
 
 
-async def start_silent_computation(hub: Hub, user: str, kernel_id: str, code: str) -> None:
-    """Send `code` to the kernel over its websocket, as JupyterLab does, and hang up once the
-    kernel says it is busy with it (the computation goes on without a client)."""
-    ws = await kernel_websocket(hub, user, kernel_id)
-    msg_id, frame = execute_request(user, code)
-    await ws.write_message(frame)
-    try:
-        while True:
-            raw = await asyncio.wait_for(ws.read_message(), 30)
-            assert raw is not None, "the kernel's websocket closed"
-            reply = json.loads(raw)
-            if (
-                reply.get("msg_type") == "status"
-                and reply.get("parent_header", {}).get("msg_id") == msg_id
-                and reply["content"]["execution_state"] == "busy"
-            ):
-                return
-    finally:
-        ws.close()
-
-
 def running(hub: Hub, user: str) -> bool:
     """Asked of the hub, never of the server: a request to the server is activity."""
     model = hub.api("GET", f"users/{user}").json()
@@ -75,8 +53,9 @@ def test_the_culler_stops_idle_servers_and_spares_busy_kernels(culling_hub: Hub)
     reply = hub.server("alice", "api/kernels", method="POST", json={"name": "python3"})
     assert reply.status_code == 201, reply.text
     kernel_id = reply.json()["id"]
+    # The kernel computes on with no client once it is busy, as after a closed browser tab.
     asyncio.run(
-        start_silent_computation(hub, "alice", kernel_id, f"import time; time.sleep({COMPUTATION})")
+        execute(hub, "alice", kernel_id, f"import time; time.sleep({COMPUTATION})", until="busy")
     )
     busy_since = time.monotonic()
     hub.start_server("bob")

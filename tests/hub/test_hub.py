@@ -194,7 +194,8 @@ def test_stopping_a_server_leaves_no_process(servers: Hub) -> None:
     assert reply.status_code == 201, reply.text
     assert processes_of(servers, "alice"), "the marker does not reach servers"
     servers.stop_server("alice")
-    deadline = time.monotonic() + 20
+    # A bound, not a pace: a server on a loaded machine takes seconds to stop its kernels.
+    deadline = time.monotonic() + 60
     while (left := processes_of(servers, "alice")) and time.monotonic() < deadline:
         time.sleep(0.3)
     assert not left, [p.cmdline() for p in left]
