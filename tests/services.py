@@ -62,6 +62,8 @@ class OpenBaoServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+        # Its HOME and log: nothing reads them once it is stopped, and the next run makes its own.
+        shutil.rmtree(self.log_path.parent, ignore_errors=True)
 
 
 def find_bao() -> str | None:
@@ -112,10 +114,9 @@ def start_openbao_dev_server(timeout: float = 30.0) -> OpenBaoServer:
         except requests.RequestException:
             pass
         time.sleep(0.2)
+    tail = log_path.read_text()[-2000:]
     server.stop()
-    raise RuntimeError(
-        f"bao did not become healthy within {timeout:g} s: {log_path.read_text()[-2000:]}"
-    )
+    raise RuntimeError(f"bao did not become healthy within {timeout:g} s: {tail}")
 
 
 def git_fsck(store: Path) -> subprocess.CompletedProcess[str]:

@@ -208,8 +208,21 @@ def cmd_links_list(args: argparse.Namespace) -> int:
         return 0
     for link in links:
         expiry = f"expires {link['expires']}" if link["expires"] else "no expiry"
-        print(f"{link['id']}  {link['path']}  by {link['author']}, {link['created']}, {expiry}")
+        print(
+            f"{link['id']}  {link['path']}  {_gives(link)}  by {link['author']}, "
+            f"{link['created']}, {expiry}"
+        )
     return 0
+
+
+def _gives(link: dict[str, Any]) -> str:
+    """What a link lets its holder do, as the Share dialog words it."""
+    if link.get("kind") != "edit":
+        return "read-only page"
+    gives = "co-edit and run" if link.get("run") else "co-edit"
+    for kind, name in (link.get("shared_with") or {}).items():
+        gives += f" with {kind} {name}"
+    return gives
 
 
 def cmd_links_revoke(args: argparse.Namespace) -> int:

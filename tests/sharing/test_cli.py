@@ -78,7 +78,14 @@ def test_links_are_created_listed_and_revoked_from_the_command_line(
     assert link["url"].startswith("/nj/l/") and link["expires"] and link["state"] == "active"
     assert run(project, "links", "list") == 0
     listing = capsys.readouterr().out
-    assert link["id"] in listing and "doc.ipynb" in listing
+    assert link["id"] in listing and "doc.ipynb" in listing and "read-only page" in listing
+    assert run(project, "links", "create", "doc.ipynb", "--edit", "--run", "--json") == 0
+    edit = json.loads(capsys.readouterr().out)
+    assert run(project, "links", "list") == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith(edit["id"]))
+    assert "co-edit and run" in line
+    assert run(project, "links", "revoke", edit["id"]) == 0
+    capsys.readouterr()
     assert link["url"].rsplit("/", 1)[1] not in listing  # the token is shown only once
 
     # What a running server reads: the same store, which knows the token by its digest only.
