@@ -109,6 +109,33 @@ def _fs_limit(folder: Path, name: str, fallback: int) -> int:
         return fallback
 
 
+def json_object(raw: bytes | None) -> dict[str, Any]:
+    """A request body as a JSON object, or a 400 that says what is wrong with it. Shared by the
+    server's handlers and the hub service's, which is no Jupyter server."""
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError as err:
+        raise NJError(400, "bad-json", f"The request body is not valid JSON: {err}.") from None
+    if not isinstance(body, dict):
+        raise NJError(400, "bad-json", "The request body must be a JSON object.")
+    return body
+
+
+def error_body(status_code: int, exc: BaseException | None, internal: str) -> dict[str, str]:
+    """The `{"message", "reason"}` of an error answer: an NJError's own words, a tornado
+    HTTPError's message, else `internal` for a 5xx (the traceback stays in the log)."""
+    if isinstance(exc, NJError):
+        return {"message": exc.message, "reason": exc.reason}
+    if isinstance(exc, web.HTTPError) and exc.log_message:
+        return {
+            "message": exc.log_message % exc.args if exc.args else exc.log_message,
+            "reason": exc.reason or "http-error",
+        }
+    if status_code >= 500:
+        return {"message": internal, "reason": "internal"}
+    return {"message": responses.get(status_code, "HTTP error"), "reason": "http-error"}
+
+
 class NJHandler(APIHandler):
     """Base of every jupyter-nj REST handler.
 
@@ -144,30 +171,14 @@ class NJHandler(APIHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc_info = kwargs.get("exc_info")
-        exc = exc_info[1] if exc_info else None
-        if isinstance(exc, NJError):
-            body = {"message": exc.message, "reason": exc.reason}
-        elif isinstance(exc, web.HTTPError) and exc.log_message:
-            body = {
-                "message": exc.log_message % exc.args if exc.args else exc.log_message,
-                "reason": exc.reason or "http-error",
-            }
-        elif status_code >= 500:
-            body = {
-                "message": "jupyter-nj hit an internal error; the server log has the details.",
-                "reason": "internal",
-            }
-        else:
-            body = {"message": responses.get(status_code, "HTTP error"), "reason": "http-error"}
+        body = error_body(
+            status_code,
+            exc_info[1] if exc_info else None,
+            "jupyter-nj hit an internal error; the server log has the details.",
+        )
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
 
     def read_json_body(self) -> dict[str, Any]:
         """The request body as a JSON object, or a 400 that says what is wrong with it."""
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError as err:
-            raise NJError(400, "bad-json", f"The request body is not valid JSON: {err}.") from None
-        if not isinstance(body, dict):
-            raise NJError(400, "bad-json", "The request body must be a JSON object.")
-        return body
+        return json_object(self.request.body)

@@ -27,13 +27,12 @@ import json
 import logging
 import threading
 import time
-from http.client import responses
 from typing import Any
 
 import requests
 from tornado import web
 
-from ..base import NJError
+from ..base import NJError, error_body, json_object
 from .manager import SecretsManager
 from .model import Principal
 
@@ -165,17 +164,12 @@ class ServiceSecretsHandler(web.RequestHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc_info = kwargs.get("exc_info")
-        exc = exc_info[1] if exc_info else None
-        if isinstance(exc, NJError):
-            body = {"message": exc.message, "reason": exc.reason}
-        elif status_code >= 500:
-            body = {
-                "message": "The jupyter-nj hub service hit an internal error; its log (the "
-                "hub's) has the details.",
-                "reason": "internal",
-            }
-        else:
-            body = {"message": responses.get(status_code, "HTTP error"), "reason": "http-error"}
+        body = error_body(
+            status_code,
+            exc_info[1] if exc_info else None,
+            "The jupyter-nj hub service hit an internal error; its log (the hub's) has the "
+            "details.",
+        )
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
 
@@ -185,13 +179,7 @@ class ServiceSecretsHandler(web.RequestHandler):
         self.finish(json.dumps(data))
 
     def read_json_body(self) -> dict[str, Any]:
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError as err:
-            raise NJError(400, "bad-json", f"The request body is not valid JSON: {err}.") from None
-        if not isinstance(body, dict):
-            raise NJError(400, "bad-json", "The request body must be a JSON object.")
-        return body
+        return json_object(self.request.body)
 
     async def prepare(self) -> None:
         # Authentication first, whatever the verb: a caller the hub does not know learns
