@@ -40,7 +40,9 @@ def main(arguments: list[str]) -> int:
             hub.add_to_group("lab", ["bob"])
             for user in ("alice", "bob"):
                 hub.start_server(user)
-            save_notebook(hub, "alice", "x.ipynb", "alice-x-marker")
+            # With a kernelspec the lab starts that kernel at once; without one it opens a
+            # modal "Select Kernel" dialog, whenever the kernelspecs arrive, over the menus.
+            save_notebook(hub, "alice", "x.ipynb", "alice-x-marker", kernel="python3")
             env = {**os.environ, "NJ_HUB_URL": hub.url, "NJ_HUB_PASSWORD": hub.password}
             return subprocess.call(
                 ["npx", "playwright", "test", "-c", "playwright.hub.config.js", *arguments],

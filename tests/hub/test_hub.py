@@ -28,8 +28,14 @@ def servers(hub: Hub) -> Iterator[Hub]:
     yield hub
 
 
-def save_notebook(hub: Hub, user: str, path: str, marker: str) -> None:
+def save_notebook(hub: Hub, user: str, path: str, marker: str, kernel: str | None = None) -> None:
     notebook = nbformat.v4.new_notebook()
+    if kernel:
+        notebook.metadata["kernelspec"] = {
+            "name": kernel,
+            "display_name": kernel,
+            "language": "python",
+        }
     notebook.cells.append(nbformat.v4.new_code_cell(f"print({marker!r})"))
     reply = hub.server(
         user,

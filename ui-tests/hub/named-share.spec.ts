@@ -38,6 +38,12 @@ test('alice shares a notebook with bob by name; revoking it ends his access', as
   test.skip(!process.env.NJ_HUB_URL, 'needs a hub: scripts/hub-ui-tests.py');
   const alice = await logIn(browser, 'alice');
   await openLab(alice, '/user/alice/lab/tree/x.ipynb');
+  // Her kernel is up, so no kernel dialog can open over the menus from here on.
+  await expect(alice.locator('#jp-main-statusbar')).toContainText(
+    'Python 3 (ipykernel) | Idle',
+    { timeout: 60000 }
+  );
+  await expect(alice.locator('.jp-Dialog')).toHaveCount(0);
 
   await alice.locator('.lm-MenuBar-item', { hasText: 'File' }).click();
   await alice
