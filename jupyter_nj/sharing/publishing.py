@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import json
 import logging
 import re
@@ -151,57 +152,18 @@ class PublishingService:
             if rerun:
                 assert self.rerun is not None
                 rendered_source, rerun_report = await self._rerun(snap["path"], notebook)
-            source = {"path": snap["path"], "file_id": snap.get("file_id")}
-            edition = await asyncio.to_thread(
-                self._write,
-                owner,
-                chosen,
-                source,
-                snap,
-                title,
-                author or owner,
-                environments,
-                results,
-                rerun_report,
-                data,
-                results_zip,
-                rendered_source,
-            )
-        finally:
-            shutil.rmtree(incoming, ignore_errors=True)
-        return edition.to_json()
-
-    def _write(
-        self,
-        owner: str,
-        slug: str,
-        source: dict[str, Any],
-        snap: dict[str, Any],
-        title: str,
-        author: str,
-        environments: list[dict[str, Any]],
-        results: list[dict[str, Any]],
-        rerun_report: dict[str, Any] | None,
-        data: bytes,
-        results_zip: Path | None,
-        rendered_source: dict[str, Any],
-    ) -> Edition:
-        """Blocking: render and write the edition under the publication's lock (its number is
-        on the page)."""
-        from .render import render_notebook_html
-
-        with self.store.new_edition(owner, slug, source) as draft:
-            edition = Edition(
+            # Everything but its number, which the store gives under the publication's lock.
+            unnumbered = Edition(
                 owner=owner,
-                slug=slug,
-                number=draft.number,
+                slug=chosen,
+                number=0,
                 title=title,
                 source_path=snap["path"],
                 source_file_id=snap.get("file_id"),
                 version=snap["version"]["id"],
                 version_created=snap["version"].get("created"),
-                published=time.time(),
-                author=author,
+                published=0.0,
+                author=author or owner,
                 environments=[
                     {k: v for k, v in env.items() if k != "lock_text"} for env in environments
                 ],
@@ -209,6 +171,36 @@ class PublishingService:
                 rerun=rerun_report,
                 notebook_sha256=notebook_digest(data),
             )
+            locks = {
+                env["lock_file"]: env["lock_text"]
+                for env in environments
+                if env.get("lock_text") and env.get("lock_file")
+            }
+            edition = await asyncio.to_thread(
+                self._write, unnumbered, rendered_source, data, locks, results_zip
+            )
+        finally:
+            shutil.rmtree(incoming, ignore_errors=True)
+        return edition.to_json()
+
+    def _write(
+        self,
+        unnumbered: Edition,
+        rendered_source: dict[str, Any],
+        data: bytes,
+        locks: dict[str, str],
+        results_zip: Path | None,
+    ) -> Edition:
+        """Blocking: number, render and write the edition under the publication's lock (its
+        number is on the page). `rendered_source` is what the page shows (the re-run's
+        notebook where there was one), `data` the notebook a reader downloads, `locks` the
+        environments' lock files by name."""
+        from .render import render_notebook_html
+
+        source = {"path": unnumbered.source_path, "file_id": unnumbered.source_file_id}
+        owner, slug = unnumbered.owner, unnumbered.slug
+        with self.store.new_edition(owner, slug, source) as draft:
+            edition = dataclasses.replace(unnumbered, number=draft.number, published=time.time())
             numbers = [*self.store.numbers(owner, slug), draft.number]
             header = page_header(edition, numbers, self.remix_url)
             page = _render_with_limit(
@@ -216,9 +208,8 @@ class PublishingService:
             )
             draft.write(PAGE_FILE, page)
             draft.write(NOTEBOOK_FILE, data)
-            for env in environments:
-                if env.get("lock_text") and env.get("lock_file"):
-                    draft.write(env["lock_file"], env["lock_text"])
+            for name, text in locks.items():
+                draft.write(name, text)
             if results_zip is not None:
                 shutil.copyfile(results_zip, draft.folder / RESULTS_FILE)
             draft.finish(edition)

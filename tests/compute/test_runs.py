@@ -163,6 +163,10 @@ async def test_publishing_with_rerun_marks_what_reproduced_on_the_pinned_runtime
     edition = json.loads(response.body)
     assert edition["rerun"] == {"cells": 2, "reproduced": 1, "differed": 1, "error": None}
     assert edition["environments"][0]["version"] == records["mini"]["version"]
+    # The environment's lock file is one of the edition's downloads.
+    lock_name = edition["environments"][0]["lock_file"]
+    lock = await http_server_client.fetch(f"{edition['url']}/{lock_name}")
+    assert lock.body and b"\n" in lock.body
     page = await http_server_client.fetch(edition["url"], follow_redirects=False)
     text = page.body.decode()
     assert "<strong>1 of 2</strong> code cells reproduced" in text
