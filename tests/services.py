@@ -102,11 +102,7 @@ def start_openbao_dev_server(timeout: float = 30.0) -> OpenBaoServer:
     url = f"http://127.0.0.1:{port}"
     server = OpenBaoServer(url=url, token=token, process=process, log_path=log_path)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"bao exited with {process.returncode}: {log_path.read_text()[-2000:]}"
-            )
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             health = requests.get(f"{url}/v1/sys/health", timeout=1)
             if health.status_code == 200 and not health.json().get("sealed"):
@@ -114,9 +110,12 @@ def start_openbao_dev_server(timeout: float = 30.0) -> OpenBaoServer:
         except requests.RequestException:
             pass
         time.sleep(0.2)
+    # One way out for both failures, so the server's folder goes with it either way.
+    code = process.poll()
+    why = f"exited with {code}" if code is not None else f"did not become healthy in {timeout:g} s"
     tail = log_path.read_text()[-2000:]
     server.stop()
-    raise RuntimeError(f"bao did not become healthy within {timeout:g} s: {tail}")
+    raise RuntimeError(f"bao {why}: {tail}")
 
 
 def git_fsck(store: Path) -> subprocess.CompletedProcess[str]:

@@ -79,13 +79,6 @@ def test_links_are_created_listed_and_revoked_from_the_command_line(
     assert run(project, "links", "list") == 0
     listing = capsys.readouterr().out
     assert link["id"] in listing and "doc.ipynb" in listing and "read-only page" in listing
-    assert run(project, "links", "create", "doc.ipynb", "--edit", "--run", "--json") == 0
-    edit = json.loads(capsys.readouterr().out)
-    assert run(project, "links", "list") == 0
-    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith(edit["id"]))
-    assert "co-edit and run" in line
-    assert run(project, "links", "revoke", edit["id"]) == 0
-    capsys.readouterr()
     assert link["url"].rsplit("/", 1)[1] not in listing  # the token is shown only once
 
     # What a running server reads: the same store, which knows the token by its digest only.
@@ -94,6 +87,20 @@ def test_links_are_created_listed_and_revoked_from_the_command_line(
 
     store = DraftLinks(Path(load_nj_app(str(project)).nj_data_path) / "links.json")
     assert store.resolve(link["url"].rsplit("/", 1)[1]).id == link["id"]
+
+    # Each line says what its link gives: an edit link, and a share by name (made by a
+    # server under a hub, which writes the same store).
+    assert run(project, "links", "create", "doc.ipynb", "--edit", "--run", "--json") == 0
+    edit = json.loads(capsys.readouterr().out)
+    named, _ = store.create("doc.ipynb", "alice", kind="edit", shared_with={"user": "bob"})
+    assert run(project, "links", "list") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "co-edit and run" in next(x for x in lines if x.startswith(edit["id"]))
+    named_line = next(x for x in lines if x.startswith(named.id))
+    assert "co-edit with user bob" in named_line and "and run" not in named_line
+    for extra in (edit["id"], named.id):
+        assert run(project, "links", "revoke", extra) == 0
+    capsys.readouterr()
 
     assert run(project, "links", "revoke", link["id"]) == 0
     assert "410" in capsys.readouterr().out
